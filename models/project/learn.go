@@ -1,0 +1,264 @@
+//go:build !js
+
+package project
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"sort"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// maxFitRows caps the rows used to estimate covariances: 10k rows of 2048-d
+// features estimate a covariance as well as 40k for our purpose, at a
+// quarter of the cost.
+const maxFitRows = 10000
+
+// LearnPCA learns the top-out principal directions of the rows of x (n rows
+// of dim in, row-major) with a fixed seed for the row sample.
+func LearnPCA(x []float32, in, out int, seed int64) (*Projection, error) {
+	n, err := dims(x, in, out)
+	if err != nil {
+		return nil, err
+	}
+	mean := meanOf(x, n, in)
+	rows := sampleRows(n, seed)
+	cov := scatter(x, in, rows, func(int) []float64 { return mean })
+	vecs, err := topEigen(cov, in, out)
+	if err != nil {
+		return nil, err
+	}
+	return &Projection{Kind: "pca", In: in, Out: out, Mean: f32(mean), W: vecs}, nil
+}
+
+// LearnLDA learns a Fisher discriminant projection from class labels (one
+// per row; empty labels are ignored): directions that separate the classes
+// relative to the spread within them. out is capped at classes−1. shrink in
+// [0,1) blends the within-class scatter towards a scaled identity, which
+// keeps it well conditioned with 2048-d features.
+func LearnLDA(x []float32, in int, labels []string, out int, shrink float64, seed int64) (*Projection, error) {
+	n, err := dims(x, in, out)
+	if err != nil {
+		return nil, err
+	}
+	if len(labels) != n {
+		return nil, fmt.Errorf("project: %d labels for %d rows", len(labels), n)
+	}
+	classOf := map[string]int{}
+	var names []string
+	for _, l := range labels {
+		if _, ok := classOf[l]; !ok && l != "" {
+			classOf[l] = -1
+			names = append(names, l)
+		}
+	}
+	sort.Strings(names)
+	for i, l := range names {
+		classOf[l] = i
+	}
+	k := len(names)
+	if k < 2 {
+		return nil, errors.New("project: LDA needs at least two label values")
+	}
+	if out > k-1 {
+		out = k - 1
+	}
+	means := make([][]float64, k)
+	counts := make([]int, k)
+	for c := range means {
+		means[c] = make([]float64, in)
+	}
+	for r := 0; r < n; r++ {
+		if labels[r] == "" {
+			continue
+		}
+		c := classOf[labels[r]]
+		counts[c]++
+		row := x[r*in : (r+1)*in]
+		for j, v := range row {
+			means[c][j] += float64(v)
+		}
+	}
+	total := make([]float64, in)
+	labelled := 0
+	for c := range means {
+		for j := range means[c] {
+			total[j] += means[c][j]
+			means[c][j] /= float64(counts[c])
+		}
+		labelled += counts[c]
+	}
+	for j := range total {
+		total[j] /= float64(labelled)
+	}
+	// Within-class scatter over a row sample.
+	var rows []int
+	for _, r := range sampleRows(n, seed) {
+		if labels[r] != "" {
+			rows = append(rows, r)
+		}
+	}
+	sw := scatter(x, in, rows, func(r int) []float64 { return means[classOf[labels[r]]] })
+	var tr float64
+	for i := 0; i < in; i++ {
+		tr += sw.At(i, i)
+	}
+	for i := 0; i < in; i++ {
+		for j := i; j < in; j++ {
+			v := (1 - shrink) * sw.At(i, j)
+			if i == j {
+				v += shrink * tr / float64(in)
+			}
+			sw.SetSym(i, j, v)
+		}
+	}
+	// Between-class scatter, weighted by class size.
+	sb := mat.NewSymDense(in, nil)
+	d := make([]float64, in)
+	for c := range means {
+		for j := range d {
+			d[j] = means[c][j] - total[j]
+		}
+		sb.SymRankOne(sb, float64(counts[c])/float64(labelled), mat.NewVecDense(in, d))
+	}
+	// Solve Sb v = λ Sw v via Sw = L Lᵀ: eig of L⁻¹ Sb L⁻ᵀ, v = L⁻ᵀ u.
+	var ch mat.Cholesky
+	if !ch.Factorize(sw) {
+		return nil, errors.New("project: within-class scatter is not positive definite; raise shrink")
+	}
+	var l mat.TriDense
+	ch.LTo(&l)
+	var linv mat.TriDense
+	if err := linv.InverseTri(&l); err != nil {
+		return nil, fmt.Errorf("project: %w", err)
+	}
+	var tmp, m mat.Dense
+	tmp.Mul(&linv, sb)
+	m.Mul(&tmp, linv.T())
+	ms := mat.NewSymDense(in, nil)
+	for i := 0; i < in; i++ {
+		for j := i; j < in; j++ {
+			ms.SetSym(i, j, 0.5*(m.At(i, j)+m.At(j, i)))
+		}
+	}
+	u, err := topEigen(ms, in, out)
+	if err != nil {
+		return nil, err
+	}
+	// v = L⁻ᵀ u for each of the out rows of u.
+	w := make([]float32, out*in)
+	for o := 0; o < out; o++ {
+		uv := make([]float64, in)
+		for j := range uv {
+			uv[j] = float64(u[o*in+j])
+		}
+		var v mat.VecDense
+		v.MulVec(linv.T(), mat.NewVecDense(in, uv))
+		var norm float64
+		for j := 0; j < in; j++ {
+			norm += v.AtVec(j) * v.AtVec(j)
+		}
+		norm = math.Sqrt(norm)
+		for j := 0; j < in; j++ {
+			w[o*in+j] = float32(v.AtVec(j) / norm)
+		}
+	}
+	return &Projection{Kind: "lda", In: in, Out: out, Mean: f32(total), W: w}, nil
+}
+
+func dims(x []float32, in, out int) (int, error) {
+	if in <= 0 || len(x)%in != 0 {
+		return 0, fmt.Errorf("project: %d values are not rows of %d", len(x), in)
+	}
+	n := len(x) / in
+	if out <= 0 || out > in {
+		return 0, fmt.Errorf("project: output dim %d not in 1..%d", out, in)
+	}
+	if n < 2 {
+		return 0, fmt.Errorf("project: need at least 2 rows, have %d", n)
+	}
+	return n, nil
+}
+
+func meanOf(x []float32, n, in int) []float64 {
+	m := make([]float64, in)
+	for r := 0; r < n; r++ {
+		for j, v := range x[r*in : (r+1)*in] {
+			m[j] += float64(v)
+		}
+	}
+	for j := range m {
+		m[j] /= float64(n)
+	}
+	return m
+}
+
+func sampleRows(n int, seed int64) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	if n > maxFitRows {
+		rand.New(rand.NewSource(seed)).Shuffle(n, func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		rows = rows[:maxFitRows]
+		sort.Ints(rows)
+	}
+	return rows
+}
+
+// scatter returns Σ (x_r − center(r))(x_r − center(r))ᵀ / len(rows).
+func scatter(x []float32, in int, rows []int, center func(r int) []float64) *mat.SymDense {
+	a := mat.NewDense(len(rows), in, nil)
+	for i, r := range rows {
+		c := center(r)
+		row := x[r*in : (r+1)*in]
+		for j, v := range row {
+			a.Set(i, j, float64(v)-c[j])
+		}
+	}
+	s := mat.NewSymDense(in, nil)
+	s.SymOuterK(1/float64(len(rows)), a.T())
+	return s
+}
+
+// topEigen returns the eigenvectors of the out largest eigenvalues as rows,
+// with a deterministic sign (largest-magnitude component positive).
+func topEigen(s *mat.SymDense, in, out int) ([]float32, error) {
+	var e mat.EigenSym
+	if !e.Factorize(s, true) {
+		return nil, errors.New("project: eigendecomposition did not converge")
+	}
+	vals := e.Values(nil)
+	var vecs mat.Dense
+	e.VectorsTo(&vecs)
+	order := make([]int, in)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return vals[order[a]] > vals[order[b]] })
+	w := make([]float32, out*in)
+	for o := 0; o < out; o++ {
+		col := order[o]
+		big, sign := 0.0, 1.0
+		for j := 0; j < in; j++ {
+			if v := vecs.At(j, col); math.Abs(v) > big {
+				big, sign = math.Abs(v), math.Copysign(1, v)
+			}
+		}
+		for j := 0; j < in; j++ {
+			w[o*in+j] = float32(sign * vecs.At(j, col))
+		}
+	}
+	return w, nil
+}
+
+func f32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
