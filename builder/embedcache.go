@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// embedCache remembers the model's pooled features per image content, so a
+// re-run re-embeds only new or changed images and a killed run resumes
+// without redoing finished ones.
+//
+// On disk: DIR/meta.json (what the key means) and DIR/features.log, an
+// append-only log of fixed-size records
+//
+//	[32]byte sha256(image bytes) | dim × float32 LE | uint32 crc32(previous bytes)
+//
+// A record torn by a crash fails its checksum or length and is cut off on
+// the next open; every complete record before it is kept.
+type embedCache struct {
+	dir  string
+	dim  int
+	mu   sync.Mutex
+	have map[[32]byte][]float32
+	f    *os.File
+	w    *bufio.Writer
+	n    int // records appended since the last sync
+}
+
+type cacheMeta struct {
+	Model    string `json:"model_sha256"`
+	Pipeline string `json:"pipeline"`
+	Dim      int    `json:"dim"`
+}
+
+// openEmbedCache opens (or creates) the cache for one model + pipeline.
+func openEmbedCache(root, modelSHA, pipeline string, dim int) (*embedCache, error) {
+	key := sha256.Sum256([]byte(modelSHA + "\x00" + pipeline))
+	dir := filepath.Join(root, fmt.Sprintf("%x", key[:8]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
+	meta, _ := json.MarshalIndent(cacheMeta{modelSHA, pipeline, dim}, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "meta.json"), meta, 0o644); err != nil {
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
+	c := &embedCache{dir: dir, dim: dim, have: map[[32]byte][]float32{}}
+	path := filepath.Join(dir, "features.log")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
+	good, err := c.load(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embedding cache %s: %w", path, err)
+	}
+	// Cut a torn tail so new records line up.
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
+	c.f = f
+	c.w = bufio.NewWriterSize(f, 1<<20)
+	return c, nil
+}
+
+func (c *embedCache) recordSize() int { return 32 + 4*c.dim + 4 }
+
+// load reads every valid record and returns the offset after the last one.
+func (c *embedCache) load(f *os.File) (int64, error) {
+	r := bufio.NewReaderSize(f, 1<<20)
+	rec := make([]byte, c.recordSize())
+	var off int64
+	for {
+		if _, err := io.ReadFull(r, rec); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return off, nil
+			}
+			return off, err
+		}
+		body := rec[:len(rec)-4]
+		if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(rec[len(rec)-4:]) {
+			return off, nil
+		}
+		var k [32]byte
+		copy(k[:], body[:32])
+		v := make([]float32, c.dim)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[32+4*i:]))
+		}
+		c.have[k] = v
+		off += int64(len(rec))
+	}
+}
+
+// Dir is where the cache lives (printed for the user).
+func (c *embedCache) Dir() string { return c.dir }
+
+// Len is the number of cached images.
+func (c *embedCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.have)
+}
+
+// Get returns the cached features for an image hash.
+func (c *embedCache) Get(k [32]byte) ([]float32, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.have[k]
+	return v, ok
+}
+
+// Put appends features; every 64 records the log is flushed and synced so a
+// kill loses at most the records since.
+func (c *embedCache) Put(k [32]byte, v []float32) error {
+	if len(v) != c.dim {
+		return fmt.Errorf("embedding cache: %d values, want %d", len(v), c.dim)
+	}
+	rec := make([]byte, 0, c.recordSize())
+	rec = append(rec, k[:]...)
+	for _, x := range v {
+		rec = binary.LittleEndian.AppendUint32(rec, math.Float32bits(x))
+	}
+	rec = binary.LittleEndian.AppendUint32(rec, crc32.ChecksumIEEE(rec))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dup := c.have[k]; dup {
+		return nil
+	}
+	c.have[k] = v
+	if _, err := c.w.Write(rec); err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	c.n++
+	if c.n >= 64 {
+		c.n = 0
+		return c.syncLocked()
+	}
+	return nil
+}
+
+func (c *embedCache) syncLocked() error {
+	if err := c.w.Flush(); err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	return c.f.Sync()
+}
+
+// Close flushes and closes the log.
+func (c *embedCache) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.syncLocked()
+	if cerr := c.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

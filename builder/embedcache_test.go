@@ -1,0 +1,72 @@
+package main
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestEmbedCacheResumesAfterTornWrite(t *testing.T) {
+	root := t.TempDir()
+	c, err := openEmbedCache(root, "modelsha", "gap/stretch", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+	if err := c.Put(k1, []float32{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(k2, []float32{4, 5, 6}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Simulate a kill in the middle of a third record.
+	log := filepath.Join(c.Dir(), "features.log")
+	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte("partial record"))
+	f.Close()
+
+	c2, err := openEmbedCache(root, "modelsha", "gap/stretch", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Len() != 2 {
+		t.Fatalf("after torn write: %d records, want 2", c2.Len())
+	}
+	if v, ok := c2.Get(k2); !ok || v[2] != 6 {
+		t.Fatalf("Get(k2) = %v, %v", v, ok)
+	}
+	k3 := sha256.Sum256([]byte("c"))
+	c2.Put(k3, []float32{7, 8, 9})
+	c2.Close()
+	c3, _ := openEmbedCache(root, "modelsha", "gap/stretch", 3)
+	defer c3.Close()
+	if v, ok := c3.Get(k3); !ok || v[0] != 7 || c3.Len() != 3 {
+		t.Fatalf("record after the cut tail lost: %v %v len=%d", v, ok, c3.Len())
+	}
+	// A different model or pipeline is a different cache.
+	c4, _ := openEmbedCache(root, "othermodel", "gap/stretch", 3)
+	defer c4.Close()
+	if c4.Len() != 0 {
+		t.Fatal("cache keyed by model hash leaked across models")
+	}
+}
+
+func TestEmbedCacheRejectsCorruptRecord(t *testing.T) {
+	root := t.TempDir()
+	c, _ := openEmbedCache(root, "m", "p", 2)
+	c.Put(sha256.Sum256([]byte("x")), []float32{1, 2})
+	c.Close()
+	log := filepath.Join(c.Dir(), "features.log")
+	b, _ := os.ReadFile(log)
+	b[40] ^= 0xff // flip a bit in the vector
+	os.WriteFile(log, b, 0o644)
+	c2, _ := openEmbedCache(root, "m", "p", 2)
+	defer c2.Close()
+	if c2.Len() != 0 {
+		t.Fatal("corrupt record was trusted")
+	}
+}
