@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// Merges benchmark pieces into docs/bench.json and rewrites docs/bench.md.
+//
+//   node e2e/bench/collect.mjs [--json docs/bench.json] [--md docs/bench.md] [PIECE.json | -]…
+//
+// A piece is one JSON object (or JSON lines of them) whose top-level numeric
+// fields are metrics (e.g. {"embed_wasm_ms": 190.3}), optionally with
+// "command" (how it was made, run from the repository root), "date",
+// "machine" and "detail". Any program can make pieces: the Node peers under
+// e2e/bench/, Go benchmarks, the browser tests. A metric measured again
+// replaces the old value; the others are kept. bench.md is generated from
+// bench.json alone, so running with no pieces just re-renders it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs, repoRoot } from '../ref/common.mjs';
+
+const USAGE = 'usage: node e2e/bench/collect.mjs [--json docs/bench.json] [--md docs/bench.md] [PIECE.json|-]...';
+const root = repoRoot();
+const { opts, rest } = parseArgs(process.argv.slice(2),
+  { json: path.join(root, 'docs', 'bench.json'), md: path.join(root, 'docs', 'bench.md') }, USAGE);
+
+// What each known metric means. Unknown metrics are listed too, with units
+// guessed from their suffix.
+const KNOWN = {
+  embed_wasm_ms: 'our Go engine, js/wasm + SIMD kernel, 1 image (ms/image)',
+  ortweb_1t_ms: 'onnxruntime-web wasm SIMD, 1 thread, same model file (ms/image)',
+  ortweb_mt_ms: 'onnxruntime-web wasm SIMD, all cores (ms/image)',
+  embed_native_ms: 'our Go engine, native, all cores (ms/image)',
+  ortnode_ms: 'onnxruntime-node CPU, all cores, batch 1 (ms/image)',
+  wasm_peak_mb: 'our wasm engine: peak memory (MB)',
+  model_load_ms: 'our wasm engine: model fetch + decode + dequantise (ms)',
+  ortweb_1t_load_ms: 'onnxruntime-web 1 thread: session create (ms)',
+  ortweb_mt_load_ms: 'onnxruntime-web all cores: session create (ms)',
+  ortweb_1t_peak_mb: 'onnxruntime-web 1 thread: process max RSS (MB)',
+  ortweb_mt_peak_mb: 'onnxruntime-web all cores: process max RSS (MB)',
+  ortnode_load_ms: 'onnxruntime-node: session create (ms)',
+  ortnode_items_per_s: 'onnxruntime-node + sharp JPEG decode, end to end (images/s)',
+  ortnode_infer_items_per_s: 'onnxruntime-node inference only, in that run (images/s)',
+  ortnode_decode_items_per_s: 'sharp decode + resize only (images/s)',
+  tfjs_cpu_ms: '@tensorflow/tfjs pure-JS CPU backend, original model (ms/image)',
+};
+
+// Ours against the peers. kind "time": ratio = ours / peer (< 1: we are
+// faster). kind "rate": ratio = ours / peer (> 1: we are faster). kind
+// "size": ratio = ours / peer (< 1: we use less).
+const RATIOS = [
+  { ours: 'embed_wasm_ms', peer: 'ortweb_1t_ms', kind: 'time', what: 'browser engine vs onnxruntime-web, 1 thread' },
+  { ours: 'embed_wasm_ms', peer: 'ortweb_mt_ms', kind: 'time', what: 'browser engine vs onnxruntime-web, all cores' },
+  { ours: 'embed_native_ms', peer: 'ortnode_ms', kind: 'time', what: 'native engine vs ONNX Runtime native' },
+  { ours: 'embed_native_items_per_s', peer: 'ortnode_items_per_s', kind: 'rate', what: 'catalogue build throughput vs ORT native + sharp' },
+  { ours: 'wasm_peak_mb', peer: 'ortweb_1t_peak_mb', kind: 'size', what: 'peak memory vs onnxruntime-web process RSS' },
+  { ours: 'model_load_ms', peer: 'ortweb_1t_load_ms', kind: 'time', what: 'model load vs onnxruntime-web session create' },
+];
+
+function unit(key) {
+  if (key.endsWith('_ms')) return 'ms';
+  if (key.endsWith('_mb')) return 'MB';
+  if (key.endsWith('_per_s')) return '/s';
+  if (key.endsWith('_s')) return 's';
+  return '';
+}
+
+function readPieces(file) {
+  const text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  try {
+    const v = JSON.parse(text);
+    return Array.isArray(v) ? v : [v];
+  } catch {
+    return text.split('\n').filter((l) => l.trim()).map((l, i) => {
+      try { return JSON.parse(l); } catch (e) { throw new Error(`collect: ${file}:${i + 1}: ${e.message}`); }
+    });
+  }
+}
+
+const bench = fs.existsSync(opts.json) ? JSON.parse(fs.readFileSync(opts.json, 'utf8')) : {};
+bench._details ??= {};
+let added = 0;
+for (const f of rest) {
+  for (const piece of readPieces(f)) {
+    const meta = { command: piece.command, date: piece.date ?? new Date().toISOString(), machine: piece.machine, detail: piece.detail };
+    if (/(^|\s)\/(?!\.\.)[^\s]*/.test(piece.command ?? '')) {
+      process.stderr.write(`collect: warning: ${f}: command has an absolute path; prefer paths relative to the repository root: ${piece.command}\n`);
+    }
+    for (const [k, v] of Object.entries(piece)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      bench[k] = v;
+      bench._details[k] = meta;
+      added++;
+    }
+  }
+}
+const metrics = Object.keys(bench).filter((k) => !k.startsWith('_'));
+const ordered = [...Object.keys(KNOWN).filter((k) => metrics.includes(k)), ...metrics.filter((k) => !(k in KNOWN)).sort()];
+const out = { _about: 'Lookalike benchmark figures; generated by e2e/bench/collect.mjs, see docs/bench.md' };
+for (const k of ordered) out[k] = bench[k];
+out._details = Object.fromEntries(ordered.map((k) => [k, bench._details[k]]));
+fs.mkdirSync(path.dirname(opts.json), { recursive: true });
+fs.writeFileSync(opts.json, JSON.stringify(out, null, 1) + '\n');
+
+// --- bench.md ---
+const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+const md = [];
+md.push('# Benchmarks', '');
+md.push('Generated by `node e2e/bench/collect.mjs` from `docs/bench.json`; do not edit by hand.');
+md.push('Every figure is set against a peer measured on the same machine (see DESIGN.md: report the ratio, never a lone absolute time).', '');
+md.push('## Ours against the peers', '');
+md.push('| comparison | ours | peer | ratio | reading |', '|---|---|---|---|---|');
+for (const r of RATIOS) {
+  const a = out[r.ours], b = out[r.peer];
+  const cell = (k, v) => (v === undefined ? `${k}: not measured yet` : `${k} = ${fmt(v)} ${unit(k)}`);
+  let ratio = '—', reading = '';
+  if (a !== undefined && b !== undefined && b !== 0) {
+    const q = a / b;
+    ratio = `${q.toFixed(2)}×`;
+    const better = r.kind === 'rate' ? q > 1 : q < 1;
+    const x = (v) => `${v.toFixed(2)}×`;
+    if (r.kind === 'rate') reading = better ? `${x(q)} faster` : `${x(1 / q)} slower`;
+    else if (r.kind === 'size') reading = better ? `${x(1 / q)} less` : `${x(q)} more`;
+    else reading = better ? `${x(1 / q)} faster` : `${x(q)} slower`;
+  }
+  md.push(`| ${r.what} | ${cell(r.ours, a)} | ${cell(r.peer, b)} | ${ratio} | ${reading} |`);
+}
+md.push('', '## All figures', '');
+md.push('| metric | value | unit | what | measured |', '|---|---|---|---|---|');
+for (const k of ordered) {
+  const d = out._details[k] ?? {};
+  md.push(`| \`${k}\` | ${fmt(out[k])} | ${unit(k)} | ${KNOWN[k] ?? ''} | ${(d.date ?? '').slice(0, 10)} |`);
+}
+if (ordered.length === 0) md.push('| — | | | nothing measured yet | |');
+md.push('', '## Commands', '', 'Run from the repository root after `npm ci --ignore-scripts`; each prints one JSON piece, then', '`node e2e/bench/collect.mjs piece1.json piece2.json …` merges them here.', '');
+const cmds = new Map();
+for (const k of ordered) {
+  const c = out._details[k]?.command;
+  if (!c) continue;
+  if (!cmds.has(c)) cmds.set(c, []);
+  cmds.get(c).push(k);
+}
+if (cmds.size) {
+  md.push('```sh');
+  for (const [c, ks] of cmds) md.push(`# ${ks.join(', ')}`, c);
+  md.push('```');
+} else {
+  md.push('```sh',
+    'go run ./builder model --out .cache/model --fp32   # fp32 file with probs (see builder/cmd_model.go)',
+    'node e2e/bench/ortweb.mjs --model MODEL.onnx --threads 1 --runs 7 > /tmp/ortweb_1t.json',
+    'node e2e/bench/ortweb.mjs --model MODEL.onnx --threads 0 --runs 7 > /tmp/ortweb_mt.json',
+    'node e2e/bench/ortnode.mjs --model MODEL.onnx > /tmp/ortnode.json',
+    'node e2e/bench/ortnode_throughput.mjs --model MODEL.onnx --images ../shared/fashion/images --n 2000 > /tmp/ortnode_tp.json',
+    'node e2e/bench/collect.mjs /tmp/ortweb_1t.json /tmp/ortweb_mt.json /tmp/ortnode.json /tmp/ortnode_tp.json',
+    '```');
+}
+const machines = new Set(ordered.map((k) => JSON.stringify(out._details[k]?.machine ?? null)).filter((m) => m !== 'null'));
+if (machines.size) {
+  md.push('', '## Machines', '');
+  for (const m of machines) {
+    const o = JSON.parse(m);
+    md.push(`- ${o.cpu ?? '?'}, ${o.cores ?? '?'} cores, ${o.os ?? ''}, Node ${o.node ?? '?'}`);
+  }
+}
+fs.writeFileSync(opts.md, md.join('\n') + '\n');
+process.stderr.write(`collect: ${added} metric(s) merged; ${ordered.length} in ${path.relative(root, opts.json)}, table in ${path.relative(root, opts.md)}\n`);
