@@ -1,0 +1,90 @@
+// run.mjs — Node runner for GOOS=js GOARCH=wasm programs and test binaries
+// with the Lookalike SIMD GEMM kernel attached. Started by go_js_wasm_exec;
+// behaves like Go's own lib/wasm/wasm_exec_node.js (argv, env, exit code,
+// stdout/stderr, deadlock report) and adds the `lookalike` import module.
+//
+// Environment:
+//   LOOKALIKE_WASM_KERNEL=off     do not load the kernel (Go's portable GEMM runs)
+//   LOOKALIKE_SGEMM_WASM=FILE     use this prebuilt sgemm.wasm
+//   (default)                     assemble wasm/kernels/sgemm.wat once, cached
+//                                 under .cache/wasm-kernels at the repository root
+//   GOROOT                        where lib/wasm/wasm_exec.js is read from
+//                                 (default: `go env GOROOT`)
+import { createRequire } from "node:module";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { addKernelImports } from "../kernels/loader.js";
+import { cachedKernel } from "../kernels/build.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "..", "..");
+
+if (process.argv.length < 3) {
+  console.error("usage: go_js_wasm_exec [wasm binary] [arguments]");
+  process.exit(1);
+}
+
+function goroot() {
+  if (process.env.GOROOT) return process.env.GOROOT;
+  try {
+    return execFileSync("go", ["env", "GOROOT"], { encoding: "utf8" }).trim();
+  } catch (err) {
+    console.error(`go_js_wasm_exec: cannot find GOROOT (set GOROOT): ${err.message}`);
+    process.exit(1);
+  }
+}
+
+async function kernelBytes() {
+  const file = process.env.LOOKALIKE_SGEMM_WASM;
+  if (file) return fs.readFileSync(file);
+  return cachedKernel(path.join(repoRoot, ".cache", "wasm-kernels"));
+}
+
+// The globals wasm_exec.js expects under Node, as Go's wrapper sets them.
+const require = createRequire(import.meta.url);
+globalThis.require = require;
+globalThis.fs = fs;
+globalThis.path = path;
+globalThis.TextEncoder ??= require("node:util").TextEncoder;
+globalThis.TextDecoder ??= require("node:util").TextDecoder;
+globalThis.performance ??= require("node:perf_hooks").performance;
+globalThis.crypto ??= require("node:crypto").webcrypto;
+require(path.join(goroot(), "lib", "wasm", "wasm_exec.js"));
+
+const go = new globalThis.Go();
+go.argv = process.argv.slice(2);
+go.env = Object.assign({ TMPDIR: os.tmpdir() }, process.env);
+go.exit = process.exit;
+const kernel = addKernelImports(go.importObject);
+
+// Not awaited at top level: a Go deadlock leaves the promise pending, and
+// Node must then exit with code 0 for the handler below to see it.
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
+
+async function main() {
+  const { instance } = await WebAssembly.instantiate(fs.readFileSync(process.argv[2]), go.importObject);
+  if (process.env.LOOKALIKE_WASM_KERNEL !== "off") {
+    try {
+      await kernel.load(instance, await kernelBytes());
+    } catch (err) {
+      console.error(`go_js_wasm_exec: loading the SIMD kernel: ${err.message}`);
+      console.error("go_js_wasm_exec: set LOOKALIKE_WASM_KERNEL=off to run without it");
+      process.exit(1);
+    }
+  }
+  process.on("exit", (code) => {
+    // Node exits when no event is pending: if Go has not exited, it is
+    // deadlocked; resume it so it prints the error and its stacks.
+    if (code === 0 && !go.exited) {
+      go._pendingEvent = { id: 0 };
+      go._resume();
+    }
+  });
+  await go.run(instance);
+}

@@ -1,0 +1,83 @@
+// loader.js — wires the SIMD128 GEMM kernel (sgemm.wasm) into a Go js/wasm
+// instance. Plain ES module, no dependencies; runs in browsers, Web Workers
+// and Node 20.
+//
+// The Go program declares `//go:wasmimport lookalike sgemm`, so its module
+// cannot be instantiated without a `lookalike` import. The kernel, in turn,
+// imports Go's memory, which only exists once Go is instantiated. So the
+// import is a late-bound trampoline: it answers 0 ("not handled", Go uses its
+// portable path) until the kernel is loaded.
+//
+//   const go = new Go();
+//   const kernel = addKernelImports(go.importObject);
+//   const { instance } = await WebAssembly.instantiateStreaming(fetch("engine.wasm"), go.importObject);
+//   try { await kernel.load(instance, fetch("sgemm.wasm")); } catch (e) { /* no SIMD: pure Go */ }
+//   go.run(instance);
+
+/**
+ * Adds the `lookalike` import module to a Go importObject (in place) and
+ * returns a handle that loads the kernel once Go has been instantiated.
+ *
+ * @param {WebAssembly.Imports} importObject the Go instance's importObject (`go.importObject`)
+ * @returns {{load(goInstance: WebAssembly.Instance, source: any): Promise<void>, unload(): void, readonly loaded: boolean}}
+ */
+export function addKernelImports(importObject) {
+  let sgemm = null;
+  importObject.lookalike = {
+    // Arguments: m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch, kc, nc
+    // (see sgemm.wat). Returns 1 when C was written, 0 when Go must do it.
+    sgemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc) {
+      if (sgemm === null) return 0;
+      return sgemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc);
+    },
+  };
+  return {
+    get loaded() {
+      return sgemm !== null;
+    },
+    /**
+     * Instantiates the kernel on the Go instance's memory. Call after Go's
+     * instantiation and before (or while) `go.run`. Throws when the kernel
+     * cannot be compiled (e.g. a runtime without wasm SIMD); Go then keeps
+     * using its portable path.
+     *
+     * @param {WebAssembly.Instance} goInstance the instantiated Go module
+     * @param {WebAssembly.Module|BufferSource|Response|Promise<Response>|string|URL} source
+     *   the kernel: a compiled module, its bytes, a fetch Response (or promise of
+     *   one) or a URL to fetch
+     */
+    async load(goInstance, source) {
+      const mem = goInstance.exports.mem;
+      if (!(mem instanceof WebAssembly.Memory)) {
+        throw new Error("lookalike kernel: the Go instance exports no memory named mem");
+      }
+      const module = await compileKernel(source);
+      const instance = await WebAssembly.instantiate(module, { env: { mem } });
+      if (typeof instance.exports.sgemm !== "function") {
+        throw new Error("lookalike kernel: module exports no sgemm function");
+      }
+      sgemm = instance.exports.sgemm;
+    },
+    /** Makes Go fall back to its portable path again. */
+    unload() {
+      sgemm = null;
+    },
+  };
+}
+
+async function compileKernel(source) {
+  if (source instanceof WebAssembly.Module) return source;
+  if (typeof source === "string" || source instanceof URL) source = fetch(source);
+  source = await source;
+  if (typeof Response !== "undefined" && source instanceof Response) {
+    if (!source.ok) {
+      throw new Error(`lookalike kernel: fetching ${source.url}: HTTP ${source.status}`);
+    }
+    const type = source.headers.get("Content-Type") || "";
+    if (typeof WebAssembly.compileStreaming === "function" && type.startsWith("application/wasm")) {
+      return WebAssembly.compileStreaming(source);
+    }
+    return WebAssembly.compile(await source.arrayBuffer());
+  }
+  return WebAssembly.compile(source);
+}
