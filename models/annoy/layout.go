@@ -1,0 +1,179 @@
+package annoy
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+)
+
+// NodeSize returns the size in bytes of one node of an angular float32
+// index over dim-dimensional vectors: 12 + 4·dim.
+func NodeSize(dim int) int { return 12 + 4*dim }
+
+// maxChildren is Annoy's K: how many item indices fit in a leaf bucket.
+func maxChildren(dim int) int { return (NodeSize(dim) - 4) / 4 }
+
+// ErrFormat is wrapped by every error Load returns for bytes that are not a
+// valid angular Annoy index of the requested dimension.
+var ErrFormat = errors.New("annoy: not a valid angular index")
+
+// Index is a loaded angular float32 Annoy index. It reads the node array in
+// place (no copy when the bytes are 4-byte aligned on a little-endian
+// machine) and never changes it.
+type Index struct {
+	dim      int
+	stride   int // words per node: 3 + dim
+	k        int // max item indices in a leaf bucket
+	nNodes   int
+	nItems   int
+	roots    []int32
+	words    []uint32  // the node array as 32-bit words
+	floats   []float32 // the same memory as float32
+	hasItems int       // number of item slots with n_descendants == 1
+}
+
+// Load checks data as an angular float32 Annoy index over dim-dimensional
+// vectors and returns an Index that reads it in place. Callers must not
+// change data afterwards. Every node is checked (child indices in range,
+// bucket sizes, roots), so a search over a loaded index cannot go out of
+// bounds or loop forever, whatever the bytes were.
+func Load(data []byte, dim int) (*Index, error) {
+	if dim <= 0 || dim > 1<<20 {
+		return nil, fmt.Errorf("%w: dimension %d out of range", ErrFormat, dim)
+	}
+	ns := NodeSize(dim)
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: file is empty", ErrFormat)
+	}
+	if len(data)%ns != 0 {
+		return nil, fmt.Errorf("%w: size %d is not a multiple of the node size %d for dimension %d; "+
+			"was the index built with this dimension and the angular metric?", ErrFormat, len(data), ns, dim)
+	}
+	n := len(data) / ns
+	if int64(n) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: %d nodes is more than Annoy's int32 node ids allow", ErrFormat, n)
+	}
+	ix := &Index{dim: dim, stride: 3 + dim, k: maxChildren(dim), nNodes: n}
+	ix.words = wordsOf(data)
+	ix.floats = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(ix.words))), len(ix.words))
+	if err := ix.findRoots(); err != nil {
+		return nil, err
+	}
+	if err := ix.validate(); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// wordsOf returns data as little-endian 32-bit words, sharing the memory
+// when it is aligned and the machine is little-endian (amd64, arm64, wasm).
+func wordsOf(data []byte) []uint32 {
+	p := unsafe.Pointer(unsafe.SliceData(data))
+	if littleEndian && uintptr(p)%4 == 0 {
+		return unsafe.Slice((*uint32)(p), len(data)/4)
+	}
+	w := make([]uint32, len(data)/4)
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint32(data[4*i:])
+	}
+	return w
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+func (ix *Index) nDesc(i int) int32    { return int32(ix.words[i*ix.stride]) }
+func (ix *Index) child(i, j int) int32 { return int32(ix.words[i*ix.stride+1+j]) }
+func (ix *Index) vec(i int) []float32 {
+	b := i*ix.stride + 3
+	return ix.floats[b : b+ix.dim : b+ix.dim]
+}
+
+// findRoots follows Annoy's loader: the roots are the run of nodes at the
+// end of the array sharing the last node's n_descendants, which is the item
+// count; when there is more than one, the first of the run is the original
+// root that precedes the copies and is dropped.
+func (ix *Index) findRoots() error {
+	m := ix.nDesc(ix.nNodes - 1)
+	if m < 1 || int(m) > ix.nNodes {
+		return fmt.Errorf("%w: last node claims %d items for %d nodes", ErrFormat, m, ix.nNodes)
+	}
+	var roots []int32
+	for i := ix.nNodes - 1; i >= 0 && ix.nDesc(i) == m; i-- {
+		roots = append(roots, int32(i))
+	}
+	if len(roots) > 1 && ix.child(int(roots[0]), 0) == ix.child(int(roots[len(roots)-1]), 0) {
+		roots = roots[:len(roots)-1]
+	}
+	ix.nItems = int(m)
+	ix.roots = roots
+	return nil
+}
+
+// validate checks every node so that searches need no bounds checks beyond
+// Go's own and terminate.
+func (ix *Index) validate() error {
+	for i := 0; i < ix.nNodes; i++ {
+		d := ix.nDesc(i)
+		switch {
+		case i < ix.nItems && d == 0:
+			// An item slot that was never added: Annoy allows gaps.
+		case i < ix.nItems && d == 1:
+			ix.hasItems++
+		case d < 1:
+			return fmt.Errorf("%w: node %d has n_descendants %d", ErrFormat, i, d)
+		case int(d) <= ix.k:
+			// Leaf bucket (or the dummy root over a single item): item ids.
+			for j := 0; j < int(d); j++ {
+				if c := ix.child(i, j); c < 0 || int(c) >= ix.nItems {
+					return fmt.Errorf("%w: bucket node %d lists item %d, outside 0..%d", ErrFormat, i, c, ix.nItems-1)
+				}
+			}
+		default:
+			for j := 0; j < 2; j++ {
+				if c := ix.child(i, j); c < 0 || int(c) >= ix.nNodes {
+					return fmt.Errorf("%w: split node %d has child %d, outside 0..%d", ErrFormat, i, c, ix.nNodes-1)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Dim returns the vector dimension.
+func (ix *Index) Dim() int { return ix.dim }
+
+// NumItems returns the number of item slots (the largest item id + 1).
+func (ix *Index) NumItems() int { return ix.nItems }
+
+// NumNodes returns the number of nodes in the file.
+func (ix *Index) NumNodes() int { return ix.nNodes }
+
+// NumTrees returns the number of trees (roots).
+func (ix *Index) NumTrees() int { return len(ix.roots) }
+
+// HasItem reports whether item slot i holds a vector.
+func (ix *Index) HasItem(i int) bool {
+	return i >= 0 && i < ix.nItems && ix.nDesc(i) == 1
+}
+
+// Item returns the stored vector of item i (a view into the index's memory:
+// do not modify it), or nil when the slot is empty or out of range.
+func (ix *Index) Item(i int) []float32 {
+	if !ix.HasItem(i) {
+		return nil
+	}
+	return ix.vec(i)
+}
+
+// floatsOf views 32-bit words as float32 (same memory).
+func floatsOf(w []uint32) []float32 {
+	if len(w) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(w))), len(w))
+}
