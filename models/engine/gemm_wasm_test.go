@@ -151,14 +151,17 @@ func TestWasmGemmHooked(t *testing.T) {
 // the portable Go path; compare the GFLOP/s metrics.
 func BenchmarkWasmGemm(b *testing.B) {
 	shapes := []struct{ m, n, k int }{
-		{64, 3136, 576},   // conv2 3×3
-		{256, 3136, 64},   // conv2 1×1 expand
-		{64, 3136, 256},   // conv2 1×1 reduce
-		{512, 784, 1152},  // conv3 3×3 (128·9 → reported as stage shape)
-		{512, 784, 256},   // conv3 1×1
-		{1024, 196, 2304}, // conv4 3×3
-		{2048, 49, 512},   // conv5 1×1 expand
-		{512, 49, 4608},   // conv5 3×3
+		{64, 12544, 147}, // conv1 7×7/2
+		{64, 3136, 576},  // conv2_x 3×3
+		{256, 3136, 64},  // conv2_x 1×1 expand (and projection)
+		{64, 3136, 256},  // conv2_x 1×1 reduce
+		{128, 784, 1152}, // conv3_x 3×3
+		{512, 784, 1152}, // wide 3×3-sized product at 28×28
+		{512, 784, 256},  // conv3_x projection
+		{256, 196, 2304}, // conv4_x 3×3
+		{1024, 196, 256}, // conv4_x 1×1 expand
+		{2048, 49, 512},  // conv5_x 1×1 expand
+		{512, 49, 4608},  // conv5_x 3×3
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, s := range shapes {
