@@ -243,9 +243,10 @@ func cacheControl(base string) string {
 // engineBuild is static/build/build.json: what the Web Worker loads, by
 // content-hashed name. Read by static/engine-worker.js.
 type engineBuild struct {
-	Engine   string            `json:"engine"`   // engine-<hash>.wasm
-	WasmExec string            `json:"wasmExec"` // wasm_exec-<hash>.js
-	Kernels  map[string]string `json:"kernels,omitempty"`
+	Engine   string            `json:"engine"`            // engine-<hash>.wasm
+	WasmExec string            `json:"wasmExec"`          // wasm_exec-<hash>.js
+	Kernels  map[string]string `json:"kernels,omitempty"` // source name -> served name
+	Sizes    map[string]int64  `json:"sizes"`             // served name -> bytes
 	GoVer    string            `json:"go"`
 }
 
@@ -290,7 +291,7 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	info := &engineBuild{GoVer: runtime.Version()}
+	info := &engineBuild{GoVer: runtime.Version(), Sizes: map[string]int64{}}
 	keep := map[string]bool{"build.json": true}
 	if info.Engine, err = copyHashed(cached, out, "engine", ".wasm"); err != nil {
 		return nil, err
@@ -300,24 +301,15 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 		return nil, err
 	}
 	keep[info.WasmExec] = true
-	// The SIMD kernel module and its loader, when wasm/kernels has built them.
-	kdir := filepath.Join(repo, "wasm", "kernels")
-	ents, _ := os.ReadDir(kdir)
-	for _, e := range ents {
-		ext := filepath.Ext(e.Name())
-		if e.IsDir() || (ext != ".wasm" && ext != ".js" && ext != ".mjs") || strings.HasSuffix(e.Name(), "_test.js") {
-			continue
+	// The SIMD kernel and its loader (wasm/kernels). Without them the engine
+	// runs its portable Go path, so a missing assembler is only a warning.
+	if err := addKernel(repo, out, info, keep, log); err != nil {
+		fmt.Fprintf(log, "serve: warning: no SIMD kernel (%v); the engine will use its portable path\n", err)
+	}
+	for _, name := range []string{info.Engine, info.WasmExec} {
+		if st, err := os.Stat(filepath.Join(out, name)); err == nil {
+			info.Sizes[name] = st.Size()
 		}
-		stem := strings.TrimSuffix(e.Name(), ext)
-		name, err := copyHashed(filepath.Join(kdir, e.Name()), out, stem, ext)
-		if err != nil {
-			return nil, err
-		}
-		if info.Kernels == nil {
-			info.Kernels = map[string]string{}
-		}
-		info.Kernels[e.Name()] = name
-		keep[name] = true
 	}
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
@@ -334,6 +326,46 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 		}
 	}
 	return info, nil
+}
+
+// addKernel assembles wasm/kernels/sgemm.wat (cached by the source's hash)
+// and copies it with its loader into out.
+func addKernel(repo, out string, info *engineBuild, keep map[string]bool, log io.Writer) error {
+	kdir := filepath.Join(repo, "wasm", "kernels")
+	wat, err := os.ReadFile(filepath.Join(kdir, "sgemm.wat"))
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(kdir, "loader.js")); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	sum := sha256.Sum256(wat)
+	cacheDir := filepath.Join(repo, ".cache", "kernels", hex.EncodeToString(sum[:])[:16])
+	wasm := filepath.Join(cacheDir, "sgemm.wasm")
+	if _, err := os.Stat(wasm); err != nil {
+		cmd := exec.Command("bash", filepath.Join(kdir, "build.sh"), cacheDir)
+		cmd.Dir = repo
+		cmd.Stdout, cmd.Stderr = io.Discard, log
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("serve: assembling sgemm.wat: %w", err)
+		}
+	}
+	info.Kernels = map[string]string{}
+	for _, f := range []struct{ src, stem, ext string }{
+		{filepath.Join(kdir, "loader.js"), "loader", ".js"},
+		{wasm, "sgemm", ".wasm"},
+	} {
+		name, err := copyHashed(f.src, out, f.stem, f.ext)
+		if err != nil {
+			return err
+		}
+		info.Kernels[f.stem+f.ext] = name
+		keep[name] = true
+		if st, err := os.Stat(filepath.Join(out, name)); err == nil {
+			info.Sizes[name] = st.Size()
+		}
+	}
+	return nil
 }
 
 // copyHashed copies src to dir/<stem>-<sha256[:12]><ext> unless it is there.

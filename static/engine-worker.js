@@ -1,0 +1,409 @@
+// engine-worker.js — a dedicated module Web Worker holding one long-lived Go
+// engine (wasm/engine compiled to js/wasm). It downloads the catalogue's
+// assets once, checks each against the sha256 in manifest.json, hands the
+// bytes to Go, then answers search and similar requests. Protocol: see
+// static/README.md. Nothing here sends the shopper's photo anywhere: the only
+// requests are for the engine and the catalogue's own files.
+
+const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
+const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
+
+// The order the engine needs them in; `optional` ones may be absent.
+const STAGES = [
+  { kind: 'model' },
+  { kind: 'index' },
+  { kind: 'vectors' },
+  { kind: 'neighbors', optional: true },
+  { kind: 'catalog' },
+];
+
+let engine = null;       // globalThis.lookalike once Go runs
+let readyInfo = null;
+let initPromise = null;
+let assetsBase = '';
+
+class EngineError extends Error {
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.code = code;
+    Object.assign(this, extra);
+  }
+}
+
+self.onmessage = (e) => {
+  const m = e.data || {};
+  switch (m.type) {
+    case 'init':
+      if (!initPromise) {
+        initPromise = init(m.assets || 'assets/').catch((err) => {
+          post({ type: 'error', ...errorFields(err) });
+          throw err;
+        });
+      }
+      break;
+    case 'search':
+    case 'similar':
+      handle(m);
+      break;
+    default:
+      break;
+  }
+};
+
+function post(m, transfer) { self.postMessage(m, transfer || []); }
+
+function errorFields(err) {
+  if (err instanceof EngineError) return { code: err.code, message: err.message, ...(err.format ? { format: err.format } : {}) };
+  if (err instanceof RangeError && /memory|allocation|buffer/i.test(err.message)) return { code: 'oom', message: err.message };
+  if (err instanceof WebAssembly.CompileError || err instanceof WebAssembly.LinkError) return { code: 'internal', message: `engine: ${err.message}` };
+  const msg = String(err?.message || err);
+  if (/out of memory|Cannot allocate|Out of memory/i.test(msg)) return { code: 'oom', message: msg };
+  return { code: 'internal', message: msg };
+}
+
+// ---------------------------------------------------------------- loading
+
+async function init(base) {
+  if (typeof WebAssembly !== 'object') throw new EngineError('no-wasm', 'WebAssembly is not available');
+  assetsBase = new URL(base, self.location.href).href;
+  const buildURL = new URL('build/build.json', self.location.href).href;
+
+  const [build, manifestBytes] = await Promise.all([
+    fetchMeta(buildURL, 'engine build'),
+    fetchMeta(new URL('manifest.json', assetsBase).href, 'catalogue manifest'),
+  ]);
+  let buildInfo, manifest;
+  try { buildInfo = JSON.parse(new TextDecoder().decode(build)); } catch { throw new EngineError('corrupt', 'build/build.json is not valid JSON'); }
+  try { manifest = JSON.parse(new TextDecoder().decode(manifestBytes)); } catch { throw new EngineError('corrupt', 'manifest.json is not valid JSON'); }
+  post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
+
+  const files = assetFiles(manifest);
+  const stages = [];
+  for (const s of STAGES) {
+    const parts = files[s.kind];
+    if (!parts) {
+      if (s.optional) continue;
+      throw new EngineError('corrupt', `manifest.json lists no ${s.kind} file`);
+    }
+    stages.push({ kind: s.kind, parts });
+  }
+  const engineFile = buildInfo.engine;
+  if (!engineFile) throw new EngineError('corrupt', 'build/build.json names no engine');
+  const engineSize = buildInfo.sizes?.[engineFile] || 0;
+  const overallTotal = engineSize + stages.reduce((t, s) => t + s.parts.reduce((u, p) => u + (p.size || 0), 0), 0);
+  let overallLoaded = 0;
+  const progress = (stage, loaded, total) => post({
+    type: 'progress', stage, loaded, total, overallLoaded: overallLoaded + loaded, overallTotal,
+  });
+
+  // 1. The Go engine (and the SIMD kernel when it can be used).
+  const buildBase = new URL('build/', self.location.href);
+  const engineURL = new URL(engineFile, buildBase).href;
+  const wasmBytes = await fetchBytes(engineURL, { stage: 'engine', size: engineSize, progress, immutable: true });
+  overallLoaded += engineSize || wasmBytes.length;
+  await startGo(wasmBytes, buildInfo, buildBase);
+
+  // 2. The catalogue's assets, each checked against the manifest.
+  const loadInfo = engine.load('manifest', manifestBytes);
+  checkGo(loadInfo, 'manifest.json');
+  for (const st of stages) {
+    const total = st.parts.reduce((t, p) => t + (p.size || 0), 0);
+    const chunks = [];
+    let stageLoaded = 0;
+    for (const p of st.parts) {
+      const url = new URL(p.file, assetsBase).href;
+      const bytes = await fetchBytes(url, {
+        stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true,
+        progress: (stage, loaded) => progress(stage, stageLoaded + loaded, total),
+      });
+      stageLoaded += bytes.length;
+      chunks.push(bytes);
+    }
+    const all = chunks.length === 1 ? chunks[0] : concat(chunks);
+    chunks.length = 0;
+    const r = engine.load(st.kind, all);
+    checkGo(r, st.parts.map((p) => p.file).join(' + '));
+    overallLoaded += total || stageLoaded;
+    progress(st.kind, total || stageLoaded, total || stageLoaded);
+  }
+
+  readyInfo = parseGo(engine.ready(), 'ready');
+  post({ type: 'ready', ...readyInfo });
+  pruneCaches([engineURL, ...stages.flatMap((s) => s.parts.map((p) => new URL(p.file, assetsBase).href))]).catch(() => {});
+}
+
+/**
+ * The files of each kind, from manifest.json. Each kind maps to its parts in
+ * order ({file, sha256, size}); a file bigger than the host's limit is split
+ * and listed as parts. Accepts the asset list as an array of {kind, file,
+ * sha256, size, parts?} or as an object keyed by kind.
+ */
+function assetFiles(m) {
+  const out = {};
+  const add = (kind, a) => {
+    if (!kind || !a) return;
+    const parts = Array.isArray(a.parts) && a.parts.length ? a.parts : [a];
+    out[kind] = parts.map((p) => ({
+      file: p.file || p.path || p.name,
+      sha256: (p.sha256 || p.hash || '').toLowerCase(),
+      size: Number(p.size || p.bytes || 0),
+    }));
+    for (const p of out[kind]) {
+      if (!p.file) throw new EngineError('corrupt', `manifest.json: the ${kind} asset has no file name`);
+      if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new EngineError('corrupt', `manifest.json: ${p.file} has no sha256`);
+    }
+  };
+  const list = m.assets || m.files || {};
+  if (Array.isArray(list)) for (const a of list) add(a.kind || a.role || a.type, a);
+  else for (const [k, a] of Object.entries(list)) add(k, a);
+  if (!out.model && m.model && (m.model.file || m.model.parts)) add('model', m.model);
+  if (!out.neighbors && out.neighbours) out.neighbors = out.neighbours;
+  return out;
+}
+
+async function startGo(wasmBytes, buildInfo, buildBase) {
+  if (!globalThis.Go) {
+    if (!buildInfo.wasmExec) throw new EngineError('corrupt', 'build/build.json names no wasm_exec.js');
+    const url = new URL(buildInfo.wasmExec, buildBase).href;
+    await import(url);
+    cacheCopy(url).catch(() => {});
+    if (!globalThis.Go) throw new EngineError('internal', 'wasm_exec.js did not define Go');
+  }
+  const go = new globalThis.Go();
+  // The SIMD GEMM kernel (wasm/kernels): Go imports `lookalike.sgemm`, which
+  // answers "not handled" until the kernel is loaded, so Go falls back to its
+  // portable path when the browser has no wasm SIMD.
+  let kernel = null;
+  const loaderFile = buildInfo.kernels?.['loader.js'];
+  const kernelFile = buildInfo.kernels?.['sgemm.wasm'];
+  if (loaderFile) {
+    try {
+      const loaderURL = new URL(loaderFile, buildBase).href;
+      const mod = await import(loaderURL);
+      cacheCopy(loaderURL).catch(() => {});
+      kernel = mod.addKernelImports(go.importObject);
+    } catch { kernel = null; }
+  }
+  if (!kernel) go.importObject.lookalike = { sgemm: () => 0 };
+
+  let instance;
+  try {
+    ({ instance } = await WebAssembly.instantiate(wasmBytes, go.importObject));
+  } catch (err) {
+    if (err instanceof RangeError) throw new EngineError('oom', `engine: ${err.message}`);
+    throw err;
+  }
+  let simd = false;
+  if (kernel && kernelFile) {
+    try {
+      const url = new URL(kernelFile, buildBase).href;
+      const bytes = await fetchBytes(url, { stage: 'engine', immutable: true });
+      await kernel.load(instance, bytes);
+      simd = kernel.loaded;
+    } catch { simd = false; }
+  }
+  let exited = false;
+  go.run(instance).then(() => { exited = true; }, () => { exited = true; });
+  // Go's main registers globalThis.lookalike before it blocks; wait a tick
+  // in case it yields first.
+  for (let i = 0; i < 100 && !globalThis.lookalike && !exited; i++) await new Promise((r) => setTimeout(r, 10));
+  if (!globalThis.lookalike) throw new EngineError('internal', 'the engine did not start');
+  engine = globalThis.lookalike;
+  post({ type: 'info', engine: `Engine: Go ${buildInfo.go || ''} js/wasm${simd ? ' + wasm SIMD kernel' : ' (portable, no SIMD)'}.` });
+}
+
+function concat(chunks) {
+  const out = new Uint8Array(chunks.reduce((t, c) => t + c.length, 0));
+  let o = 0;
+  for (const c of chunks) { out.set(c, o); o += c.length; }
+  return out;
+}
+
+function hex(buf) {
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Fetches a file as bytes with byte progress. Content-hashed files are read
+ * from (and, once verified, written to) the asset cache, so a second visit
+ * needs no network even before the service worker controls this worker.
+ */
+async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progress = null, immutable = false }) {
+  const label = name || url.split('/').pop();
+  let cache = null;
+  if (immutable && self.caches) {
+    try {
+      cache = await caches.open(ASSET_CACHE);
+      const hit = await cache.match(url);
+      if (hit) {
+        const b = new Uint8Array(await hit.arrayBuffer());
+        if (!sha256 || hex(await crypto.subtle.digest('SHA-256', b)) === sha256) {
+          progress?.(stage, b.length, size || b.length);
+          return b;
+        }
+        await cache.delete(url); // damaged copy: fetch it again
+      }
+    } catch { cache = null; }
+  }
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch (err) {
+    throw new EngineError('network', `${label}: ${err.message}`);
+  }
+  if (!res.ok) throw new EngineError('network', `${label}: HTTP ${res.status}`);
+  const total = size || Number(res.headers.get('Content-Length')) || 0;
+  let bytes;
+  try {
+    bytes = await readWithProgress(res, total, (n) => progress?.(stage, n, total));
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    if (err instanceof RangeError) throw new EngineError('oom', `${label}: ${err.message}`);
+    throw new EngineError('network', `${label}: ${err.message}`);
+  }
+  if (size && bytes.length !== size) {
+    throw new EngineError('integrity', `${label}: ${bytes.length} bytes, the manifest says ${size}`);
+  }
+  if (sha256) {
+    const got = hex(await crypto.subtle.digest('SHA-256', bytes));
+    if (got !== sha256) throw new EngineError('integrity', `${label}: sha256 ${got.slice(0, 12)}… does not match the manifest's ${sha256.slice(0, 12)}…`);
+  }
+  if (cache) {
+    const headers = { 'Content-Type': res.headers.get('Content-Type') || 'application/octet-stream' };
+    cache.put(url, new Response(bytes.slice(), { headers })).catch(() => {});
+  }
+  return bytes;
+}
+
+async function readWithProgress(res, total, onBytes) {
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  let buf = new Uint8Array(total > 0 ? total : 1 << 20);
+  let n = 0;
+  let last = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (n + value.length > buf.length) {
+      if (total > 0 && n + value.length > total) {
+        reader.cancel().catch(() => {});
+        throw new EngineError('integrity', `${res.url.split('/').pop()}: longer than the ${total} bytes the manifest lists`);
+      }
+      const bigger = new Uint8Array(Math.max(buf.length * 2, n + value.length));
+      bigger.set(buf.subarray(0, n));
+      buf = bigger;
+    }
+    buf.set(value, n);
+    n += value.length;
+    const now = performance.now();
+    if (now - last > 80) { last = now; onBytes(n); }
+  }
+  onBytes(n);
+  return n === buf.length ? buf : buf.slice(0, n);
+}
+
+/** manifest.json and build.json: the network first, the last copy offline. */
+async function fetchMeta(url, what) {
+  let cache = null;
+  try { cache = self.caches ? await caches.open(META_CACHE) : null; } catch { cache = null; }
+  try {
+    const res = await fetch(url, { cache: 'no-cache', credentials: 'same-origin' });
+    if (res.status === 404) throw new EngineError('network', `${what} not found at ${new URL(url).pathname}`);
+    if (!res.ok) throw new EngineError('network', `${what}: HTTP ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    cache?.put(url, new Response(bytes.slice(), { headers: { 'Content-Type': 'application/json' } })).catch(() => {});
+    return bytes;
+  } catch (err) {
+    const hit = await cache?.match(url).catch(() => null);
+    if (hit) return new Uint8Array(await hit.arrayBuffer());
+    if (err instanceof EngineError) throw err;
+    throw new EngineError('network', `${what}: ${err.message}`);
+  }
+}
+
+async function cacheCopy(url) {
+  if (!self.caches) return;
+  const cache = await caches.open(ASSET_CACHE);
+  if (!(await cache.match(url))) await cache.add(url);
+}
+
+/** Drops cached content-hashed files that the current build no longer uses. */
+async function pruneCaches(keepData) {
+  if (!self.caches) return;
+  const cache = await caches.open(ASSET_CACHE);
+  const keep = new Set(keepData);
+  for (const req of await cache.keys()) {
+    const u = req.url;
+    if (keep.has(u)) continue;
+    // Only prune catalogue data and engine builds; thumbnails and scripts
+    // are small and the service worker manages them.
+    if (u.startsWith(assetsBase) && /\/(model|index|vectors|neighbors|neighbours|catalog)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
+    if (/\/build\/engine-[0-9a-f]{8,}\.wasm$/.test(u)) await cache.delete(req);
+  }
+}
+
+// ---------------------------------------------------------------- requests
+
+function parseGo(s, what) {
+  let v;
+  try { v = typeof s === 'string' ? JSON.parse(s) : s; } catch { throw new EngineError('internal', `${what}: unreadable answer from the engine`); }
+  if (v && v.error) throw new EngineError(v.error.code || 'internal', v.error.message || what, v.error);
+  return v;
+}
+
+function checkGo(s, file) {
+  try {
+    parseGo(s, file);
+  } catch (err) {
+    if (err.code === 'internal' || err.code === 'corrupt') err.message = `${file}: ${err.message}`;
+    throw err;
+  }
+}
+
+async function toBytes(image) {
+  if (image instanceof ArrayBuffer) return new Uint8Array(image);
+  if (ArrayBuffer.isView(image)) return new Uint8Array(image.buffer, image.byteOffset, image.byteLength);
+  if (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) {
+    const c = new OffscreenCanvas(image.width, image.height);
+    c.getContext('2d').drawImage(image, 0, 0);
+    image.close();
+    const blob = await c.convertToBlob({ type: 'image/png' });
+    return new Uint8Array(await blob.arrayBuffer());
+  }
+  if (image instanceof Blob) return new Uint8Array(await image.arrayBuffer());
+  throw new EngineError('unsupported', 'no image in the request');
+}
+
+// Requests run one at a time, in order; Go is single-threaded anyway.
+let chain = Promise.resolve();
+function handle(m) {
+  chain = chain.then(() => run(m)).catch(() => {});
+}
+
+async function run(m) {
+  try {
+    if (!initPromise) throw new EngineError('internal', 'the engine was not initialised');
+    await initPromise;
+  } catch (err) {
+    post({ type: 'error', id: m.id, ...errorFields(err) });
+    return;
+  }
+  const k = Math.max(1, Math.min(200, Number(m.k) || 24));
+  const section = m.section || '';
+  const filters = JSON.stringify(m.filters || {});
+  try {
+    let out;
+    if (m.type === 'search') {
+      const bytes = await toBytes(m.image);
+      const crop = m.crop ? JSON.stringify({ x: m.crop.x | 0, y: m.crop.y | 0, w: m.crop.w | 0, h: m.crop.h | 0 }) : '';
+      out = parseGo(engine.search(bytes, crop, k, section, filters), 'search');
+    } else {
+      out = parseGo(engine.similar(String(m.productId), k, section, filters), 'similar');
+    }
+    post({ type: 'results', id: m.id, query: out.query || {}, results: out.results || [], ms: out.ms || {} });
+  } catch (err) {
+    const f = errorFields(err);
+    if (/Go program has already exited/.test(f.message)) f.code = 'oom';
+    post({ type: 'error', id: m.id, ...f });
+  }
+}
