@@ -82,7 +82,7 @@ func DefaultOptions() Options {
 		K1:              1.2,
 		B:               0.75,
 		Alpha:           0.5,
-		Shrink:          2,
+		Shrink:          10,
 		MinCommon:       1,
 		MaxItemsPerUser: 500,
 	}
