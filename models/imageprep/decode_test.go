@@ -423,7 +423,13 @@ func TestCatalogPhoto(t *testing.T) {
 		t.Skip("../shared not found (set LOOKALIKE_SHARED)")
 	}
 	imgs := filepath.Join(dir, "fashion", "images")
-	entries, err := os.ReadDir(imgs)
+	// Read only a few directory entries: listing 40k files is slow in wasm.
+	d, err := os.Open(imgs)
+	if err != nil {
+		t.Skip(err)
+	}
+	entries, err := d.ReadDir(64)
+	d.Close()
 	if err != nil {
 		t.Skip(err)
 	}

@@ -3,6 +3,7 @@ package imageprep
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"strings"
 )
@@ -251,43 +252,143 @@ func resizeRGB(img image.Image, w, h int, mode ResizeMode, dst []uint8) []uint8 
 	if r != image.Rect(0, 0, w, h) {
 		fill(dst, 0xff)
 	}
-	cw, ch := r.Dx(), r.Dy()
-	hx := makeAxis(W, x0, x1, cw)
-	vy := makeAxis(H, y0, y1, ch)
-
-	// Horizontal pass: every source row the vertical filter reads, at
-	// 8 extra bits of precision (0 … 255<<8 fits uint16).
+	out := dst[3*(r.Min.Y*w+r.Min.X):]
+	if ycc, ok := img.(*image.YCbCr); ok && resizeYCbCr(ycc, x0, x1, y0, y1, r.Dx(), r.Dy(), out, 3*w) {
+		return dst
+	}
 	read := rowReader(img)
-	srcRow := make([]uint8, 3*(hx.hi-hx.lo))
-	rowLen := 3 * cw
+	p := plane{w: W, h: H, nc: 3, read: func(y, xa, xb int, buf []uint8) []uint8 {
+		buf = buf[:3*(xb-xa)]
+		read(b.Min.Y+y, b.Min.X+xa, b.Min.X+xb, buf)
+		return buf
+	}}
+	resample(p, x0, x1, y0, y1, r.Dx(), r.Dy(), out, 3*w)
+	return dst
+}
+
+// resizeYCbCr resamples the luma and chroma planes of m separately — at
+// their own resolutions, with no full-size colour conversion — and converts
+// only the cw×ch result to RGB, written to out (row stride outStride, 3
+// bytes a pixel). Resampling commutes with the affine YCbCr→RGB map, so this
+// matches converting first to within rounding, except that subsampled chroma
+// is interpolated rather than replicated when enlarging. It reports false,
+// having written nothing, for layouts it does not handle.
+func resizeYCbCr(m *image.YCbCr, x0, x1, y0, y1 float64, cw, ch int, out []uint8, outStride int) bool {
+	var fx, fy int
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+		fx, fy = 1, 1
+	case image.YCbCrSubsampleRatio422:
+		fx, fy = 2, 1
+	case image.YCbCrSubsampleRatio420:
+		fx, fy = 2, 2
+	case image.YCbCrSubsampleRatio440:
+		fx, fy = 1, 2
+	case image.YCbCrSubsampleRatio411:
+		fx, fy = 4, 1
+	case image.YCbCrSubsampleRatio410:
+		fx, fy = 4, 2
+	default:
+		return false
+	}
+	r := m.Rect
+	if r.Min.X < 0 || r.Min.Y < 0 { // chroma indexing truncates towards zero
+		return false
+	}
+	W, H := r.Dx(), r.Dy()
+	// Chroma sample of absolute luma x is x/fx; the plane starts at
+	// Min.X/fx (see image.YCbCr.COffset).
+	cx0, cy0 := r.Min.X/fx, r.Min.Y/fy
+	cW, cH := (r.Max.X-1)/fx-cx0+1, (r.Max.Y-1)/fy-cy0+1
+	if len(m.Y) < (H-1)*m.YStride+W || len(m.Cb) < (cH-1)*m.CStride+cW || len(m.Cr) < (cH-1)*m.CStride+cW {
+		return false
+	}
+	view := func(pix []uint8, stride int) func(y, xa, xb int, _ []uint8) []uint8 {
+		return func(y, xa, xb int, _ []uint8) []uint8 { return pix[y*stride+xa : y*stride+xb] }
+	}
+	n := cw * ch
+	buf := make([]uint8, 3*n)
+	yb, cbb, crb := buf[:n], buf[n:2*n], buf[2*n:]
+	resample(plane{W, H, 1, view(m.Y, m.YStride)}, x0, x1, y0, y1, cw, ch, yb, cw)
+	// The same span in chroma coordinates.
+	ax := func(v float64, org, f int) float64 { return (float64(org)+v)/float64(f) - float64(org/f) }
+	c0, c1 := ax(x0, r.Min.X, fx), ax(x1, r.Min.X, fx)
+	d0, d1 := ax(y0, r.Min.Y, fy), ax(y1, r.Min.Y, fy)
+	resample(plane{cW, cH, 1, view(m.Cb, m.CStride)}, c0, c1, d0, d1, cw, ch, cbb, cw)
+	resample(plane{cW, cH, 1, view(m.Cr, m.CStride)}, c0, c1, d0, d1, cw, ch, crb, cw)
+	for j := range ch {
+		o := out[j*outStride : j*outStride+3*cw]
+		for i := range cw {
+			k := j*cw + i
+			o[3*i], o[3*i+1], o[3*i+2] = color.YCbCrToRGB(yb[k], cbb[k], crb[k])
+		}
+	}
+	return true
+}
+
+// plane is a resampler source of w×h pixels with nc interleaved 8-bit
+// channels. read returns row y, columns [xa,xb), either as a view of the
+// source or after filling buf (which holds nc·(xb-xa) bytes).
+type plane struct {
+	w, h, nc int
+	read     func(y, xa, xb int, buf []uint8) []uint8
+}
+
+// resample maps the span [x0,x1)×[y0,y1) of p onto cw×ch pixels, writing
+// channel c of output pixel (i,j) to out[j*outStride+i*p.nc+c].
+func resample(p plane, x0, x1, y0, y1 float64, cw, ch int, out []uint8, outStride int) {
+	hx := makeAxis(p.w, x0, x1, cw)
+	vy := makeAxis(p.h, y0, y1, ch)
+	nc := p.nc
+
+	// Horizontal pass over every source row the vertical filter reads, at
+	// 8 extra bits of precision (0 … 255<<8 fits uint16).
+	const sh = wBits - 8
+	const half = 1 << (sh - 1)
+	buf := make([]uint8, nc*(hx.hi-hx.lo))
+	rowLen := nc * cw
 	tmp := make([]uint16, (vy.hi-vy.lo)*rowLen)
 	for y := vy.lo; y < vy.hi; y++ {
-		read(b.Min.Y+y, b.Min.X+hx.lo, b.Min.X+hx.hi, srcRow)
-		out := tmp[(y-vy.lo)*rowLen : (y-vy.lo+1)*rowLen]
-		for i := 0; i < cw; i++ {
+		src := p.read(y, hx.lo, hx.hi, buf)
+		dst := tmp[(y-vy.lo)*rowLen : (y-vy.lo+1)*rowLen]
+		if nc == 1 {
+			for i := range cw {
+				ws := hx.w[i*hx.taps : (i+1)*hx.taps]
+				s := src[hx.first[i]-hx.lo:]
+				var acc int32
+				for k, wk := range ws {
+					if wk != 0 {
+						acc += wk * int32(s[k])
+					}
+				}
+				dst[i] = uint16((acc + half) >> sh)
+			}
+			continue
+		}
+		for i := range cw {
 			ws := hx.w[i*hx.taps : (i+1)*hx.taps]
-			s := srcRow[3*(hx.first[i]-hx.lo):]
+			s := src[3*(hx.first[i]-hx.lo):]
 			var r, g, bl int32
 			for k, wk := range ws {
 				if wk == 0 {
 					continue
 				}
-				p := s[3*k : 3*k+3 : 3*k+3]
-				r += wk * int32(p[0])
-				g += wk * int32(p[1])
-				bl += wk * int32(p[2])
+				q := s[3*k : 3*k+3 : 3*k+3]
+				r += wk * int32(q[0])
+				g += wk * int32(q[1])
+				bl += wk * int32(q[2])
 			}
-			const sh = wBits - 8
-			o := out[3*i : 3*i+3 : 3*i+3]
-			o[0] = uint16((r + 1<<(sh-1)) >> sh)
-			o[1] = uint16((g + 1<<(sh-1)) >> sh)
-			o[2] = uint16((bl + 1<<(sh-1)) >> sh)
+			o := dst[3*i : 3*i+3 : 3*i+3]
+			o[0] = uint16((r + half) >> sh)
+			o[1] = uint16((g + half) >> sh)
+			o[2] = uint16((bl + half) >> sh)
 		}
 	}
 
 	// Vertical pass: accumulate weighted rows, then round back to 8 bits.
+	const vsh = wBits + 8
 	acc := make([]int32, rowLen)
-	for j := 0; j < ch; j++ {
+	for j := range ch {
 		clear(acc)
 		ws := vy.w[j*vy.taps : (j+1)*vy.taps]
 		for k, wk := range ws {
@@ -300,14 +401,11 @@ func resizeRGB(img image.Image, w, h int, mode ResizeMode, dst []uint8) []uint8 
 				acc[x] += wk * int32(v)
 			}
 		}
-		const sh = wBits + 8
-		o := dst[3*((r.Min.Y+j)*w+r.Min.X):]
-		o = o[:rowLen]
+		o := out[j*outStride : j*outStride+rowLen]
 		for x, v := range acc {
-			o[x] = clamp255(int((v + 1<<(sh-1)) >> sh))
+			o[x] = clamp255(int((v + 1<<(vsh-1)) >> vsh))
 		}
 	}
-	return dst
 }
 
 func fill(b []uint8, v uint8) {

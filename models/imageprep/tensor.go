@@ -34,13 +34,13 @@ func CaffeSpec() Spec {
 
 // specJSON is the manifest form of a Spec.
 type specJSON struct {
-	Layout   string      `json:"layout,omitempty"`
-	Size     *int        `json:"size,omitempty"`
-	Channels string      `json:"channels,omitempty"`
-	Scale    *float32    `json:"scale,omitempty"`
-	Mean     *[3]float32 `json:"mean,omitempty"`
-	Std      *[3]float32 `json:"std,omitempty"`
-	Mode     string      `json:"mode,omitempty"`
+	Layout   string    `json:"layout,omitempty"`
+	Size     *int      `json:"size,omitempty"`
+	Channels string    `json:"channels,omitempty"`
+	Scale    *float32  `json:"scale,omitempty"`
+	Mean     []float32 `json:"mean,omitempty"`
+	Std      []float32 `json:"std,omitempty"`
+	Mode     string    `json:"mode,omitempty"`
 }
 
 // ParseSpec reads a preprocessing spec such as
@@ -75,11 +75,18 @@ func ParseSpec(s string) (Spec, error) {
 	if j.Scale != nil {
 		sp.Scale = *j.Scale
 	}
-	if j.Mean != nil {
-		sp.Mean = *j.Mean
-	}
-	if j.Std != nil {
-		sp.Std = *j.Std
+	for _, f := range []struct {
+		name string
+		v    []float32
+		dst  *[3]float32
+	}{{"mean", j.Mean, &sp.Mean}, {"std", j.Std, &sp.Std}} {
+		if f.v == nil {
+			continue
+		}
+		if len(f.v) != 3 {
+			return Spec{}, fmt.Errorf("%w: %s has %d values, want 3", ErrBadSpec, f.name, len(f.v))
+		}
+		*f.dst = [3]float32(f.v)
 	}
 	var err error
 	if sp.Mode, err = ParseResizeMode(j.Mode); err != nil {
@@ -115,11 +122,11 @@ func (s Spec) Validate() error {
 
 // MarshalJSON writes the form ParseSpec reads, layout included.
 func (s Spec) MarshalJSON() ([]byte, error) {
-	size, scale, mean, std := s.Size, s.Scale, s.Mean, s.Std
+	size, scale := s.Size, s.Scale
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	err := enc.Encode(specJSON{Layout: "NCHW", Size: &size, Channels: s.Channels,
-		Scale: &scale, Mean: &mean, Std: &std, Mode: s.Mode.String()})
+		Scale: &scale, Mean: s.Mean[:], Std: s.Std[:], Mode: s.Mode.String()})
 	return bytes.TrimSpace(b.Bytes()), err
 }
 
