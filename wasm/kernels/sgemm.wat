@@ -18,7 +18,8 @@
 ;;       for each 4-row block of A:       pack A rows into [kc][4]
 ;;         for each 8-column panel:       4×8 register tile over kc
 ;; Edges are handled by zero-padding while packing and storing only the valid
-;; part of the last tile, so the hot loop has no branches on shape.
+;; part of the last tile, so the hot loops have no branches on shape; a last
+;; panel of at most four columns runs a 4×4 loop (half the work).
 ;;
 ;; The register tile is 4×8: eight f32x4 accumulators, two B vectors and one
 ;; broadcast A value, which fits the 16 vector registers V8 uses on x86-64.
@@ -161,24 +162,41 @@
     (local $a v128) (local $b0 v128) (local $b1 v128)
     (local $bend i32) (local $ldc4 i32) (local $r i32) (local $j i32) (local $addr i32) (local $v f32)
     (local.set $bend (i32.add (local.get $bp) (i32.shl (local.get $kb) (i32.const 5))))
-    (loop $k
-      (local.set $b0 (v128.load (local.get $bp)))
-      (local.set $b1 (v128.load offset=16 (local.get $bp)))
-      (local.set $a (v128.load32_splat (local.get $ap)))
-      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
-      (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-      (local.set $a (v128.load32_splat offset=4 (local.get $ap)))
-      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
-      (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-      (local.set $a (v128.load32_splat offset=8 (local.get $ap)))
-      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
-      (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
-      (local.set $a (v128.load32_splat offset=12 (local.get $ap)))
-      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
-      (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
-      (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
-      (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
-      (br_if $k (i32.lt_u (local.get $bp) (local.get $bend))))
+    ;; A last panel of at most four columns needs only the left half.
+    (if (i32.le_s (local.get $nr) (i32.const 4))
+      (then
+        (loop $k4
+          (local.set $b0 (v128.load (local.get $bp)))
+          (local.set $c00 (f32x4.add (local.get $c00)
+            (f32x4.mul (v128.load32_splat (local.get $ap)) (local.get $b0))))
+          (local.set $c10 (f32x4.add (local.get $c10)
+            (f32x4.mul (v128.load32_splat offset=4 (local.get $ap)) (local.get $b0))))
+          (local.set $c20 (f32x4.add (local.get $c20)
+            (f32x4.mul (v128.load32_splat offset=8 (local.get $ap)) (local.get $b0))))
+          (local.set $c30 (f32x4.add (local.get $c30)
+            (f32x4.mul (v128.load32_splat offset=12 (local.get $ap)) (local.get $b0))))
+          (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
+          (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+          (br_if $k4 (i32.lt_u (local.get $bp) (local.get $bend)))))
+      (else
+        (loop $k
+          (local.set $b0 (v128.load (local.get $bp)))
+          (local.set $b1 (v128.load offset=16 (local.get $bp)))
+          (local.set $a (v128.load32_splat (local.get $ap)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (v128.load32_splat offset=4 (local.get $ap)))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (v128.load32_splat offset=8 (local.get $ap)))
+          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (v128.load32_splat offset=12 (local.get $ap)))
+          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
+          (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+          (br_if $k (i32.lt_u (local.get $bp) (local.get $bend))))))
     (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
     (if (i32.and (i32.eq (local.get $mb) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 8)))
       (then
