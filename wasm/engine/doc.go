@@ -1,0 +1,28 @@
+// Command engine is Lookalike's in-browser engine: the shared models/
+// packages compiled with GOOS=js GOARCH=wasm and run, long-lived, inside the
+// page's dedicated Web Worker (static/engine-worker.js).
+//
+// It registers one JavaScript object, globalThis.lookalike, whose methods
+// take and return plain values (bytes as Uint8Array, everything else as
+// strings and numbers; answers are JSON strings):
+//
+//	load(kind, bytes)                        -> {"ok":true} | {"error":{code,message}}
+//	    kind: manifest, model, projection, index, vectors, neighbors, catalog
+//	ready()                                  -> {"items":N,"sections":{…},"attributes":{…}}
+//	search(bytes, cropJSON, k, section, filtersJSON)
+//	                                         -> {"query":{…},"results":[…],"ms":{decode,embed,search}}
+//	similar(productId, k, section, filtersJSON)
+//	                                         -> {"query":{…},"results":[…],"ms":{…}}
+//
+// Error codes: unsupported, corrupt, too-large, empty, not-found, oom,
+// internal (see static/README.md). The worker checks every asset's sha256
+// against manifest.json before calling load.
+//
+// The logic lives in session.go, which builds natively as well so that it
+// is tested with `go test ./wasm/engine`; main_js.go is only the
+// syscall/js glue. Natively, main just says how to build it.
+//
+// Where it runs: js/wasm, one instance per Web Worker. Go's js/wasm
+// runtime is single-threaded and the worker handles one request at a time,
+// so a session is not used concurrently (it is not safe for concurrent use).
+package main

@@ -1,0 +1,100 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"syscall/js"
+)
+
+// The only file with syscall/js: it converts JS values, calls the session
+// and turns every answer (or error, or panic) into a JSON string.
+
+func main() {
+	s := newSession()
+	api := js.Global().Get("Object").New()
+	api.Set("load", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return call(func() (any, error) {
+			if len(a) < 2 {
+				return nil, coded("internal", "engine: load(kind, bytes)")
+			}
+			if err := s.load(a[0].String(), bytesOf(a[1])); err != nil {
+				return nil, err
+			}
+			return map[string]bool{"ok": true}, nil
+		})
+	}))
+	api.Set("ready", js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		return call(func() (any, error) { return s.ready() })
+	}))
+	api.Set("search", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return call(func() (any, error) {
+			if len(a) < 5 {
+				return nil, coded("internal", "engine: search(bytes, crop, k, section, filters)")
+			}
+			crop, err := parseCrop(a[1].String())
+			if err != nil {
+				return nil, err
+			}
+			f, err := parseFilters(a[4].String())
+			if err != nil {
+				return nil, err
+			}
+			return s.search(bytesOf(a[0]), crop, a[2].Int(), a[3].String(), f)
+		})
+	}))
+	api.Set("similar", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return call(func() (any, error) {
+			if len(a) < 4 {
+				return nil, coded("internal", "engine: similar(id, k, section, filters)")
+			}
+			f, err := parseFilters(a[3].String())
+			if err != nil {
+				return nil, err
+			}
+			return s.similar(a[0].String(), a[1].Int(), a[2].String(), f)
+		})
+	}))
+	js.Global().Set("lookalike", api)
+	select {}
+}
+
+func bytesOf(v js.Value) []byte {
+	if v.IsUndefined() || v.IsNull() {
+		return nil
+	}
+	b := make([]byte, v.Get("byteLength").Int())
+	js.CopyBytesToGo(b, v)
+	return b
+}
+
+// call runs f and encodes its answer; a panic becomes an "internal" error
+// (or "oom") instead of killing the engine.
+func call(f func() (any, error)) (out any) {
+	defer func() {
+		if p := recover(); p != nil {
+			code := "internal"
+			if fmt.Sprint(p) == "runtime error: out of memory" {
+				code = "oom"
+			}
+			out = encode(nil, &codedError{Code: code, Message: fmt.Sprintf("engine: %v", p)})
+			debug.FreeOSMemory()
+		}
+	}()
+	v, err := f()
+	return encode(v, err)
+}
+
+func encode(v any, err error) string {
+	if err != nil {
+		b, _ := json.Marshal(map[string]any{"error": codeOf(err)})
+		return string(b)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"error": &codedError{"internal", "engine: " + err.Error()}})
+	}
+	return string(b)
+}
