@@ -184,3 +184,45 @@ func BenchmarkWasmGemm(b *testing.B) {
 		}
 	}
 }
+
+// resnet50Convs lists every convolution GEMM of Keras ResNet50 at 224×224
+// (outC, H·W, inC·kh·kw) with how often it occurs: about 7.7 GFLOP.
+var resnet50Convs = []struct{ m, n, k, times int }{
+	{64, 12544, 147, 1},                                                           // conv1
+	{64, 3136, 64, 1}, {64, 3136, 576, 3}, {256, 3136, 64, 4}, {64, 3136, 256, 2}, // conv2_x
+	{128, 784, 256, 1}, {128, 784, 1152, 4}, {512, 784, 128, 4}, {512, 784, 256, 1}, {128, 784, 512, 3},
+	{256, 196, 512, 1}, {256, 196, 2304, 6}, {1024, 196, 256, 6}, {1024, 196, 512, 1}, {256, 196, 1024, 5},
+	{512, 49, 1024, 1}, {512, 49, 4608, 3}, {2048, 49, 512, 3}, {2048, 49, 1024, 1}, {512, 49, 2048, 2},
+}
+
+// BenchmarkWasmResNet50Convs runs all convolution GEMMs of one ResNet50
+// forward pass: ms/photo is the time the convolutions of one photo take.
+func BenchmarkWasmResNet50Convs(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var maxA, maxB, maxC int
+	var flops float64
+	for _, s := range resnet50Convs {
+		maxA, maxB, maxC = max(maxA, s.m*s.k), max(maxB, s.k*s.n), max(maxC, s.m*s.n)
+		flops += 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(s.times)
+	}
+	a, bm, c := randSlice(r, maxA), randSlice(r, maxB), make([]float32, maxC)
+	for _, path := range []string{"kernel", "go"} {
+		b.Run(path, func(b *testing.B) {
+			if path == "kernel" {
+				requireKernel(b)
+			}
+			for b.Loop() {
+				for _, s := range resnet50Convs {
+					for range s.times {
+						if path == "go" || !wasmGemm(s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n, false) {
+							goGemm(s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n, false)
+						}
+					}
+				}
+			}
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			b.ReportMetric(sec*1e3, "ms/photo")
+			b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+		})
+	}
+}
