@@ -465,9 +465,9 @@ func Read(modelJSON []byte, openShard func(path string) ([]byte, error)) (*Model
 }
 
 // expectedShardSizes says what size each shard of a group should have: all
-// but the last share one size (the converter's shard size, taken as the most
-// common size among them, else TF.js's default 4 MiB) and the last holds the
-// rest. It returns nil when no shard size fits the group's byte count.
+// but the last share one size (the converter's shard size: the most common
+// size among them, else the size a correct last shard implies, else TF.js's
+// default 4 MiB) and the last holds the rest. It returns nil when no shard size fits the group's byte count.
 func expectedShardSizes(total int64, sizes []int64) []int64 {
 	n := int64(len(sizes))
 	if n == 1 {
@@ -482,12 +482,17 @@ func expectedShardSizes(total int64, sizes []int64) []int64 {
 			mode = s
 		}
 	}
-	c := mode
-	if !fits(c) {
-		c = StandardShardBytes
-		if !fits(c) {
-			return nil
+	// Candidates: the common size; the size implied by a correct last
+	// shard (which tells which of two shards is short); TF.js's default.
+	c := int64(0)
+	for _, cand := range []int64{mode, derived(total, sizes), StandardShardBytes} {
+		if fits(cand) {
+			c = cand
+			break
 		}
+	}
+	if c == 0 {
+		return nil
 	}
 	want := make([]int64, n)
 	for i := range want {
@@ -495,6 +500,17 @@ func expectedShardSizes(total int64, sizes []int64) []int64 {
 	}
 	want[n-1] = total - (n-1)*c
 	return want
+}
+
+// derived is the shard size implied by taking the last shard's size as
+// right, or 0.
+func derived(total int64, sizes []int64) int64 {
+	n := int64(len(sizes))
+	rest := total - sizes[n-1]
+	if rest <= 0 || rest%(n-1) != 0 {
+		return 0
+	}
+	return rest / (n - 1)
 }
 
 // decodeGroup decodes the group's weights from its shards (sizes already

@@ -270,6 +270,8 @@ func TestExpectedShardSizes(t *testing.T) {
 		{10, []int64{4, 1, 2}, []int64{4, 4, 2}},                  // truncated middle
 		{10, []int64{1, 4, 2}, []int64{4, 4, 2}},                  // truncated first
 		{12, []int64{4, 4, 9}, []int64{4, 4, 4}},                  // oversized last
+		{24, []int64{10, 8}, []int64{16, 8}},                      // first of two short: trust the last
+		{24, []int64{16, 5}, []int64{16, 8}},                      // last of two short
 		{100, []int64{1, 1, 1}, nil},                              // no shard size fits
 		{5 << 20, []int64{3, 1 << 20}, []int64{4 << 20, 1 << 20}}, // falls back to 4 MiB
 	}
