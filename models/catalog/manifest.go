@@ -1,0 +1,231 @@
+package catalog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ManifestVersion is the manifest format version this package writes and
+// reads.
+const ManifestVersion = 1
+
+// MaxAssetSize is the largest file a static host accepts (Cloudflare
+// Workers static assets refuse files over 25 MiB); bigger assets are split
+// into parts of at most this size.
+const MaxAssetSize = 25 << 20
+
+// Manifest is manifest.json: what the page loads first, naming every other
+// asset by content hash.
+type Manifest struct {
+	FormatVersion  int            `json:"format_version"`
+	BuilderVersion string         `json:"builder_version"`
+	BuildTime      string         `json:"build_time"` // RFC 3339, UTC
+	Model          ModelInfo      `json:"model"`
+	ItemCount      int            `json:"item_count"`
+	SectionColumn  string         `json:"section_column,omitempty"`
+	Sections       map[string]int `json:"sections,omitempty"` // name -> item count
+	// Attributes maps filter column -> value -> item count.
+	Attributes map[string]map[string]int `json:"attributes,omitempty"`
+	Assets     []Asset                   `json:"assets"`
+}
+
+// ModelInfo describes the embedding model file and how to use it.
+type ModelInfo struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Preprocessing is the model's input recipe (mean/std, channel order,
+	// size …) as the model package defines it; kept verbatim.
+	Preprocessing json.RawMessage `json:"preprocessing,omitempty"`
+	Embedding     EmbeddingInfo   `json:"embedding"`
+	Metric        string          `json:"metric"` // "angular"
+}
+
+// EmbeddingInfo says how the network output becomes the indexed vector.
+type EmbeddingInfo struct {
+	Dim        int    `json:"dim"`
+	Pooling    string `json:"pooling"`              // e.g. "max", "avg"
+	Projection string `json:"projection,omitempty"` // asset file of the projection matrix, or "" for none
+}
+
+// Asset is one built file (or one logical file split into parts).
+type Asset struct {
+	Kind   string `json:"kind"`   // "index", "vectors", "neighbors", "catalog", "model", "thumbs", …
+	File   string `json:"file"`   // content-hashed name, e.g. index-0123456789ab.ann
+	SHA256 string `json:"sha256"` // of the whole (joined) file
+	Size   int64  `json:"size"`
+	// Parts, when set, are the files to fetch and concatenate in order to
+	// get File's bytes (each at most MaxAssetSize).
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// Part is one piece of a split asset.
+type Part struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// Asset returns the first asset of the given kind.
+func (m *Manifest) Asset(kind string) (Asset, bool) {
+	for _, a := range m.Assets {
+		if a.Kind == kind {
+			return a, true
+		}
+	}
+	return Asset{}, false
+}
+
+// SHA256Hex returns the hex SHA-256 of data.
+func SHA256Hex(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// ContentName returns "<kind>-<first 12 hex digits of SHA-256(data)>.<ext>",
+// e.g. ContentName("index", "ann", b) = "index-1a2b3c4d5e6f.ann". ext may
+// be given with or without its dot.
+func ContentName(kind, ext string, data []byte) string {
+	ext = strings.TrimPrefix(ext, ".")
+	name := kind + "-" + SHA256Hex(data)[:12]
+	if ext != "" {
+		name += "." + ext
+	}
+	return name
+}
+
+// SplitParts cuts data into consecutive pieces of at most max bytes (one
+// piece if it fits; none for empty data). The pieces share data's memory.
+func SplitParts(data []byte, max int) [][]byte {
+	if max <= 0 {
+		max = MaxAssetSize
+	}
+	var parts [][]byte
+	for len(data) > 0 {
+		n := min(max, len(data))
+		parts = append(parts, data[:n:n])
+		data = data[n:]
+	}
+	return parts
+}
+
+// NewAsset describes data as an asset of the given kind, content-named,
+// split into parts named "<file>.partN" when it exceeds max bytes
+// (MaxAssetSize if max <= 0). It returns the asset and the file name ->
+// bytes to write.
+func NewAsset(kind, ext string, data []byte, max int) (Asset, map[string][]byte) {
+	if max <= 0 {
+		max = MaxAssetSize
+	}
+	a := Asset{Kind: kind, File: ContentName(kind, ext, data), SHA256: SHA256Hex(data), Size: int64(len(data))}
+	files := map[string][]byte{}
+	if len(data) <= max {
+		files[a.File] = data
+		return a, files
+	}
+	for i, p := range SplitParts(data, max) {
+		name := fmt.Sprintf("%s.part%d", a.File, i)
+		a.Parts = append(a.Parts, Part{File: name, SHA256: SHA256Hex(p), Size: int64(len(p))})
+		files[name] = p
+	}
+	return a, files
+}
+
+// ErrManifest is wrapped by every ReadManifest error.
+var ErrManifest = errors.New("catalog: bad manifest")
+
+// ReadManifest decodes manifest.json. It reads format_version first and
+// refuses other versions with an error saying what to do, before
+// decoding the rest; then checks the assets are self-consistent.
+func ReadManifest(data []byte) (*Manifest, error) {
+	var head struct {
+		FormatVersion *int `json:"format_version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("%w: not JSON: %v", ErrManifest, err)
+	}
+	if head.FormatVersion == nil {
+		return nil, fmt.Errorf("%w: no format_version field; is this a Lookalike manifest.json?", ErrManifest)
+	}
+	if *head.FormatVersion != ManifestVersion {
+		return nil, fmt.Errorf("%w: format_version %d, this engine reads %d; rebuild the assets with the builder that matches this page (or deploy the page that matches the assets)",
+			ErrManifest, *head.FormatVersion, ManifestVersion)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	if m.ItemCount < 0 {
+		return nil, fmt.Errorf("%w: negative item_count %d", ErrManifest, m.ItemCount)
+	}
+	for i, a := range m.Assets {
+		if a.Kind == "" || a.File == "" {
+			return nil, fmt.Errorf("%w: asset %d has no kind or file", ErrManifest, i)
+		}
+		if err := safeName(a.File); err != nil {
+			return nil, fmt.Errorf("%w: asset %q: %v", ErrManifest, a.File, err)
+		}
+		if a.Size < 0 {
+			return nil, fmt.Errorf("%w: asset %q has negative size", ErrManifest, a.File)
+		}
+		if len(a.Parts) > 0 {
+			var total int64
+			for _, p := range a.Parts {
+				if err := safeName(p.File); err != nil {
+					return nil, fmt.Errorf("%w: part %q: %v", ErrManifest, p.File, err)
+				}
+				if p.Size < 0 || p.Size > MaxAssetSize {
+					return nil, fmt.Errorf("%w: part %q has size %d", ErrManifest, p.File, p.Size)
+				}
+				total += p.Size
+			}
+			if total != a.Size {
+				return nil, fmt.Errorf("%w: parts of %q add up to %d bytes, asset says %d", ErrManifest, a.File, total, a.Size)
+			}
+		}
+	}
+	return &m, nil
+}
+
+// safeName accepts relative slash paths without "..", so a manifest cannot
+// point the page outside its asset folder.
+func safeName(name string) error {
+	if strings.HasPrefix(name, "/") || strings.Contains(name, "\\") || strings.Contains(name, "://") {
+		return errors.New("file names must be relative paths inside the asset folder")
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == ".." || seg == "" {
+			return errors.New("file names must not contain empty or '..' segments")
+		}
+	}
+	return nil
+}
+
+// jsonMarshal encodes m as indented JSON without HTML escaping (the form
+// the builder writes).
+func jsonMarshal(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+// Marshal encodes the manifest as the builder writes it (indented JSON).
+func (m *Manifest) Marshal() ([]byte, error) {
+	if m.FormatVersion == 0 {
+		m.FormatVersion = ManifestVersion
+	}
+	b, err := jsonMarshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: manifest: %w", err)
+	}
+	return b, nil
+}
