@@ -11,8 +11,11 @@ package engine
 // so it can only be instantiated after Go. Go reaches it through the import
 // `lookalike.sgemm`, a JS trampoline installed by wasm/kernels/loader.js
 // (browser) or wasm/exec/go_js_wasm_exec (Node, tests), which answers 0 —
-// "not handled" — until the kernel is loaded. Go then uses the portable path,
-// so a page without wasm SIMD still works, only slower.
+// "not handled" — until the kernel is loaded. The host loads it between
+// instantiating Go and go.run, so init can probe it: only when the kernel
+// answers is platformGemm set (and Load keeps weights row-major for it);
+// otherwise the engine runs its portable path as on any platform, and a
+// page without wasm SIMD still works, only slower.
 //
 // A binary that links this file needs the `lookalike` import module to be
 // instantiated at all: Go's stock go_js_wasm_exec does not provide it. Build
@@ -54,9 +57,15 @@ var wasmScratch = sync.Pool{New: func() any {
 }}
 
 func init() {
-	if os.Getenv("LOOKALIKE_WASM_KERNEL") != "off" {
+	if os.Getenv("LOOKALIKE_WASM_KERNEL") != "off" && wasmKernelLoaded() {
 		platformGemm = wasmGemm
 	}
+}
+
+// wasmKernelLoaded reports whether the kernel answers a 1×1×1 product.
+func wasmKernelLoaded() bool {
+	a, b, c := []float32{2}, []float32{3}, []float32{0}
+	return wasmGemm(1, 1, 1, a, 1, b, 1, c, 1, false) && c[0] == 6
 }
 
 // wasmScratchLen is the scratch the kernel needs for kc×nc blocks, in

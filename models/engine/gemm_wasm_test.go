@@ -119,9 +119,13 @@ func TestWasmGemmDeclines(t *testing.T) {
 	}
 }
 
-// TestWasmGemmHooked checks that Gemm reaches the kernel: with the hook
-// replaced by a counting wrapper, a Gemm call must go through it.
+// TestWasmGemmHooked checks that the hook is set exactly when the kernel is
+// loaded and that Gemm reaches it: with the hook replaced by a counting
+// wrapper, a Gemm call must go through it.
 func TestWasmGemmHooked(t *testing.T) {
+	if os.Getenv("LOOKALIKE_WASM_KERNEL") == "off" && platformGemm != nil {
+		t.Fatal("platformGemm set although the kernel is off")
+	}
 	requireKernel(t)
 	if platformGemm == nil {
 		t.Fatal("platformGemm not set by gemm_wasm.go")

@@ -6,7 +6,8 @@
 // cannot be instantiated without a `lookalike` import. The kernel, in turn,
 // imports Go's memory, which only exists once Go is instantiated. So the
 // import is a late-bound trampoline: it answers 0 ("not handled", Go uses its
-// portable path) until the kernel is loaded.
+// portable path) until the kernel is loaded. Load it before go.run: Go's
+// engine checks once, at start-up, whether the kernel answers.
 //
 //   const go = new Go();
 //   const kernel = addKernelImports(go.importObject);
@@ -37,9 +38,10 @@ export function addKernelImports(importObject) {
     },
     /**
      * Instantiates the kernel on the Go instance's memory. Call after Go's
-     * instantiation and before (or while) `go.run`. Throws when the kernel
-     * cannot be compiled (e.g. a runtime without wasm SIMD); Go then keeps
-     * using its portable path.
+     * instantiation and before `go.run`: Go probes the kernel once, at
+     * start-up, and never uses one loaded later. Throws when the kernel
+     * cannot be compiled (e.g. a runtime without wasm SIMD); Go then uses
+     * its portable path.
      *
      * @param {WebAssembly.Instance} goInstance the instantiated Go module
      * @param {WebAssembly.Module|BufferSource|Response|Promise<Response>|string|URL} source
