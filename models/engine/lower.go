@@ -235,6 +235,10 @@ func (l *loader) unary(n node, mk func(in, out int) step) error {
 	return nil
 }
 
+// maxWindow bounds kernel sizes, strides, dilations and pads: real image
+// models stay far below it, and hostile files cannot ask for days of work.
+const maxWindow = 1 << 10
+
 // window reads the kernel_shape/strides/dilations/pads/auto_pad attributes
 // shared by Conv and the pools.
 func (l *loader) window(n node, kernel []int64) (window, error) {
@@ -273,7 +277,7 @@ func (l *loader) window(n node, kernel []int64) (window, error) {
 		if i >= len(s) {
 			return 0, n.errorf("%s has %d values", what, len(s))
 		}
-		if s[i] < lo || s[i] > 1<<16 {
+		if s[i] < lo || s[i] > maxWindow {
 			return 0, n.errorf("%s value %d out of range", what, s[i])
 		}
 		return int(s[i]), nil

@@ -273,6 +273,9 @@ func constValue(t *onnxpb.Tensor) (value, error) {
 	return v, nil
 }
 
+// maxActivation bounds one activation tensor (1 GiB of float32).
+const maxActivation = 1 << 28
+
 // inferShapes computes every value's shape for batch size n.
 func (m *Model) inferShapes(n int) ([][]int, error) {
 	sh := make([][]int, len(m.values))
@@ -287,7 +290,11 @@ func (m *Model) inferShapes(n int) ([][]int, error) {
 			return nil, fmt.Errorf("engine: node %s: %w", st.node(), err)
 		}
 		for _, o := range st.outs() {
-			if _, err := numElems(sh[o]); err != nil {
+			size, err := numElems(sh[o])
+			if err == nil && size > maxActivation {
+				err = fmt.Errorf("%v is more than %d values", sh[o], maxActivation)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("engine: node %s: output %q: %w", st.node(), m.values[o].name, err)
 			}
 		}
