@@ -1,0 +1,330 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"sort"
+	"time"
+
+	"github.com/lookalike/lookalike/models/annoy"
+	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/embed"
+	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/project"
+	"github.com/lookalike/lookalike/models/vecfile"
+)
+
+// Asset kinds the builder writes and Open reads.
+const (
+	KindModel      = "model"
+	KindProjection = "projection"
+	KindIndex      = "index"
+	KindVectors    = "vectors"
+	KindNeighbors  = "neighbors"
+	KindCatalog    = "catalog"
+	KindThumbs     = "thumbs"
+	KindCF         = "cf"
+)
+
+// Options control Open.
+type Options struct {
+	// SkipModel opens without the model: Similar works, SearchImage does not
+	// (the embed widget's carousel needs no model download).
+	SkipModel bool
+	// Decode limits for shopper photos (pixel budget).
+	Decode imageprep.Options
+}
+
+// Engine holds the loaded assets.
+type Engine struct {
+	Manifest  *catalog.Manifest
+	Display   *catalog.Display
+	Index     *annoy.Index
+	Vectors   *vecfile.Vectors
+	Neighbors *vecfile.Neighbors
+	Embedder  *embed.Embedder
+	sectionOf []int
+}
+
+// Loader returns an asset's bytes (joined parts, integrity already checked
+// or to be checked by the caller).
+type Loader func(a catalog.Asset) ([]byte, error)
+
+// Open loads the assets the manifest lists. Order: catalogue metadata,
+// index, vectors, neighbours, then the model (largest) unless skipped.
+func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
+	e := &Engine{Manifest: m}
+	get := func(kind string, required bool) ([]byte, error) {
+		a, ok := m.Asset(kind)
+		if !ok {
+			if required {
+				return nil, fmt.Errorf("search: the manifest lists no %q asset", kind)
+			}
+			return nil, nil
+		}
+		b, err := load(a)
+		if err != nil {
+			return nil, fmt.Errorf("search: loading %s: %w", a.File, err)
+		}
+		return b, nil
+	}
+	b, err := get(KindCatalog, true)
+	if err != nil {
+		return nil, err
+	}
+	if e.Display, err = catalog.ParseDisplay(b); err != nil {
+		return nil, err
+	}
+	n := e.Display.Len()
+	e.sectionOf = make([]int, n)
+	for i := range e.sectionOf {
+		e.sectionOf[i] = e.Display.SectionIndex(i)
+	}
+	dim := m.Model.Embedding.Dim
+	if b, err = get(KindIndex, true); err != nil {
+		return nil, err
+	}
+	if e.Index, err = annoy.Load(b, dim); err != nil {
+		return nil, err
+	}
+	if b, err = get(KindVectors, false); err != nil {
+		return nil, err
+	} else if b != nil {
+		if e.Vectors, err = vecfile.ParseVectors(b); err != nil {
+			return nil, err
+		}
+	}
+	if b, err = get(KindNeighbors, false); err != nil {
+		return nil, err
+	} else if b != nil {
+		if e.Neighbors, err = vecfile.ParseNeighbors(b); err != nil {
+			return nil, err
+		}
+	}
+	if e.Index.NumItems() != n {
+		return nil, fmt.Errorf("search: index has %d items, catalogue %d: assets from different builds", e.Index.NumItems(), n)
+	}
+	if opt.SkipModel {
+		return e, nil
+	}
+	if b, err = get(KindModel, true); err != nil {
+		return nil, err
+	}
+	pooling := embed.Pooling(m.Model.Embedding.Pooling)
+	eo := embed.Options{Pooling: pooling, Decode: opt.Decode}
+	if len(m.Model.Preprocessing) > 0 {
+		spec, err := imageprep.ParseSpec(string(m.Model.Preprocessing))
+		if err != nil {
+			return nil, fmt.Errorf("search: manifest preprocessing: %w", err)
+		}
+		eo.Spec = &spec
+	}
+	if e.Embedder, err = embed.New(b, eo); err != nil {
+		return nil, err
+	}
+	if pb, err := get(KindProjection, false); err != nil {
+		return nil, err
+	} else if pb != nil {
+		p, err := project.Decode(pb)
+		if err != nil {
+			return nil, err
+		}
+		e.Embedder.SetProjection(p)
+	}
+	return e, nil
+}
+
+// Query says what to return.
+type Query struct {
+	K       int
+	Section string            // "" = all sections
+	Filters map[string]string // attribute column → value
+	// SearchK is the tree search's candidate budget (0 = default).
+	SearchK int
+	// Exact forces the exhaustive scan.
+	Exact bool
+}
+
+// MaxK bounds Query.K.
+const MaxK = 1000
+
+// Hit is one result.
+type Hit struct {
+	Index int
+	ID    string
+	Score float32
+}
+
+// Timings of one image search, in milliseconds.
+type Timings struct {
+	Decode, Embed, Search float64
+}
+
+// ErrNoModel is returned by SearchImage when the engine was opened without
+// the model.
+var ErrNoModel = errors.New("search: no model loaded")
+
+// filter combines the query's section and attribute filters.
+// exclude (≥ 0) drops one item: the product itself for "more like this".
+func (e *Engine) filter(q Query, exclude int) (annoy.Filter, int, error) {
+	var fs []func(int) bool
+	allowed := e.Display.Len()
+	if q.Section != "" {
+		if _, ok := e.Manifest.Sections[q.Section]; !ok {
+			return nil, 0, fmt.Errorf("search: unknown section %q", q.Section)
+		}
+		fs = append(fs, e.Display.SectionFilter(q.Section))
+		allowed = e.Manifest.Sections[q.Section]
+	}
+	keys := make([]string, 0, len(q.Filters))
+	for k := range q.Filters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, col := range keys {
+		v := q.Filters[col]
+		if v == "" {
+			continue
+		}
+		counts, ok := e.Manifest.Attributes[col]
+		if !ok {
+			return nil, 0, fmt.Errorf("search: unknown filter column %q", col)
+		}
+		fs = append(fs, e.Display.AttributeFilter(col, v))
+		allowed = min(allowed, counts[v])
+	}
+	if exclude >= 0 {
+		fs = append(fs, func(i int) bool { return i != exclude })
+	}
+	switch len(fs) {
+	case 0:
+		return nil, allowed, nil
+	case 1:
+		return fs[0], allowed, nil
+	}
+	return func(i int) bool {
+		for _, f := range fs {
+			if !f(i) {
+				return false
+			}
+		}
+		return true
+	}, allowed, nil
+}
+
+// SearchVector finds the items most similar to a unit-length embedding.
+func (e *Engine) SearchVector(v []float32, q Query) ([]Hit, error) {
+	return e.searchVector(v, q, -1)
+}
+
+func (e *Engine) searchVector(v []float32, q Query, exclude int) ([]Hit, error) {
+	if q.K <= 0 || q.K > MaxK {
+		return nil, fmt.Errorf("search: k %d out of range 1..%d", q.K, MaxK)
+	}
+	f, allowed, err := e.filter(q, exclude)
+	if err != nil {
+		return nil, err
+	}
+	if allowed == 0 {
+		return []Hit{}, nil
+	}
+	opt := annoy.Options{K: q.K, SearchK: q.SearchK, Filter: f}
+	var res []annoy.Result
+	if q.Exact || annoy.PreferExact(allowed) {
+		res, err = e.Index.Exact(v, opt)
+	} else {
+		res, err = e.Index.Search(v, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.hits(res), nil
+}
+
+func (e *Engine) hits(res []annoy.Result) []Hit {
+	out := make([]Hit, len(res))
+	for i, r := range res {
+		out[i] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score}
+	}
+	return out
+}
+
+// SearchImage embeds a photo (optionally cropped, in upright pixels) and
+// searches.
+func (e *Engine) SearchImage(data []byte, crop *image.Rectangle, q Query) ([]Hit, Timings, error) {
+	var t Timings
+	if e.Embedder == nil {
+		return nil, t, ErrNoModel
+	}
+	t0 := time.Now()
+	img, err := e.Embedder.Decode(data, crop)
+	if err != nil {
+		return nil, t, err
+	}
+	t1 := time.Now()
+	v, err := e.Embedder.Embed(img)
+	if err != nil {
+		return nil, t, err
+	}
+	t2 := time.Now()
+	hits, err := e.SearchVector(v, q)
+	t3 := time.Now()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	t = Timings{Decode: ms(t1.Sub(t0)), Embed: ms(t2.Sub(t1)), Search: ms(t3.Sub(t2))}
+	return hits, t, err
+}
+
+// Similar returns the items most like catalogue item id ("more like this"),
+// without inference: the precomputed neighbours when they answer the query
+// (same section, no attribute filter, k within the stored K), else an exact
+// search with the item's stored vector.
+func (e *Engine) Similar(id string, q Query) ([]Hit, error) {
+	i, ok := e.Display.IndexOf(id)
+	if !ok {
+		return nil, fmt.Errorf("search: unknown product id %q", id)
+	}
+	return e.SimilarIndex(i, q)
+}
+
+// SimilarIndex is Similar by item index.
+func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
+	if i < 0 || i >= e.Display.Len() {
+		return nil, fmt.Errorf("search: item %d out of range", i)
+	}
+	if q.K <= 0 || q.K > MaxK {
+		return nil, fmt.Errorf("search: k %d out of range 1..%d", q.K, MaxK)
+	}
+	own := e.Display.Item(i).Section
+	noFilters := true
+	for _, v := range q.Filters {
+		if v != "" {
+			noFilters = false
+		}
+	}
+	if e.Neighbors != nil && noFilters && q.K <= e.Neighbors.Header().K {
+		var list []vecfile.Neighbor
+		switch {
+		case q.Section == "" && e.Neighbors.HasGlobal():
+			list = e.Neighbors.Global(i)
+		case q.Section == own || (q.Section == "" && !e.Neighbors.HasGlobal()):
+			list = e.Neighbors.Section(i)
+		}
+		if list != nil {
+			out := make([]Hit, 0, q.K)
+			for _, nb := range list {
+				if len(out) == q.K {
+					break
+				}
+				out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score})
+			}
+			return out, nil
+		}
+	}
+	v := e.Index.Item(i)
+	if e.Vectors != nil {
+		v = e.Vectors.Vector(i, nil)
+	}
+	q.Exact = true
+	return e.searchVector(v, q, i)
+}
