@@ -24,15 +24,23 @@ export async function inputBatch(input, batch) {
   return out;
 }
 
-/** Runs fn warmup times, then runs times; returns per-run ms. */
+/**
+ * Runs fn warmup times, then runs times; returns per-run ms. ms.cores is the
+ * process CPU time over wall time during the timed runs (worker threads
+ * included): ~1 for one thread, ~N when N threads really run in parallel.
+ */
 export async function timeRuns(fn, warmup, runs) {
   for (let i = 0; i < warmup; i++) await fn();
   const ms = [];
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
   for (let i = 0; i < runs; i++) {
     const t = now();
     await fn();
     ms.push(now() - t);
   }
+  const cpu = process.cpuUsage(cpu0);
+  ms.cores = round((cpu.user + cpu.system) / 1000 / (now() - t0), 2);
   return ms;
 }
 
@@ -69,6 +77,8 @@ export function commandLine() {
 
 /** Prints the piece: metric keys at top level, plus command, machine, date and details. */
 export function report(metrics, detail) {
-  const piece = { ...metrics, command: commandLine(), date: new Date().toISOString(), machine: machine(), detail };
+  // The load average shows whether the machine was busy (2 shared cores here).
+  const piece = { ...metrics, command: commandLine(), date: new Date().toISOString(), machine: machine(),
+    detail: { ...detail, loadavg_1m: round(os.loadavg()[0], 2) } };
   process.stdout.write(JSON.stringify(piece, null, 1) + '\n');
 }

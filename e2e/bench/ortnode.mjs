@@ -27,7 +27,7 @@ const ms = await timeRuns(() => session.run({ [session.inputNames[0]]: x }, outN
 const s = summary(ms, B);
 const key = B === 1 ? 'ortnode_ms' : `ortnode_b${B}_ms`;
 report({ [key]: s.median, ortnode_load_ms: round(loadMs, 0) }, {
-  runtime: `onnxruntime-node ${ort.env.versions.node} CPU EP`, threads, batch: B, warmup: opts.warmup,
+  runtime: `onnxruntime-node ${ort.env.versions.node} CPU EP`, threads, batch: B, warmup: opts.warmup, cpu_cores_busy: ms.cores,
   model: opts.model.split('/').pop(), model_bytes: fs.statSync(opts.model).size, ms_per_image: s,
   all_ms_per_batch: ms.map((v) => round(v)),
 });

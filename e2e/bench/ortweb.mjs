@@ -32,7 +32,7 @@ const ms = await timeRuns(() => session.run({ [session.inputNames[0]]: x }, outN
 const s = summary(ms);
 const tag = threads === 1 ? '1t' : 'mt';
 report({ [`ortweb_${tag}_ms`]: s.median, [`ortweb_${tag}_load_ms`]: round(loadMs, 0), [`ortweb_${tag}_peak_mb`]: peakRssMb() }, {
-  runtime: `onnxruntime-web ${ort.env.versions.web} wasm SIMD`, threads, batch: 1, warmup: opts.warmup,
+  runtime: `onnxruntime-web ${ort.env.versions.web} wasm SIMD`, threads, batch: 1, warmup: opts.warmup, cpu_cores_busy: ms.cores,
   model: opts.model.split('/').pop(), model_bytes: fs.statSync(opts.model).size, ms_per_image: s, all_ms: ms.map((v) => round(v)),
   peak_mb_note: 'process max RSS (Node + wasm heap)',
 });
