@@ -74,10 +74,13 @@ func wasmScratchLen(kc, nc int) int {
 	return 32 + 4*kc + kc*((nc+7)&^7)
 }
 
-// wasmBlock splits total into the fewest near-equal blocks of at most max.
-func wasmBlock(total, max int) int {
+// wasmBlock splits total into the fewest near-equal blocks of at most max,
+// rounded up to a multiple of align (max must be one) so that only the last
+// block has a ragged edge.
+func wasmBlock(total, max, align int) int {
 	blocks := (total + max - 1) / max
-	return (total + blocks - 1) / blocks
+	size := (total + blocks - 1) / blocks
+	return (size + align - 1) / align * align
 }
 
 // wasmGemm computes C[m×n] (+)= A[m×k]·B[k×n] (row-major) with the SIMD
@@ -98,7 +101,7 @@ func wasmGemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	if len(a) > maxElems || len(b) > maxElems || len(c) > maxElems {
 		return false
 	}
-	kc, nc := wasmBlock(k, wasmMaxKC), wasmBlock(n, wasmMaxNC)
+	kc, nc := wasmBlock(k, wasmMaxKC, 4), wasmBlock(n, wasmMaxNC, 8)
 	sp := wasmScratch.Get().(*[]float32)
 	ws := *sp
 	acc := int32(0)

@@ -230,3 +230,19 @@ func BenchmarkWasmResNet50Convs(b *testing.B) {
 		})
 	}
 }
+
+func TestWasmBlock(t *testing.T) {
+	tests := []struct{ total, max, align, want int }{
+		{1, 256, 4, 4}, {147, 256, 4, 148}, {256, 256, 4, 256}, {257, 256, 4, 132},
+		{4608, 256, 4, 256}, {49, 1024, 8, 56}, {3136, 1024, 8, 784}, {12544, 1024, 8, 968},
+	}
+	for _, tc := range tests {
+		got := wasmBlock(tc.total, tc.max, tc.align)
+		if got != tc.want {
+			t.Errorf("wasmBlock(%d, %d, %d) = %d, want %d", tc.total, tc.max, tc.align, got, tc.want)
+		}
+		if got > tc.max || got%tc.align != 0 {
+			t.Errorf("wasmBlock(%d, %d, %d) = %d: above max or not aligned", tc.total, tc.max, tc.align, got)
+		}
+	}
+}
