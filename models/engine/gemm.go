@@ -45,11 +45,13 @@ func GemmKernel() string { return activeKernel().name }
 
 // microKernel computes one mr×nr tile: C = (acc ? C : 0) + Ap·Bp over kc,
 // where Ap is a packed strip (kc groups of mr values) and Bp a packed strip
-// (kc groups of nr values). c must hold mr rows of nr values at stride ldc.
+// (kc groups of nr values), then adds bias[r] to row r when bias is non-nil
+// (mr values) and clamps at 0 when relu is set. c must hold mr rows of nr
+// values at stride ldc.
 type microKernel struct {
 	name   string
 	mr, nr int
-	run    func(kc int, a, b, c []float32, ldc int, acc bool)
+	run    func(kc int, a, b, c []float32, ldc int, acc bool, bias []float32, relu bool)
 }
 
 // archKernel is the fastest kernel of this CPU, or nil (set by gemm_amd64.go).

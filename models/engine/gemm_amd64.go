@@ -12,25 +12,46 @@ func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 func xgetbv0() (eax, edx uint32)
 
 //go:noescape
-func kernelAVX2(kc int, a, b, c *float32, ldc int, acc bool)
+func kernelAVX2(kc int, a, b, c *float32, ldc int, flags int, bias *float32)
 
 //go:noescape
-func kernelAVX512(kc int, a, b, c *float32, ldc int, acc bool)
+func kernelAVX512(kc int, a, b, c *float32, ldc int, flags int, bias *float32)
+
+// asmFlags encodes the epilogue for the assembly kernels: bit 0 accumulate
+// into C, bit 1 add bias[row], bit 2 Relu.
+func asmFlags(acc bool, bias []float32, relu bool, mr int) (int, *float32) {
+	f := 0
+	if acc {
+		f |= 1
+	}
+	var bp *float32
+	if bias != nil {
+		_ = bias[mr-1]
+		f |= 2
+		bp = unsafe.SliceData(bias)
+	}
+	if relu {
+		f |= 4
+	}
+	return f, bp
+}
 
 var (
-	kernAVX2 = microKernel{name: "avx2", mr: 6, nr: 16, run: func(kc int, a, b, c []float32, ldc int, acc bool) {
+	kernAVX2 = microKernel{name: "avx2", mr: 6, nr: 16, run: func(kc int, a, b, c []float32, ldc int, acc bool, bias []float32, relu bool) {
 		// The driver guarantees the lengths; check them once here so the
 		// assembly never reads or writes outside the slices.
 		_ = a[6*kc-1]
 		_ = b[16*kc-1]
 		_ = c[5*ldc+15]
-		kernelAVX2(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, acc)
+		f, bp := asmFlags(acc, bias, relu, 6)
+		kernelAVX2(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, f, bp)
 	}}
-	kernAVX512 = microKernel{name: "avx512", mr: 12, nr: 32, run: func(kc int, a, b, c []float32, ldc int, acc bool) {
+	kernAVX512 = microKernel{name: "avx512", mr: 12, nr: 32, run: func(kc int, a, b, c []float32, ldc int, acc bool, bias []float32, relu bool) {
 		_ = a[12*kc-1]
 		_ = b[32*kc-1]
 		_ = c[11*ldc+31]
-		kernelAVX512(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, acc)
+		f, bp := asmFlags(acc, bias, relu, 12)
+		kernelAVX512(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, f, bp)
 	}}
 )
 

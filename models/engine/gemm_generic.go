@@ -82,19 +82,27 @@ func gemmBlocked(kern *microKernel, sc *gemmScratch, m, n, k int, a matA, b []fl
 							ap = sc.a[ir*mr*kc : (ir+1)*mr*kc]
 						}
 						if mh == mr && nw == nr {
-							kern.run(kc, ap, bp, c[i0*ldc+j0:], ldc, accHere)
-						} else {
-							kern.run(kc, ap, bp, sc.tile, nr, false)
-							for i := 0; i < mh; i++ {
-								dst := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nw]
-								src := sc.tile[i*nr : i*nr+nw]
-								if accHere {
-									for j, v := range src {
-										dst[j] += v
-									}
-								} else {
-									copy(dst, src)
+							var bias []float32
+							relu := false
+							if last {
+								if ep.bias != nil {
+									bias = ep.bias[i0 : i0+mr]
 								}
+								relu = ep.relu
+							}
+							kern.run(kc, ap, bp, c[i0*ldc+j0:], ldc, accHere, bias, relu)
+							continue
+						}
+						kern.run(kc, ap, bp, sc.tile, nr, false, nil, false)
+						for i := 0; i < mh; i++ {
+							dst := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nw]
+							src := sc.tile[i*nr : i*nr+nw]
+							if accHere {
+								for j, v := range src {
+									dst[j] += v
+								}
+							} else {
+								copy(dst, src)
 							}
 						}
 						if last && !ep.empty() {
@@ -160,7 +168,12 @@ func packABlock(dst []float32, a matA, ic, mc, pc, kc, mr int) {
 }
 
 // genericKernel is the plain-Go 4×4 register tile.
-var genericKernel = microKernel{name: "generic", mr: 4, nr: 4, run: kernelGo4x4}
+var genericKernel = microKernel{name: "generic", mr: 4, nr: 4, run: func(kc int, a, b, c []float32, ldc int, acc bool, bias []float32, relu bool) {
+	kernelGo4x4(kc, a, b, c, ldc, acc)
+	if bias != nil || relu {
+		epilogue{bias: bias, relu: relu}.apply(c, ldc, 0, 4, 0, 4)
+	}
+}}
 
 func kernelGo4x4(kc int, a, b, c []float32, ldc int, acc bool) {
 	var c00, c01, c02, c03 float32
