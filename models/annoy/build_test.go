@@ -129,6 +129,10 @@ func TestRecallVsExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			truth := make([][]int, nq)
+			for qi := range truth {
+				truth[qi] = naiveTop(tc.vecs, dim, tc.queries[qi*dim:(qi+1)*dim], 10, nil)
+			}
 			for _, searchK := range []int{0, 500, 1000, 2000, 5000} {
 				var sum float64
 				for qi := 0; qi < nq; qi++ {
@@ -137,7 +141,7 @@ func TestRecallVsExact(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					sum += recall(items(got), naiveTop(tc.vecs, dim, q, 10, nil))
+					sum += recall(items(got), truth[qi])
 				}
 				r := sum / nq
 				t.Logf("n=%d dim=%d trees=%d search_k=%d (0 = default %d): recall@10 = %.3f",
