@@ -33,7 +33,10 @@ const el = {
 
 // ---------------------------------------------------------------- state
 
+const narrow = matchMedia('(max-width: 860px)');
+
 const state = {
+  scrollToResults: false, // after a new photo on a one-column layout
   ready: false,
   fatal: null,          // engine error that stops searching until a retry
   items: 0,
@@ -254,10 +257,15 @@ function onResults(m) {
     ? `No ${noun} found${where ? ` in ${where}` : ''}. Try another section or colour.`
     : `${n} ${noun}${where ? ` in ${where}` : ''}`;
   const ms = m.ms || {};
-  const took = ms.embed || ms.search ? ` · ${Math.round((ms.decode || 0) + (ms.embed || 0) + (ms.search || 0))} ms on this device` : '';
+  const total = (ms.decode || 0) + (ms.embed || 0) + (ms.search || 0);
+  const took = total >= 1 ? ` · ${Math.round(total).toLocaleString()} ms on this device` : ' · in under 1 ms on this device';
   el.resultsSummary.textContent = summary + took;
   el.live.textContent = summary;
   setResultsState(n ? 'results' : 'none');
+  if (state.scrollToResults && state.query?.kind === 'image' && narrow.matches) {
+    el.queryCard.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }
+  state.scrollToResults = false;
   el.more.hidden = !(n >= state.k && state.k < MAX_K);
   flush();
 }
@@ -558,11 +566,26 @@ async function acceptImage(blob, { recentId = null } = {}) {
   state.crop = null;
   state.k = PAGE_K;
   el.editor.hidden = false;
+  sizePreview();
   crop.reset(img.naturalWidth, img.naturalHeight);
+  state.scrollToResults = true;
   if (similarFromHash()) history.pushState({}, '', location.pathname + location.search);
   runImageSearch();
   if (!recentId) saveRecent();
 }
+
+// Shows the photo as large as the panel allows (small photos are enlarged,
+// keeping their aspect ratio, so the crop box stays easy to handle).
+function sizePreview() {
+  const im = state.image;
+  if (!im || el.editor.hidden) return;
+  const maxW = Math.max(120, el.editor.clientWidth);
+  const maxH = Math.min(narrow.matches ? 300 : 340, Math.max(200, window.innerHeight * 0.4));
+  const s = Math.min(maxW / im.width, maxH / im.height);
+  el.preview.style.width = `${Math.round(im.width * s)}px`;
+  el.preview.style.height = `${Math.round(im.height * s)}px`;
+}
+window.addEventListener('resize', sizePreview);
 
 function inputError(err) {
   el.body.dataset.error = err.code;
