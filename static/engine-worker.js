@@ -11,8 +11,9 @@ const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest 
 // The order the engine needs them in; `optional` ones may be absent.
 const STAGES = [
   { kind: 'model' },
+  { kind: 'projection', optional: true },
   { kind: 'index' },
-  { kind: 'vectors' },
+  { kind: 'vectors', optional: true },
   { kind: 'neighbors', optional: true },
   { kind: 'catalog' },
 ];

@@ -7,7 +7,7 @@
 // strings and numbers; answers are JSON strings):
 //
 //	load(kind, bytes)                        -> {"ok":true} | {"error":{code,message}}
-//	    kind: manifest, model, projection, index, vectors, neighbors, catalog
+//	    kind: manifest first, then any asset kind the manifest lists
 //	ready()                                  -> {"items":N,"sections":{…},"attributes":{…}}
 //	search(bytes, cropJSON, k, section, filtersJSON)
 //	                                         -> {"query":{…},"results":[…],"ms":{decode,embed,search}}
@@ -18,9 +18,11 @@
 // internal (see static/README.md). The worker checks every asset's sha256
 // against manifest.json before calling load.
 //
-// The logic lives in session.go, which builds natively as well so that it
-// is tested with `go test ./wasm/engine`; main_js.go is only the
-// syscall/js glue. Natively, main just says how to build it.
+// The logic is models/search (shared with `builder query`); session.go
+// adapts it to the page's protocol (error codes, result records with
+// thumbnail tiles, a cache of the last photo's embedding) and builds
+// natively too, so it is tested with `go test ./wasm/engine`. main_js.go is
+// only the syscall/js glue; natively, main just says how to build it.
 //
 // Where it runs: js/wasm, one instance per Web Worker. Go's js/wasm
 // runtime is single-threaded and the worker handles one request at a time,

@@ -1,21 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
-	"sort"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/lookalike/lookalike/models/annoy"
-	"github.com/lookalike/lookalike/models/embed"
+	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/imageprep"
-	"github.com/lookalike/lookalike/models/project"
+	"github.com/lookalike/lookalike/models/search"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
+
+// The engine's logic is models/search (shared with `builder query`); this
+// file only adapts it to the page's protocol: error codes, result records,
+// and a cache of the last photo's embedding.
 
 // codedError carries one of the protocol's error codes to the page.
 type codedError struct {
@@ -45,7 +48,7 @@ func codeOf(err error) *codedError {
 		return &codedError{"corrupt", err.Error()}
 	case errors.Is(err, imageprep.ErrBadCrop):
 		return &codedError{"bad-crop", err.Error()}
-	case errors.Is(err, vecfile.ErrFormat):
+	case errors.Is(err, vecfile.ErrFormat), errors.Is(err, catalog.ErrDisplay):
 		return &codedError{"corrupt", err.Error()}
 	}
 	return &codedError{"internal", err.Error()}
@@ -60,25 +63,25 @@ type result struct {
 	Score    float32           `json:"score"`
 	Title    string            `json:"title,omitempty"`
 	URL      string            `json:"url,omitempty"`
-	Price    json.RawMessage   `json:"price,omitempty"`
+	Price    string            `json:"price,omitempty"`
 	Currency string            `json:"currency,omitempty"`
 	Section  string            `json:"section,omitempty"`
 	Attrs    map[string]string `json:"attrs,omitempty"`
 	Thumb    *thumbOut         `json:"thumb,omitempty"`
 }
 
+// thumbOut is a thumbnail: a whole file, or the tile x,y,w,h of a sprite
+// sheet (the builder writes "sheet.jpg#xywh=x,y,w,h").
 type thumbOut struct {
-	URL    string `json:"url"`
-	X      int    `json:"x"`
-	Y      int    `json:"y"`
-	W      int    `json:"w"`
-	H      int    `json:"h"`
-	SheetW int    `json:"sheetW,omitempty"`
-	SheetH int    `json:"sheetH,omitempty"`
+	URL string `json:"url"`
+	X   *int   `json:"x,omitempty"`
+	Y   *int   `json:"y,omitempty"`
+	W   int    `json:"w,omitempty"`
+	H   int    `json:"h,omitempty"`
 }
 
 type answer struct {
-	Query   any                `json:"query"`
+	Query   map[string]any     `json:"query"`
 	Results []result           `json:"results"`
 	MS      map[string]float64 `json:"ms"`
 }
@@ -88,280 +91,129 @@ type readyInfo struct {
 	Sections   map[string]int            `json:"sections"`
 	Attributes map[string]map[string]int `json:"attributes"`
 	Dim        int                       `json:"dim"`
-	Search     string                    `json:"search"` // "exact" or "annoy"
 }
 
-// session holds one loaded catalogue. Not safe for concurrent use.
+// session holds one loaded catalogue. Not safe for concurrent use (the
+// worker sends one request at a time).
 type session struct {
-	man       *manifest
-	emb       *embed.Embedder
-	proj      *project.Projection
-	indexData []byte
-	index     *annoy.Index
-	vecs      *vecfile.Vectors
-	nbrs      *vecfile.Neighbors
-	cat       *catalogue
-	byID      map[string]int
-	section   []int32 // item -> section number
-	sections  []string
-	finished  bool
+	man   *catalog.Manifest
+	files map[string][]byte // kind -> verified bytes, until ready
+	eng   *search.Engine
 
-	// The last query's embedding, so that changing the section or a filter
+	// The last photo's embedding, so that changing the section or a filter
 	// does not run the model again.
 	lastKey [32]byte
 	lastVec []float32
 }
 
-func newSession() *session { return &session{} }
+func newSession() *session { return &session{files: map[string][]byte{}} }
 
-// load takes one verified asset. The worker calls it in the order
-// manifest, model, [projection], index, vectors, [neighbors], catalog.
+// load takes manifest.json, then each asset (already checked against the
+// manifest's sha256 by the worker) by kind.
 func (s *session) load(kind string, data []byte) error {
-	switch kind {
-	case "manifest":
-		m, err := parseManifest(data)
+	if kind == "manifest" {
+		m, err := catalog.ReadManifest(data)
 		if err != nil {
 			return coded("corrupt", "%v", err)
 		}
-		s.man = m
-	case "model":
-		opt := embed.Options{}
-		if s.man != nil {
-			if p := firstNonEmpty(s.man.Embedding.Pooling, s.man.Model.Pooling); p != "" {
-				opt.Pooling = embed.Pooling(p)
-			}
-		}
-		e, err := embed.New(data, opt)
-		if err != nil {
-			return coded("corrupt", "%v", err)
-		}
-		s.emb = e
-		if s.proj != nil {
-			e.SetProjection(s.proj)
-		}
-	case "projection":
-		p, err := project.Decode(data)
-		if err != nil {
-			return coded("corrupt", "%v", err)
-		}
-		s.proj = p
-		if s.emb != nil {
-			s.emb.SetProjection(p)
-		}
-	case "index":
-		s.indexData = data // parsed once the dimension is known
-	case "vectors":
-		v, err := vecfile.ParseVectors(data)
-		if err != nil {
-			return coded("corrupt", "engine: vectors: %v", err)
-		}
-		s.vecs = v
-	case "neighbors", "neighbours":
-		nb, err := vecfile.ParseNeighbors(data)
-		if err != nil {
-			return coded("corrupt", "engine: neighbours: %v", err)
-		}
-		s.nbrs = nb
-	case "catalog", "catalogue":
-		c, err := parseCatalogue(data)
-		if err != nil {
-			return coded("corrupt", "%v", err)
-		}
-		s.cat = c
-	default:
-		return coded("internal", "engine: unknown asset kind %q", kind)
-	}
-	s.finished = false
-	return nil
-}
-
-// finish checks that the assets agree with each other and builds lookups.
-func (s *session) finish() error {
-	if s.finished {
+		s.man, s.eng = m, nil
 		return nil
 	}
-	if s.vecs == nil || s.cat == nil {
-		return coded("corrupt", "engine: the catalogue needs its vectors and catalog files")
+	if s.man == nil {
+		return coded("internal", "engine: load the manifest first")
 	}
-	n := s.vecs.Len()
-	if len(s.cat.Items) != n {
-		return coded("corrupt", "engine: the catalog lists %d items, the vectors file %d", len(s.cat.Items), n)
+	if _, ok := s.man.Asset(kind); !ok {
+		return coded("corrupt", "engine: the manifest lists no %q asset", kind)
 	}
-	if s.nbrs != nil && s.nbrs.Len() != n {
-		return coded("corrupt", "engine: the neighbours file covers %d items, the catalogue %d", s.nbrs.Len(), n)
-	}
-	if s.indexData != nil && s.index == nil {
-		ix, err := annoy.Load(s.indexData, s.vecs.Dim())
-		if err != nil {
-			return coded("corrupt", "engine: index: %v", err)
-		}
-		if ix.NumItems() != n {
-			return coded("corrupt", "engine: the index holds %d items, the catalogue %d", ix.NumItems(), n)
-		}
-		s.index = ix
-	}
-	if s.emb != nil && s.emb.Projection() != nil {
-		if d := s.emb.Projection().Out; d != s.vecs.Dim() {
-			return coded("corrupt", "engine: the projection gives %d-d vectors, the catalogue has %d-d", d, s.vecs.Dim())
-		}
-	}
-	s.byID = make(map[string]int, n)
-	s.section = make([]int32, n)
-	secNum := map[string]int32{}
-	s.sections = s.sections[:0]
-	for i, it := range s.cat.Items {
-		if _, dup := s.byID[it.ID]; dup {
-			return coded("corrupt", "engine: the catalog lists id %q twice", it.ID)
-		}
-		s.byID[it.ID] = i
-		num, ok := secNum[it.Section]
-		if !ok {
-			num = int32(len(s.sections))
-			secNum[it.Section] = num
-			s.sections = append(s.sections, it.Section)
-		}
-		s.section[i] = num
-	}
-	s.finished = true
+	s.files[kind] = data
+	s.eng = nil
 	return nil
 }
 
+// ready opens the engine over the loaded assets.
 func (s *session) ready() (*readyInfo, error) {
-	if err := s.finish(); err != nil {
-		return nil, err
-	}
-	info := &readyInfo{Items: len(s.cat.Items), Sections: map[string]int{}, Attributes: map[string]map[string]int{}, Dim: s.vecs.Dim(), Search: "exact"}
-	if s.index != nil && !annoy.PreferExact(info.Items) {
-		info.Search = "annoy"
-	}
-	// Counts come from the catalogue itself so they always match what the
-	// filters can find; the manifest says which columns are filters.
-	for _, it := range s.cat.Items {
-		if it.Section != "" {
-			info.Sections[it.Section]++
+	if s.eng == nil {
+		if s.man == nil {
+			return nil, coded("internal", "engine: no manifest loaded")
 		}
-	}
-	var cols []string
-	if s.man != nil {
-		for c := range s.man.Attributes {
-			cols = append(cols, c)
-		}
-	}
-	if len(cols) == 0 {
-		seen := map[string]bool{}
-		for _, it := range s.cat.Items {
-			for c := range it.Attrs {
-				if !seen[c] {
-					seen[c] = true
-					cols = append(cols, c)
-				}
+		_, hasModel := s.files[search.KindModel]
+		e, err := search.Open(s.man, func(a catalog.Asset) ([]byte, error) {
+			b, ok := s.files[a.Kind]
+			if !ok {
+				return nil, fmt.Errorf("engine: %s was not loaded", a.File)
 			}
-		}
-	}
-	sort.Strings(cols)
-	for _, c := range cols {
-		vals := map[string]int{}
-		for _, it := range s.cat.Items {
-			if v := it.Attrs[c]; v != "" {
-				vals[v]++
+			return b, nil
+		}, search.Options{SkipModel: !hasModel})
+		if err != nil {
+			c := codeOf(err)
+			if c.Code == "internal" {
+				c.Code = "corrupt"
 			}
+			return nil, c
 		}
-		if len(vals) > 0 {
-			info.Attributes[c] = vals
-		}
+		s.eng = e
+		s.files = map[string][]byte{} // the engine keeps what it uses
 	}
-	return info, nil
-}
-
-// filter builds the item filter for a section and attribute values; nil
-// when nothing is filtered.
-func (s *session) filter(section string, filters map[string]string) (annoy.Filter, error) {
-	sec := int32(-1)
-	if section != "" {
-		sec = -2
-		for i, name := range s.sections {
-			if name == section {
-				sec = int32(i)
-			}
-		}
-		if sec == -2 {
-			return nil, coded("not-found", "engine: no section %q", section)
-		}
-	}
-	type kv struct{ k, v string }
-	var want []kv
-	for k, v := range filters {
-		if v != "" {
-			want = append(want, kv{k, v})
-		}
-	}
-	if sec < 0 && len(want) == 0 {
-		return nil, nil
-	}
-	return func(i int) bool {
-		if sec >= 0 && s.section[i] != sec {
-			return false
-		}
-		for _, w := range want {
-			if s.cat.Items[i].Attrs[w.k] != w.v {
-				return false
-			}
-		}
-		return true
+	return &readyInfo{
+		Items:      s.eng.Display.Len(),
+		Sections:   s.man.Sections,
+		Attributes: s.man.Attributes,
+		Dim:        s.man.Model.Embedding.Dim,
 	}, nil
 }
 
-// nearest searches the catalogue for q (unit length): an exact scan for
-// small catalogues, otherwise the Annoy index with exact re-rank.
-func (s *session) nearest(q []float32, k int, f annoy.Filter) ([]annoy.Result, error) {
-	n := s.vecs.Len()
-	if s.index == nil || annoy.PreferExact(n) {
-		return annoy.BruteForce(s.vecs, n, q, k, f)
+func (s *session) query(k int, section string, filters map[string]string) (search.Query, error) {
+	if section != "" {
+		if _, ok := s.man.Sections[section]; !ok {
+			return search.Query{}, coded("not-found", "engine: no section %q", section)
+		}
 	}
-	return s.index.Search(q, annoy.Options{K: k, Filter: f, Rerank: s.vecs})
+	for col := range filters {
+		if _, ok := s.man.Attributes[col]; !ok {
+			return search.Query{}, coded("not-found", "engine: no filter column %q", col)
+		}
+	}
+	return search.Query{K: max(1, min(k, search.MaxK)), Section: section, Filters: filters}, nil
 }
 
 func (s *session) search(img []byte, crop *rect, k int, section string, filters map[string]string) (*answer, error) {
-	if err := s.finish(); err != nil {
+	if _, err := s.ready(); err != nil {
 		return nil, err
 	}
-	if s.emb == nil {
+	emb := s.eng.Embedder
+	if emb == nil {
 		return nil, coded("corrupt", "engine: no model loaded")
 	}
-	f, err := s.filter(section, filters)
+	q, err := s.query(k, section, filters)
 	if err != nil {
 		return nil, err
 	}
 	ms := map[string]float64{}
 	key := queryKey(img, crop)
-	q := s.lastVec
-	if q == nil || key != s.lastKey {
+	v := s.lastVec
+	if v == nil || key != s.lastKey {
 		t0 := time.Now()
 		var r *image.Rectangle
 		if crop != nil {
 			rr := image.Rect(crop.X, crop.Y, crop.X+crop.W, crop.Y+crop.H)
 			r = &rr
 		}
-		pic, err := s.emb.Decode(img, r)
+		pic, err := emb.Decode(img, r)
 		if err != nil {
 			return nil, err
 		}
 		t1 := time.Now()
-		v, err := s.emb.Embed(pic)
-		if err != nil {
+		if v, err = emb.Embed(pic); err != nil {
 			return nil, coded("internal", "engine: embedding: %v", err)
-		}
-		if len(v) != s.vecs.Dim() {
-			return nil, coded("corrupt", "engine: the model gives %d-d vectors, the catalogue has %d-d", len(v), s.vecs.Dim())
 		}
 		ms["decode"] = millis(t1.Sub(t0))
 		ms["embed"] = millis(time.Since(t1))
-		s.lastKey, s.lastVec, q = key, v, v
+		s.lastKey, s.lastVec = key, v
 	}
 	t2 := time.Now()
-	hits, err := s.nearest(q, k, f)
+	hits, err := s.eng.SearchVector(v, q)
 	if err != nil {
-		return nil, coded("internal", "engine: search: %v", err)
+		return nil, coded("internal", "%v", err)
 	}
 	ms["search"] = millis(time.Since(t2))
 	query := map[string]any{"kind": "image"}
@@ -371,83 +223,70 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 	return &answer{Query: query, Results: s.results(hits), MS: ms}, nil
 }
 
-// similar answers "more like this" without running the model: from the
-// precomputed neighbour lists when they fit the request, otherwise by
-// searching with the product's stored vector.
+// similar answers "more like this" without running the model.
 func (s *session) similar(id string, k int, section string, filters map[string]string) (*answer, error) {
-	if err := s.finish(); err != nil {
+	if _, err := s.ready(); err != nil {
 		return nil, err
 	}
-	i, ok := s.byID[id]
+	i, ok := s.eng.Display.IndexOf(id)
 	if !ok {
 		return nil, coded("not-found", "engine: no product with id %q", id)
 	}
-	f, err := s.filter(section, filters)
+	q, err := s.query(k, section, filters)
 	if err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	var hits []annoy.Result
-	source := "vectors"
-	if s.nbrs != nil {
-		var list []vecfile.Neighbor
-		switch {
-		case section == "" && s.nbrs.HasGlobal():
-			list = s.nbrs.Global(i)
-		case section == "" || section == s.cat.Items[i].Section:
-			// Section lists only hold the product's own section, which is
-			// what "All" shows too when there are no global lists.
-			list = s.nbrs.Section(i)
-		}
-		for _, nb := range list {
-			it := int(nb.Item)
-			if nb.Item == vecfile.NoItem || it == i || (f != nil && !f(it)) {
-				continue
-			}
-			hits = append(hits, annoy.Result{Item: it, Score: nb.Score})
-		}
-		if len(hits) >= k {
-			hits, source = hits[:k], "neighbors"
-		} else {
-			hits = nil
-		}
+	hits, err := s.eng.SimilarIndex(i, q)
+	if err != nil {
+		return nil, coded("internal", "%v", err)
 	}
-	if hits == nil {
-		q := s.vecs.Vector(i, nil)
-		project.Normalize(q)
-		excludeSelf := func(it int) bool { return it != i && (f == nil || f(it)) }
-		hits, err = s.nearest(q, k, excludeSelf)
-		if err != nil {
-			return nil, coded("internal", "engine: search: %v", err)
-		}
-	}
-	self := s.results([]annoy.Result{{Item: i, Score: 1}})[0]
-	q := map[string]any{"kind": "similar", "productId": id, "title": self.Title, "source": source}
+	self := s.results([]search.Hit{{Index: i, ID: id, Score: 1}})[0]
+	query := map[string]any{"kind": "similar", "productId": id, "title": self.Title}
 	if self.Thumb != nil {
-		q["thumb"] = self.Thumb
+		query["thumb"] = self.Thumb
 	}
-	return &answer{Query: q, Results: s.results(hits), MS: map[string]float64{"search": millis(time.Since(t0))}}, nil
+	return &answer{Query: query, Results: s.results(hits), MS: map[string]float64{"search": millis(time.Since(t0))}}, nil
 }
 
-func (s *session) results(hits []annoy.Result) []result {
+func (s *session) results(hits []search.Hit) []result {
 	out := make([]result, 0, len(hits))
 	for _, h := range hits {
-		it := &s.cat.Items[h.Item]
-		r := result{ID: it.ID, Score: h.Score, Title: it.Title, URL: it.URL, Price: it.Price, Currency: it.Currency, Section: it.Section, Attrs: it.Attrs}
-		if t := it.Thumb; t != nil {
-			sh := s.cat.Thumbs.Sheets[t.Sheet]
-			w, h := t.W, t.H
-			if w == 0 {
-				w = s.cat.Thumbs.CellW
-			}
-			if h == 0 {
-				h = s.cat.Thumbs.CellH
-			}
-			r.Thumb = &thumbOut{URL: sh.File, X: t.X, Y: t.Y, W: w, H: h, SheetW: sh.W, SheetH: sh.H}
-		}
-		out = append(out, r)
+		it := s.eng.Display.Item(h.Index)
+		out = append(out, result{ID: it.ID, Score: h.Score, Title: it.Title, URL: it.URL, Price: it.Price,
+			Currency: it.Currency, Section: it.Section, Attrs: it.Attrs, Thumb: parseThumb(it.Thumb)})
 	}
 	return out
+}
+
+// parseThumb reads "file#xywh=x,y,w,h" (a media-fragment tile of a sprite
+// sheet) or a plain file name; nil when empty.
+func parseThumb(s string) *thumbOut {
+	if s == "" {
+		return nil
+	}
+	file, frag, ok := strings.Cut(s, "#xywh=")
+	t := &thumbOut{URL: file}
+	if !ok {
+		return t
+	}
+	p := strings.Split(frag, ",")
+	if len(p) != 4 {
+		return t
+	}
+	var v [4]int
+	for i, f := range p {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return t
+		}
+		v[i] = n
+	}
+	if v[2] == 0 || v[3] == 0 {
+		return t
+	}
+	t.X, t.Y, t.W, t.H = &v[0], &v[1], v[2], v[3]
+	return t
 }
 
 func queryKey(img []byte, crop *rect) [32]byte {
@@ -463,22 +302,13 @@ func queryKey(img []byte, crop *rect) [32]byte {
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // parseCrop reads the page's crop JSON ({"x","y","w","h"}); "" = no crop.
 func parseCrop(s string) (*rect, error) {
 	if s == "" || s == "null" {
 		return nil, nil
 	}
 	var c struct{ X, Y, W, H int }
-	if err := json.NewDecoder(bytes.NewReader([]byte(s))).Decode(&c); err != nil {
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
 		return nil, coded("bad-crop", "engine: crop: %v", err)
 	}
 	if c.W <= 0 || c.H <= 0 || c.X < 0 || c.Y < 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,12 +10,14 @@ import (
 	"testing"
 
 	"github.com/lookalike/lookalike/models/annoy"
+	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
 
-// fixture is a synthetic catalogue: n items in two sections with a colour
-// attribute and random unit vectors (no model: similar() needs none).
+// fixture is a synthetic catalogue in the builder's formats: n items in
+// two sections with a colour attribute and random unit vectors (no model:
+// similar() needs none).
 type fixture struct {
 	n, dim   int
 	vecs     []float32
@@ -30,14 +31,8 @@ func newFixture(t testing.TB, n, dim int, withNeighbors, global bool) *fixture {
 	rng := rand.New(rand.NewSource(7))
 	f := &fixture{n: n, dim: dim, vecs: make([]float32, n*dim), files: map[string][]byte{}}
 	secIdx := make([]int32, n)
-	type item struct {
-		ID      string            `json:"id"`
-		Title   string            `json:"title"`
-		Section string            `json:"section"`
-		Attrs   map[string]string `json:"attrs"`
-		Thumb   map[string]int    `json:"thumb"`
-	}
-	var items []item
+	var items []catalog.Item
+	var thumbs []string
 	for i := 0; i < n; i++ {
 		var norm float64
 		for j := 0; j < dim; j++ {
@@ -53,19 +48,32 @@ func newFixture(t testing.TB, n, dim int, withNeighbors, global bool) *fixture {
 		f.sections = append(f.sections, sec)
 		f.colours = append(f.colours, col)
 		secIdx[i] = int32(i % 2)
-		items = append(items, item{ID: fmt.Sprintf("p%d", i), Title: fmt.Sprintf("Product %d", i), Section: sec,
-			Attrs: map[string]string{"baseColour": col}, Thumb: map[string]int{"sheet": i % 2, "x": (i % 4) * 60, "y": 0}})
+		items = append(items, catalog.Item{Row: i + 2, ID: fmt.Sprintf("p%d", i), Title: fmt.Sprintf("Product %d", i), Price: "19.99", Currency: "EUR",
+			Attrs: map[string]string{"masterCategory": sec, "baseColour": col}})
+		thumbs = append(thumbs, fmt.Sprintf("thumbs-%012x.jpg#xywh=%d,0,60,80", i%2, (i%4)*60))
+	}
+	m := &catalog.Manifest{FormatVersion: 1, ItemCount: n, SectionColumn: "masterCategory",
+		Sections: map[string]int{}, Attributes: map[string]map[string]int{"baseColour": {}}}
+	m.Model.Embedding.Dim = dim
+	for i := range items {
+		m.Sections[f.sections[i]]++
+		m.Attributes["baseColour"][f.colours[i]]++
+	}
+	add := func(kind, ext string, b []byte) {
+		a, _ := catalog.NewAsset(kind, ext, b, catalog.MaxAssetSize)
+		m.Assets = append(m.Assets, a)
+		f.files[kind] = b
 	}
 	var vb bytes.Buffer
 	if err := vecfile.WriteVectors(&vb, vecfile.Float32, dim, f.vecs); err != nil {
 		t.Fatal(err)
 	}
-	f.files["vectors"] = vb.Bytes()
+	add("vectors", "bin", vb.Bytes())
 	ix, err := annoy.Build(f.vecs, dim, annoy.BuildOptions{Trees: 4, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.files["index"] = ix
+	add("index", "ann", ix)
 	if withNeighbors {
 		nl, err := vecfile.ComputeNeighbors(f.vecs, dim, secIdx, 8, global)
 		if err != nil {
@@ -75,15 +83,19 @@ func newFixture(t testing.TB, n, dim int, withNeighbors, global bool) *fixture {
 		if err := vecfile.WriteNeighbors(&nb, nl); err != nil {
 			t.Fatal(err)
 		}
-		f.files["neighbors"] = nb.Bytes()
+		add("neighbors", "bin", nb.Bytes())
 	}
-	cat, _ := json.Marshal(map[string]any{
-		"items": items,
-		"thumbs": map[string]any{"cellW": 60, "cellH": 80, "sheets": []map[string]any{
-			{"file": "thumbs-0-0123456789ab.jpg", "w": 240, "h": 80}, {"file": "thumbs-1-0123456789ab.jpg", "w": 240, "h": 80}}},
-	})
-	f.files["catalog"] = cat
-	f.files["manifest"] = []byte(`{"items":` + fmt.Sprint(n) + `,"attributes":{"baseColour":{}},"embedding":{"dim":` + fmt.Sprint(dim) + `}}`)
+	disp, err := catalog.BuildDisplay(items, []string{"id", "title", "price", "currency", "masterCategory", "baseColour", "image"},
+		catalog.DisplayOptions{Section: "masterCategory", Attributes: []string{"baseColour"}, Thumbs: thumbs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("catalog", "json", disp)
+	mb, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.files["manifest"] = mb
 	return f
 }
 
@@ -201,14 +213,11 @@ func TestSimilar(t *testing.T) {
 				if got := ids(ans.Results); strings.Join(got, ",") != strings.Join(want, ",") {
 					t.Errorf("similar(%q, %v, k=%d) = %v, want %v", q.section, q.filters, q.k, got, want)
 				}
-				if src := ans.Query.(map[string]any)["source"]; src != q.source {
-					t.Errorf("similar(%q, %v, k=%d) came from %v, want %v", q.section, q.filters, q.k, src, q.source)
-				}
 				for _, r := range ans.Results {
 					if r.ID == "p5" {
 						t.Errorf("similar returned the product itself")
 					}
-					if r.Thumb == nil || r.Thumb.W != 60 || r.Thumb.H != 80 || r.Thumb.SheetW != 240 || !strings.HasPrefix(r.Thumb.URL, "thumbs-") {
+					if r.Thumb == nil || r.Thumb.W != 60 || r.Thumb.H != 80 || r.Thumb.X == nil || !strings.HasPrefix(r.Thumb.URL, "thumbs-") {
 						t.Errorf("result %s thumb %+v", r.ID, r.Thumb)
 					}
 				}
@@ -235,27 +244,35 @@ func TestErrors(t *testing.T) {
 	check("unknown section", err, "not-found")
 	_, err = s.search([]byte("x"), nil, 5, "", nil)
 	check("search without a model", err, "corrupt")
-	check("load unknown kind", s.load("sprites", nil), "internal")
-	check("bad vectors", newSession().load("vectors", []byte("LKVC garbage")), "corrupt")
-	check("bad neighbours", newSession().load("neighbors", f.files["vectors"]), "corrupt")
-	check("bad catalogue", newSession().load("catalog", []byte(`{"items":[{"title":"no id"}]}`)), "corrupt")
+	check("unknown asset kind", s.load("sprites", nil), "corrupt")
+	check("asset before the manifest", newSession().load("vectors", f.files["vectors"]), "internal")
 	check("bad manifest", newSession().load("manifest", []byte(`[1,2`)), "corrupt")
-	check("bad model", newSession().load("model", []byte("not onnx")), "corrupt")
 
-	// Files that disagree with each other.
+	// Damaged or mismatched files are found when the engine opens.
 	g := newFixture(t, 10, 8, false, false)
-	mixed := newSession()
-	for _, kind := range []string{"vectors", "catalog"} {
-		src := f
-		if kind == "catalog" {
-			src = g
+	for _, tc := range []struct {
+		name    string
+		replace map[string][]byte
+	}{
+		{"bad vectors", map[string][]byte{"vectors": []byte("LKVC garbage")}},
+		{"bad neighbours", map[string][]byte{"neighbors": f.files["vectors"]}},
+		{"bad catalogue", map[string][]byte{"catalog": []byte(`{"format":"lookalike-catalog","items":1}`)}},
+		{"bad index", map[string][]byte{"index": []byte("short")}},
+		{"catalogue from another build", map[string][]byte{"catalog": g.files["catalog"]}},
+	} {
+		s := newSession()
+		for _, kind := range []string{"manifest", "index", "vectors", "neighbors", "catalog"} {
+			b := f.files[kind]
+			if r, ok := tc.replace[kind]; ok {
+				b = r
+			}
+			if err := s.load(kind, b); err != nil {
+				t.Fatalf("%s: load %s: %v", tc.name, kind, err)
+			}
 		}
-		if err := mixed.load(kind, src.files[kind]); err != nil {
-			t.Fatal(err)
-		}
+		_, err := s.ready()
+		check(tc.name, err, "corrupt")
 	}
-	_, err = mixed.ready()
-	check("catalogue/vectors count mismatch", err, "corrupt")
 
 	for _, tc := range []struct {
 		err  error
@@ -308,23 +325,46 @@ func TestQueryKey(t *testing.T) {
 	}
 }
 
-func FuzzParseCatalogue(f *testing.F) {
-	fx := newFixture(f, 6, 4, false, false)
-	f.Add(fx.files["catalog"])
-	f.Add([]byte(`{"items":[{"id":"a","thumb":{"sheet":3}}]}`))
-	f.Add([]byte(`{}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := parseCatalogue(b)
-		if err != nil {
+func TestParseThumb(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"", "<nil>"},
+		{"thumbs-0123456789ab.jpg#xywh=120,80,60,80", "thumbs-0123456789ab.jpg 120,80 60x80"},
+		{"thumbs/p1.jpg", "thumbs/p1.jpg -"},
+		{"a.jpg#xywh=1,2,3", "a.jpg -"},
+		{"a.jpg#xywh=1,2,0,4", "a.jpg -"},
+		{"a.jpg#xywh=-1,2,3,4", "a.jpg -"},
+		{"a.jpg#xywh=x,2,3,4", "a.jpg -"},
+	}
+	for _, tc := range tests {
+		got := "<nil>"
+		if th := parseThumb(tc.in); th != nil {
+			got = th.URL + " -"
+			if th.X != nil {
+				got = fmt.Sprintf("%s %d,%d %dx%d", th.URL, *th.X, *th.Y, th.W, th.H)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("parseThumb(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzParseThumb(f *testing.F) {
+	f.Add("thumbs-0123456789ab.jpg#xywh=120,80,60,80")
+	f.Add("a#xywh=,,,")
+	f.Fuzz(func(t *testing.T, s string) {
+		th := parseThumb(s)
+		if th == nil {
+			if s != "" {
+				t.Fatalf("nil for %q", s)
+			}
 			return
 		}
-		for _, it := range c.Items {
-			if it.ID == "" {
-				t.Fatal("accepted an item without id")
-			}
-			if it.Thumb != nil && (it.Thumb.Sheet < 0 || it.Thumb.Sheet >= len(c.Thumbs.Sheets)) {
-				t.Fatal("accepted a thumbnail in a missing sheet")
-			}
+		if th.X != nil && (*th.X < 0 || *th.Y < 0 || th.W <= 0 || th.H <= 0) {
+			t.Fatalf("bad tile %+v from %q", th, s)
 		}
 	})
 }
