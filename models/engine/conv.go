@@ -185,7 +185,7 @@ func (c *convStep) run(s *Session) {
 				col = xg
 			} else {
 				col = s.scratch[:k*ohw]
-				im2col(col, xg, c.cinG, &c.win, g)
+				s.im2colPar(col, xg, c.cinG, &c.win, g)
 			}
 			a := c.wp
 			a.row0 = gi * og

@@ -181,16 +181,28 @@ func gemm(m, n, k int, a matA, b []float32, ldb int, c []float32, ldc int, acc b
 	j.kern, j.m, j.n, j.k, j.a, j.b, j.ldb, j.c, j.ldc, j.acc, j.ep = kern, m, n, k, a, b, ldb, c, ldc, acc, ep
 	j.parts = parts
 	j.splitN = n >= 4*kern.nr*parts && (n >= m || m < kern.mr*parts)
-	j.wg.Add(parts - 1)
-	for p := 1; p < parts; p++ {
-		pool.tasks <- gemmTask{job: j, part: p}
-	}
-	sc := getScratch()
-	j.runPart(0, sc)
-	putScratch(sc)
-	j.wg.Wait()
+	runParallel(j, parts, &j.wg)
 	*j = gemmJob{}
 	putJob(j)
+}
+
+// partRunner is work split into parts that run on different goroutines.
+type partRunner interface {
+	runPart(part int, sc *gemmScratch)
+}
+
+// runParallel runs parts 1..parts-1 of r on the pool's workers and part 0
+// on the caller, and returns when all are done. wg must be idle; it is
+// passed in (not allocated) so a warm call allocates nothing.
+func runParallel(r partRunner, parts int, wg *sync.WaitGroup) {
+	wg.Add(parts - 1)
+	for p := 1; p < parts; p++ {
+		pool.tasks <- gemmTask{job: r, part: p, wg: wg}
+	}
+	sc := getScratch()
+	r.runPart(0, sc)
+	putScratch(sc)
+	wg.Wait()
 }
 
 // gemmParts decides how many goroutines share one GEMM.
@@ -265,8 +277,9 @@ func splitRange(n, parts, part, align int) (int, int) {
 }
 
 type gemmTask struct {
-	job  *gemmJob
+	job  partRunner
 	part int
+	wg   *sync.WaitGroup
 }
 
 // pool holds the worker goroutines (GOMAXPROCS-1 of them; the caller does
@@ -293,7 +306,7 @@ func (p *gemmPool) init() {
 				sc := &gemmScratch{}
 				for t := range p.tasks {
 					t.job.runPart(t.part, sc)
-					t.job.wg.Done()
+					t.wg.Done()
 				}
 			}()
 		}

@@ -124,8 +124,21 @@ func packB(dst, b []float32, ldb, kc, nc, nr int) {
 		w := min(nr, nc-j0)
 		panel := dst[t*nr*kc : (t+1)*nr*kc]
 		if w == nr {
-			for p := 0; p < kc; p++ {
-				copy(panel[p*nr:p*nr+nr], b[p*ldb+j0:p*ldb+j0+nr])
+			// Fixed-size array copies compile to inline vector moves; a
+			// copy() per short row would call memmove each time.
+			switch nr {
+			case 32:
+				for p := 0; p < kc; p++ {
+					*(*[32]float32)(panel[p*32:]) = *(*[32]float32)(b[p*ldb+j0:])
+				}
+			case 16:
+				for p := 0; p < kc; p++ {
+					*(*[16]float32)(panel[p*16:]) = *(*[16]float32)(b[p*ldb+j0:])
+				}
+			default:
+				for p := 0; p < kc; p++ {
+					copy(panel[p*nr:p*nr+nr], b[p*ldb+j0:p*ldb+j0+nr])
+				}
 			}
 			continue
 		}

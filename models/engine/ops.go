@@ -182,53 +182,66 @@ func (p *poolStep) inplace() int        { return -1 }
 func (p *poolStep) run(s *Session) {
 	in := s.shapes[p.inIDs[0]]
 	g, _ := p.win.apply(in[2], in[3])
+	s.forPlanes(p, in[0]*in[1], g.oh*g.ow*p.win.kh*p.win.kw)
+}
+
+// runPlanes pools planes [lo, hi) of the N·C planes.
+func (p *poolStep) runPlanes(s *Session, lo, hi int) {
+	in := s.shapes[p.inIDs[0]]
+	g, _ := p.win.apply(in[2], in[3])
 	x, y := s.bufs[p.inIDs[0]], s.bufs[p.outIDs[0]]
 	w := &p.win
-	planes := in[0] * in[1]
 	hw, ohw := g.h*g.w, g.oh*g.ow
 	// For count_include_pad the window is clipped to the padded input, not
 	// to the real one.
 	padH, padW := g.h+g.pb, g.w+g.pr
-	for pl := 0; pl < planes; pl++ {
+	// taps returns the kernel taps [lo, hi) of a window starting at o
+	// (dilation d, k taps) that fall inside [0, n).
+	taps := func(o, d, k, n int) (int, int) {
+		lo := 0
+		if o < 0 {
+			lo = (-o + d - 1) / d
+		}
+		hi := k
+		if last := o + (k-1)*d; last >= n {
+			hi = k - ((last-n)/d + 1)
+		}
+		return lo, max(hi, lo)
+	}
+	for pl := lo; pl < hi; pl++ {
 		xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
 		for oy := 0; oy < g.oh; oy++ {
 			y0 := oy*w.sh - g.pt
+			iLo, iHi := taps(y0, w.dh, w.kh, g.h)
 			for ox := 0; ox < g.ow; ox++ {
 				x0 := ox*w.sw - g.pl
-				acc := float32(0)
+				jLo, jHi := taps(x0, w.dw, w.kw, g.w)
+				var acc float32
 				if p.max {
 					acc = float32(math.Inf(-1))
-				}
-				cnt := 0
-				for i := 0; i < w.kh; i++ {
-					iy := y0 + i*w.dh
-					if iy < 0 || iy >= g.h {
-						continue
+					for i := iLo; i < iHi; i++ {
+						base := (y0+i*w.dh)*g.w + x0 // may be < 0; base+jLo·dw is not
+						for j := jLo; j < jHi; j++ {
+							acc = max(acc, xp[base+j*w.dw])
+						}
 					}
-					row := xp[iy*g.w : (iy+1)*g.w]
-					for j := 0; j < w.kw; j++ {
-						ix := x0 + j*w.dw
-						if ix < 0 || ix >= g.w {
-							continue
-						}
-						v := row[ix]
-						if p.max {
-							acc = max(acc, v)
-						} else {
-							acc += v
-						}
-						cnt++
+					yp[oy*g.ow+ox] = acc
+					continue
+				}
+				for i := iLo; i < iHi; i++ {
+					base := (y0+i*w.dh)*g.w + x0
+					for j := jLo; j < jHi; j++ {
+						acc += xp[base+j*w.dw]
 					}
 				}
-				if !p.max {
-					if p.countPad {
-						hEnd := min(y0+(w.kh-1)*w.dh+1, padH)
-						wEnd := min(x0+(w.kw-1)*w.dw+1, padW)
-						cnt = ((hEnd - y0 + w.dh - 1) / w.dh) * ((wEnd - x0 + w.dw - 1) / w.dw)
-					}
-					if cnt > 0 {
-						acc /= float32(cnt)
-					}
+				cnt := (iHi - iLo) * (jHi - jLo)
+				if p.countPad {
+					hEnd := min(y0+(w.kh-1)*w.dh+1, padH)
+					wEnd := min(x0+(w.kw-1)*w.dw+1, padW)
+					cnt = ((hEnd - y0 + w.dh - 1) / w.dh) * ((wEnd - x0 + w.dw - 1) / w.dw)
+				}
+				if cnt > 0 {
+					acc /= float32(cnt)
 				}
 				yp[oy*g.ow+ox] = acc
 			}

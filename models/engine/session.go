@@ -14,6 +14,8 @@ type Session struct {
 	bufs    [][]float32 // per value: its arena slot, constant data or the input
 	slots   [][]float32
 	scratch []float32
+	planes  planeJob  // parallel pooling
+	cols    im2colJob // parallel im2col
 }
 
 // NewSession returns a Session for m. It allocates its arena on the first

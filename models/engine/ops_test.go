@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/lookalike/lookalike/models/onnxpb"
+)
+
+// oneOpModel wraps a single node reading "x" [N,c,h,w] and writing "y".
+func oneOpModel(op string, c, h, w int, attrs []onnxpb.Attr, extra ...onnxpb.Tensor) []byte {
+	inputs := []string{"x"}
+	for _, t := range extra {
+		inputs = append(inputs, t.Name)
+	}
+	m := &onnxpb.Model{IRVersion: 8, Opset: 13, Graph: onnxpb.Graph{
+		Nodes:        []onnxpb.Node{{Name: "op", OpType: op, Inputs: inputs, Outputs: []string{"y"}, Attrs: attrs}},
+		Initializers: extra,
+		Inputs:       []onnxpb.ValueInfo{{Name: "x", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: int64(c)}, {Value: int64(h)}, {Value: int64(w)}}}},
+		Outputs:      []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
+	}}
+	return m.Marshal()
+}
+
+// refPool is the textbook definition from the ONNX operator docs.
+func refPool(x *tensor4, isMax bool, k, s, d, pt, pl, pb, pr int, ceil, countPad bool) *tensor4 {
+	ext := (k-1)*d + 1
+	out := func(n, p0, p1 int) int {
+		span := n + p0 + p1 - ext
+		if ceil {
+			o := int(math.Ceil(float64(span)/float64(s))) + 1
+			if (o-1)*s >= n+p0 {
+				o--
+			}
+			return o
+		}
+		return span/s + 1
+	}
+	oh, ow := out(x.h, pt, pb), out(x.w, pl, pr)
+	y := newT4(x.n, x.c, oh, ow)
+	for n := 0; n < x.n; n++ {
+		for c := 0; c < x.c; c++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					acc, cnt, padCnt := 0.0, 0, 0
+					if isMax {
+						acc = math.Inf(-1)
+					}
+					for i := 0; i < k; i++ {
+						for j := 0; j < k; j++ {
+							iy, ix := oy*s-pt+i*d, ox*s-pl+j*d
+							if iy < x.h+pb && ix < x.w+pr {
+								padCnt++
+							}
+							if iy < 0 || iy >= x.h || ix < 0 || ix >= x.w {
+								continue
+							}
+							v := x.at(n, c, iy, ix)
+							if isMax {
+								acc = math.Max(acc, v)
+							} else {
+								acc += v
+							}
+							cnt++
+						}
+					}
+					if !isMax {
+						if countPad {
+							cnt = padCnt
+						}
+						acc /= float64(cnt)
+					}
+					y.d[((n*x.c+c)*oh+oy)*ow+ox] = acc
+				}
+			}
+		}
+	}
+	return y
+}
+
+func TestPoolsAgainstReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	type pc struct {
+		k, s, d, pt, pl, pb, pr int
+		ceil, countPad          bool
+	}
+	cases := []pc{
+		{3, 2, 1, 1, 1, 1, 1, false, false}, // ResNet's MaxPool
+		{2, 2, 1, 0, 0, 0, 0, false, false},
+		{3, 1, 1, 1, 1, 1, 1, false, true},
+		{3, 2, 1, 0, 1, 2, 0, true, false},
+		{3, 2, 2, 1, 1, 1, 1, false, false},
+		{5, 3, 1, 2, 2, 2, 2, true, true},
+	}
+	for _, op := range []string{"MaxPool", "AveragePool"} {
+		for _, tc := range cases {
+			if op == "AveragePool" && tc.d != 1 {
+				continue // dilated AveragePool is opset 19
+			}
+			name := fmt.Sprintf("%s/%+v", op, tc)
+			attrs := []onnxpb.Attr{
+				onnxpb.IntsAttr("kernel_shape", int64(tc.k), int64(tc.k)),
+				onnxpb.IntsAttr("strides", int64(tc.s), int64(tc.s)),
+				onnxpb.IntsAttr("pads", int64(tc.pt), int64(tc.pl), int64(tc.pb), int64(tc.pr)),
+			}
+			if tc.ceil {
+				attrs = append(attrs, onnxpb.IntAttr("ceil_mode", 1))
+			}
+			if op == "MaxPool" {
+				attrs = append(attrs, onnxpb.IntsAttr("dilations", int64(tc.d), int64(tc.d)))
+			} else if tc.countPad {
+				attrs = append(attrs, onnxpb.IntAttr("count_include_pad", 1))
+			}
+			const n, c, h, w = 2, 3, 13, 10
+			m, err := Load(oneOpModel(op, c, h, w, attrs))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			x := randSlice(r, n*c*h*w)
+			out, err := m.NewSession().Run(x, n)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			want := refPool(fromF32(x, n, c, h, w), op == "MaxPool", tc.k, tc.s, tc.d, tc.pt, tc.pl, tc.pb, tc.pr, tc.ceil, tc.countPad && op == "AveragePool")
+			assertClose(t, name, out["y"], want.d, 1e-6)
+		}
+	}
+}
+
+// TestBatchNormAndBroadcastAdd covers a standalone BatchNormalization and
+// an Add with a broadcast constant.
+func TestBatchNormAndBroadcastAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	const n, c, h, w = 2, 4, 3, 5
+	scale, bias, mean, vr := randSlice(r, c), randSlice(r, c), randSlice(r, c), randSlice(r, c)
+	for i := range vr {
+		vr[i] = vr[i]*vr[i] + 0.1
+	}
+	m, err := Load(oneOpModel("BatchNormalization", c, h, w, []onnxpb.Attr{onnxpb.FloatAttr("epsilon", 1e-3)},
+		onnxpb.FloatTensor("s", []int64{c}, scale), onnxpb.FloatTensor("b", []int64{c}, bias),
+		onnxpb.FloatTensor("m", []int64{c}, mean), onnxpb.FloatTensor("v", []int64{c}, vr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randSlice(r, n*c*h*w)
+	out, err := m.NewSession().Run(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float64, len(x))
+	for i, v := range x {
+		ch := (i / (h * w)) % c
+		want[i] = (float64(v)-float64(mean[ch]))/math.Sqrt(float64(vr[ch])+1e-3)*float64(scale[ch]) + float64(bias[ch])
+	}
+	assertClose(t, "batchnorm", out["y"], want, 1e-5)
+
+	cb := randSlice(r, c)
+	m, err = Load(oneOpModel("Add", c, h, w, nil, onnxpb.FloatTensor("cb", []int64{c, 1, 1}, cb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = m.NewSession().Run(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range x {
+		want[i] = float64(v) + float64(cb[(i/(h*w))%c])
+	}
+	assertClose(t, "broadcast add", out["y"], want, 1e-6)
+}
+
+// TestAllocsPerRunParallel uses shapes big enough that the GEMM, im2col
+// and pooling are split over the worker goroutines.
+func TestAllocsPerRunParallel(t *testing.T) {
+	if pool.size() < 2 {
+		t.Skip("one CPU: no parallel path")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	const c, h, w, o = 16, 64, 64, 32
+	g := onnxpb.Graph{
+		Nodes: []onnxpb.Node{
+			{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}, Attrs: []onnxpb.Attr{onnxpb.IntsAttr("kernel_shape", 3, 3), onnxpb.IntsAttr("pads", 1, 1, 1, 1)}},
+			{Name: "relu", OpType: "Relu", Inputs: []string{"c"}, Outputs: []string{"r"}},
+			{Name: "pool", OpType: "MaxPool", Inputs: []string{"r"}, Outputs: []string{"y"}, Attrs: []onnxpb.Attr{onnxpb.IntsAttr("kernel_shape", 3, 3), onnxpb.IntsAttr("strides", 2, 2), onnxpb.IntsAttr("pads", 1, 1, 1, 1)}},
+		},
+		Initializers: []onnxpb.Tensor{
+			onnxpb.FloatTensor("w", []int64{o, c, 3, 3}, randSlice(r, o*c*9)),
+			onnxpb.FloatTensor("b", []int64{o}, randSlice(r, o)),
+		},
+		Inputs:  []onnxpb.ValueInfo{{Name: "x", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
+		Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
+	}
+	m, err := Load((&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.NewSession()
+	x := randSlice(r, c*h*w)
+	if _, err := s.Run(x, 1); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := s.Run(x, 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 3 {
+		t.Errorf("Run allocates %.1f times per call, want ≤ 3", allocs)
+	}
+}
