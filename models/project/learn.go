@@ -10,6 +10,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/lookalike/lookalike/models/engine"
 )
 
 // maxFitRows caps the rows used to estimate covariances: 10k rows of 2048-d
@@ -34,11 +36,16 @@ func LearnPCA(x []float32, in, out int, seed int64) (*Projection, error) {
 	return &Projection{Kind: "pca", In: in, Out: out, Mean: f32(mean), W: vecs}, nil
 }
 
+// ldaMaxIn bounds the dimension LDA is solved in: wider features are first
+// reduced by PCA (the classic PCA+LDA "Fisherfaces" recipe), which keeps
+// the within-class scatter well conditioned and the solve fast.
+const ldaMaxIn = 512
+
 // LearnLDA learns a Fisher discriminant projection from class labels (one
 // per row; empty labels are ignored): directions that separate the classes
 // relative to the spread within them. out is capped at classes−1. shrink in
 // [0,1) blends the within-class scatter towards a scaled identity, which
-// keeps it well conditioned with 2048-d features.
+// keeps it well conditioned.
 func LearnLDA(x []float32, in int, labels []string, out int, shrink float64, seed int64) (*Projection, error) {
 	n, err := dims(x, in, out)
 	if err != nil {
@@ -47,6 +54,38 @@ func LearnLDA(x []float32, in int, labels []string, out int, shrink float64, see
 	if len(labels) != n {
 		return nil, fmt.Errorf("project: %d labels for %d rows", len(labels), n)
 	}
+	if in <= ldaMaxIn {
+		return learnLDA(x, in, labels, out, shrink, seed)
+	}
+	pca, err := LearnPCA(x, in, min(ldaMaxIn, n-1), seed)
+	if err != nil {
+		return nil, err
+	}
+	red := make([]float32, 0, n*pca.Out)
+	for r := 0; r < n; r++ {
+		red = append(red, pca.Apply(x[r*in:(r+1)*in], nil)...)
+	}
+	lda, err := learnLDA(red, pca.Out, labels, min(out, pca.Out), shrink, seed)
+	if err != nil {
+		return nil, err
+	}
+	// Compose: W = W_lda·W_pca; mean = μ_pca + W_pcaᵀ·μ_lda, so that
+	// W(x − mean) = W_lda(W_pca(x − μ_pca) − μ_lda) (W_pca has orthonormal rows).
+	w := make([]float32, lda.Out*in)
+	engine.Gemm(lda.Out, in, pca.Out, lda.W, pca.Out, pca.W, in, w, in, false)
+	mean := append([]float32(nil), pca.Mean...)
+	for k := 0; k < pca.Out; k++ {
+		mk := lda.Mean[k]
+		row := pca.W[k*in : (k+1)*in]
+		for j := range mean {
+			mean[j] += row[j] * mk
+		}
+	}
+	return &Projection{Kind: "lda", In: in, Out: lda.Out, Mean: mean, W: w}, nil
+}
+
+func learnLDA(x []float32, in int, labels []string, out int, shrink float64, seed int64) (*Projection, error) {
+	n := len(x) / in
 	classOf := map[string]int{}
 	var names []string
 	for _, l := range labels {
@@ -209,24 +248,141 @@ func sampleRows(n int, seed int64) []int {
 	return rows
 }
 
-// scatter returns Σ (x_r − center(r))(x_r − center(r))ᵀ / len(rows).
+// scatter returns Σ (x_r − center(r))(x_r − center(r))ᵀ / len(rows),
+// computed with the engine's SGEMM (float32 products, fine for choosing
+// directions) and returned as float64.
 func scatter(x []float32, in int, rows []int, center func(r int) []float64) *mat.SymDense {
-	a := mat.NewDense(len(rows), in, nil)
+	m := len(rows)
+	xt := make([]float32, in*m) // centred rows, transposed: in × m
 	for i, r := range rows {
 		c := center(r)
 		row := x[r*in : (r+1)*in]
 		for j, v := range row {
-			a.Set(i, j, float64(v)-c[j])
+			xt[j*m+i] = float32(float64(v) - c[j])
 		}
 	}
+	x2 := make([]float32, m*in) // centred rows: m × in
+	for j := 0; j < in; j++ {
+		for i := 0; i < m; i++ {
+			x2[i*in+j] = xt[j*m+i]
+		}
+	}
+	c := make([]float32, in*in)
+	engine.Gemm(in, in, m, xt, m, x2, in, c, in, false)
 	s := mat.NewSymDense(in, nil)
-	s.SymOuterK(1/float64(len(rows)), a.T())
+	inv := 1 / float64(m)
+	for i := 0; i < in; i++ {
+		for j := i; j < in; j++ {
+			s.SetSym(i, j, 0.5*(float64(c[i*in+j])+float64(c[j*in+i]))*inv)
+		}
+	}
 	return s
 }
 
-// topEigen returns the eigenvectors of the out largest eigenvalues as rows,
-// with a deterministic sign (largest-magnitude component positive).
+// topEigen returns the eigenvectors of the out largest eigenvalues of the
+// symmetric s as rows, with a deterministic sign (largest-magnitude
+// component positive). Small problems use a full eigendecomposition; large
+// ones block subspace iteration with SGEMM products and a Rayleigh–Ritz
+// step, which takes seconds where LAPACK's full solver takes minutes at
+// 2048 × 2048.
 func topEigen(s *mat.SymDense, in, out int) ([]float32, error) {
+	if in <= 512 {
+		return fullEigen(s, in, out)
+	}
+	p := min(in, out+out/4+16) // oversampled block
+	a := make([]float32, in*in)
+	for i := 0; i < in; i++ {
+		for j := 0; j < in; j++ {
+			a[i*in+j] = float32(s.At(i, j))
+		}
+	}
+	// Q: in × p, orthonormal columns; start from a fixed pseudo-random block.
+	q := make([]float64, in*p)
+	rng := rand.New(rand.NewSource(1))
+	for i := range q {
+		q[i] = rng.NormFloat64()
+	}
+	orthonormalize(q, in, p)
+	q32 := make([]float32, in*p)
+	y32 := make([]float32, in*p)
+	for iter := 0; iter < 12; iter++ {
+		for i, v := range q {
+			q32[i] = float32(v)
+		}
+		engine.Gemm(in, p, in, a, in, q32, p, y32, p, false)
+		for i, v := range y32 {
+			q[i] = float64(v)
+		}
+		orthonormalize(q, in, p)
+	}
+	// Rayleigh–Ritz: T = Qᵀ A Q (p × p), eigenvectors U, V = Q U.
+	for i, v := range q {
+		q32[i] = float32(v)
+	}
+	engine.Gemm(in, p, in, a, in, q32, p, y32, p, false)
+	t := mat.NewSymDense(p, nil)
+	for i := 0; i < p; i++ {
+		for j := i; j < p; j++ {
+			var sum float64
+			for r := 0; r < in; r++ {
+				sum += q[r*p+i] * float64(y32[r*p+j])
+			}
+			t.SetSym(i, j, sum)
+		}
+	}
+	u, err := fullEigen(t, p, out)
+	if err != nil {
+		return nil, err
+	}
+	w := make([]float32, out*in)
+	for o := 0; o < out; o++ {
+		for r := 0; r < in; r++ {
+			var sum float64
+			for c := 0; c < p; c++ {
+				sum += q[r*p+c] * float64(u[o*p+c])
+			}
+			w[o*in+r] = float32(sum)
+		}
+	}
+	fixSigns(w, in, out)
+	return w, nil
+}
+
+// orthonormalize makes the p columns of q (in × p, row-major) orthonormal
+// with two passes of modified Gram–Schmidt.
+func orthonormalize(q []float64, in, p int) {
+	col := make([]float64, in)
+	for pass := 0; pass < 2; pass++ {
+		for c := 0; c < p; c++ {
+			for r := 0; r < in; r++ {
+				col[r] = q[r*p+c]
+			}
+			for prev := 0; prev < c; prev++ {
+				var dot float64
+				for r := 0; r < in; r++ {
+					dot += col[r] * q[r*p+prev]
+				}
+				for r := 0; r < in; r++ {
+					col[r] -= dot * q[r*p+prev]
+				}
+			}
+			var n float64
+			for _, v := range col {
+				n += v * v
+			}
+			n = math.Sqrt(n)
+			if n == 0 {
+				n = 1
+			}
+			for r := 0; r < in; r++ {
+				q[r*p+c] = col[r] / n
+			}
+		}
+	}
+}
+
+// fullEigen is topEigen by LAPACK's symmetric eigensolver.
+func fullEigen(s *mat.SymDense, in, out int) ([]float32, error) {
 	var e mat.EigenSym
 	if !e.Factorize(s, true) {
 		return nil, errors.New("project: eigendecomposition did not converge")
@@ -241,18 +397,41 @@ func topEigen(s *mat.SymDense, in, out int) ([]float32, error) {
 	sort.SliceStable(order, func(a, b int) bool { return vals[order[a]] > vals[order[b]] })
 	w := make([]float32, out*in)
 	for o := 0; o < out; o++ {
-		col := order[o]
-		big, sign := 0.0, 1.0
 		for j := 0; j < in; j++ {
-			if v := vecs.At(j, col); math.Abs(v) > big {
-				big, sign = math.Abs(v), math.Copysign(1, v)
-			}
-		}
-		for j := 0; j < in; j++ {
-			w[o*in+j] = float32(sign * vecs.At(j, col))
+			w[o*in+j] = float32(vecs.At(j, order[o]))
 		}
 	}
+	fixSigns(w, in, out)
 	return w, nil
+}
+
+// fixSigns flips each row so its largest-magnitude component is positive.
+func fixSigns(w []float32, in, out int) {
+	for o := 0; o < out; o++ {
+		row := w[o*in : (o+1)*in]
+		var big float32
+		for _, v := range row {
+			if v > big || -v > big {
+				if v < 0 {
+					big = -v
+				} else {
+					big = v
+				}
+			}
+		}
+		flip := false
+		for _, v := range row {
+			if v == big || v == -big {
+				flip = v < 0
+				break
+			}
+		}
+		if flip {
+			for j := range row {
+				row[j] = -row[j]
+			}
+		}
+	}
 }
 
 func f32(v []float64) []float32 {
