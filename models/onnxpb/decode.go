@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-
 // field is one decoded protobuf field: for varint/fixed types v holds the
 // number; for bytes types b holds the payload (a sub-slice of the input).
 type field struct {
