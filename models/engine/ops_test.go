@@ -210,3 +210,41 @@ func TestAllocsPerRunParallel(t *testing.T) {
 		t.Errorf("Run allocates %.1f times per call, want ≤ 3", allocs)
 	}
 }
+
+// TestResidualOfOwnInput: Relu(Add(Conv1x1(x), x)) fuses into one conv
+// whose residual is its own input; the output must not overwrite x while
+// the GEMM still reads it.
+func TestResidualOfOwnInput(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	const c, h, w = 300, 6, 7 // k > blockK: B is packed in several blocks
+	wt, bias := randSlice(r, c*c), randSlice(r, c)
+	g := onnxpb.Graph{
+		Nodes: []onnxpb.Node{
+			{Name: "r0", OpType: "Relu", Inputs: []string{"in"}, Outputs: []string{"x"}},
+			{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+			{Name: "add", OpType: "Add", Inputs: []string{"c", "x"}, Outputs: []string{"s"}},
+			{Name: "relu", OpType: "Relu", Inputs: []string{"s"}, Outputs: []string{"y"}},
+		},
+		Initializers: []onnxpb.Tensor{
+			onnxpb.FloatTensor("w", []int64{c, c, 1, 1}, wt),
+			onnxpb.FloatTensor("b", []int64{c}, bias),
+		},
+		Inputs:  []onnxpb.ValueInfo{{Name: "in", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
+		Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
+	}
+	m, err := Load((&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.steps) != 2 {
+		t.Fatalf("want Relu + one fused conv, got %d steps", len(m.steps))
+	}
+	in := randSlice(r, c*h*w)
+	out, err := m.NewSession().Run(in, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := refRelu(fromF32(in, 1, c, h, w))
+	want := refRelu(refAdd(refConv(x, wt, c, 1, 1, bias, 1, 1, 0, 0, 0, 0, 1, 1), x))
+	assertClose(t, "y", out["y"], want.d, 1e-5)
+}

@@ -114,31 +114,41 @@ func cosine(a, b []float32) float64 {
 }
 
 // BenchmarkResNet50 reports ms/image (wall) and cpu-ms/image (all
-// threads) for the int8 ResNet50 feature extractor at batch 1 and 8 with
-// the active GEMM kernel:
+// threads) for the int8 ResNet50 feature extractor at batch 1 and 8, with
+// each GEMM kernel this CPU has (the first one is what "auto" uses):
 //
 //	go test ./models/engine -run XXX -bench ResNet50 -benchtime 20x
 func BenchmarkResNet50(b *testing.B) {
 	m := loadResNet50(b, "resnet50-int8.onnx")
-	for _, n := range []int{1, 8} {
-		b.Run(fmt.Sprintf("batch=%d/%s", n, GemmKernel()), func(b *testing.B) {
-			s := m.NewSession()
-			x := resnetInput(n)
-			if _, err := s.Run(x, n, "gap", "gmp"); err != nil { // plan the arena
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime()
-			for i := 0; i < b.N; i++ {
-				if _, err := s.Run(x, n, "gap", "gmp"); err != nil {
-					b.Fatal(err)
-				}
-			}
-			images := float64(b.N * n)
-			b.ReportMetric(float64(time.Since(start).Microseconds())/1e3/images, "ms/image")
-			if cpu := cpuTime() - cpu0; cpu > 0 {
-				b.ReportMetric(float64(cpu.Microseconds())/1e3/images, "cpu-ms/image")
-			}
-		})
+	kernels := cpuKernels()
+	if len(kernels) == 0 {
+		kernels = []*microKernel{&genericKernel}
+	}
+	for _, kern := range kernels {
+		for _, n := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/batch=%d", kern.name, n), func(b *testing.B) {
+				withKernel(kern, func() { benchRun(b, m, n) })
+			})
+		}
+	}
+}
+
+func benchRun(b *testing.B, m *Model, n int) {
+	s := m.NewSession()
+	x := resnetInput(n)
+	if _, err := s.Run(x, n, "gap", "gmp"); err != nil { // plan the arena
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Run(x, n, "gap", "gmp"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	images := float64(b.N * n)
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1e3/images, "ms/image")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1e3/images, "cpu-ms/image")
 	}
 }

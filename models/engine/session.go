@@ -112,7 +112,11 @@ func (s *Session) plan(n int) error {
 			need := size(out)
 			if ip := st.inplace(); oi == 0 && ip >= 0 && ip < len(ins) {
 				in := ins[ip]
-				if last[in] == i && !isOut[in] && assign[in] >= 0 && slotSize[assign[in]] >= need {
+				readTwice := false // e.g. a conv whose residual is its own input
+				for j, other := range ins {
+					readTwice = readTwice || (j != ip && other == in)
+				}
+				if last[in] == i && !isOut[in] && !readTwice && assign[in] >= 0 && slotSize[assign[in]] >= need {
 					assign[out] = assign[in]
 					taken = in
 					continue
