@@ -34,8 +34,8 @@ func Example() {
 	}
 	s := m.NewSession() // one per goroutine
 	x := []float32{
-		1, 2, 3, 4 /* image 0, channel 0 */, 10, 20, 30, 40, // channel 1
-		-1, -2, -3, -4 /* image 1 */, 0, 0, 0, 8,
+		1, 2, 3, 4, 10, 20, 30, 40, // image 0: channel 0, then channel 1
+		-1, -2, -3, -4, 0, 0, 0, 8, // image 1
 	}
 	out, err := s.Run(x, 2, "gap")
 	if err != nil {
