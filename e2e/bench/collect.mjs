@@ -25,6 +25,9 @@ const KNOWN = {
   embed_wasm_ms: 'our Go engine, js/wasm + SIMD kernel, 1 image (ms/image)',
   ortweb_1t_ms: 'onnxruntime-web wasm SIMD, 1 thread, same model file (ms/image)',
   ortweb_mt_ms: 'onnxruntime-web wasm SIMD, all cores (ms/image)',
+  ortweb_1t_cpu_ms: 'onnxruntime-web 1 thread: CPU time per image (ms; robust on a busy machine)',
+  ortweb_mt_cpu_ms: 'onnxruntime-web all cores: CPU time per image, all threads (ms)',
+  ortnode_cpu_ms: 'onnxruntime-node batch 1: CPU time per image, all threads (ms)',
   embed_native_ms: 'our Go engine, native, all cores (ms/image)',
   ortnode_ms: 'onnxruntime-node CPU, all cores, batch 1 (ms/image)',
   wasm_peak_mb: 'our wasm engine: peak memory (MB)',
@@ -46,6 +49,7 @@ const KNOWN = {
 const RATIOS = [
   { ours: 'embed_wasm_ms', peer: 'ortweb_1t_ms', kind: 'time', what: 'browser engine vs onnxruntime-web, 1 thread' },
   { ours: 'embed_wasm_ms', peer: 'ortweb_mt_ms', kind: 'time', what: 'browser engine vs onnxruntime-web, all cores' },
+  { ours: 'embed_wasm_cpu_ms', peer: 'ortweb_1t_cpu_ms', kind: 'time', what: 'browser engine vs onnxruntime-web 1 thread, CPU time' },
   { ours: 'embed_native_ms', peer: 'ortnode_ms', kind: 'time', what: 'native engine vs ONNX Runtime native' },
   { ours: 'embed_native_items_per_s', peer: 'ortnode_items_per_s', kind: 'rate', what: 'catalogue build throughput vs ORT native + sharp' },
   { ours: 'wasm_peak_mb', peer: 'ortweb_1t_peak_mb', kind: 'size', what: 'peak memory vs onnxruntime-web process RSS' },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Peer benchmark: onnxruntime-web, wasm backend (SIMD), in Node, batch 1.
-// Prints one JSON object: {ortweb_1t_ms | ortweb_mt_ms, ortweb_*_load_ms,
-// ortweb_*_peak_mb, command, machine, detail}.
+// Prints one JSON object: {ortweb_1t_ms | ortweb_mt_ms, ortweb_*_cpu_ms (CPU
+// time per image, all threads), ortweb_*_load_ms, ortweb_*_peak_mb, command, machine, detail}.
 //
 //   node e2e/bench/ortweb.mjs --model FILE [--threads 1|N] [--runs 7] [--warmup 2] [--input F]
 //
@@ -31,7 +31,8 @@ const outName = session.outputNames.includes('gap') ? ['gap'] : [session.outputN
 const ms = await timeRuns(() => session.run({ [session.inputNames[0]]: x }, outName), opts.warmup, opts.runs);
 const s = summary(ms);
 const tag = threads === 1 ? '1t' : 'mt';
-report({ [`ortweb_${tag}_ms`]: s.median, [`ortweb_${tag}_load_ms`]: round(loadMs, 0), [`ortweb_${tag}_peak_mb`]: peakRssMb() }, {
+const cpuMs = round(ms.cpuMs / opts.runs);
+report({ [`ortweb_${tag}_ms`]: s.median, [`ortweb_${tag}_cpu_ms`]: cpuMs, [`ortweb_${tag}_load_ms`]: round(loadMs, 0), [`ortweb_${tag}_peak_mb`]: peakRssMb() }, {
   runtime: `onnxruntime-web ${ort.env.versions.web} wasm SIMD`, threads, batch: 1, warmup: opts.warmup, cpu_cores_busy: ms.cores,
   model: opts.model.split('/').pop(), model_bytes: fs.statSync(opts.model).size, ms_per_image: s, all_ms: ms.map((v) => round(v)),
   peak_mb_note: 'process max RSS (Node + wasm heap)',
