@@ -3,11 +3,14 @@ package main
 import (
 	"math"
 	"math/rand"
-	"sort"
 	"testing"
+
+	"github.com/lookalike/lookalike/models/vecfile"
 )
 
-func TestExactNeighborsMatchesNaive(t *testing.T) {
+// The builder's SGEMM-blocked neighbours must equal vecfile's plain
+// all-pairs reference, per section and globally.
+func TestExactNeighborsMatchesReference(t *testing.T) {
 	const n, dim, k = 300, 16, 5
 	r := rand.New(rand.NewSource(3))
 	vecs := make([]float32, n*dim)
@@ -25,33 +28,31 @@ func TestExactNeighborsMatchesNaive(t *testing.T) {
 		}
 	}
 	group := make([]int, n)
+	sections := make([]int32, n)
 	for i := range group {
 		group[i] = i % 3
+		sections[i] = int32(i % 3)
 	}
-	got := exactNeighbors(vecs, dim, group, k)
-	for i := 0; i < n; i++ {
-		type cand struct {
-			j int
-			s float64
-		}
-		var cs []cand
-		for j := 0; j < n; j++ {
-			if j == i || group[j] != group[i] {
-				continue
+	ref, err := vecfile.ComputeNeighbors(vecs, dim, sections, k, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		got  [][]neighbor
+		want [][]vecfile.Neighbor
+	}{
+		"section": {exactNeighbors(vecs, dim, group, k), ref.Section},
+		"global":  {exactNeighbors(vecs, dim, make([]int, n), k), ref.Global},
+	} {
+		for i := 0; i < n; i++ {
+			if len(c.got[i]) != k {
+				t.Fatalf("%s: item %d: %d neighbours", name, i, len(c.got[i]))
 			}
-			var s float64
-			for d := 0; d < dim; d++ {
-				s += float64(vecs[i*dim+d]) * float64(vecs[j*dim+d])
-			}
-			cs = append(cs, cand{j, s})
-		}
-		sort.Slice(cs, func(a, b int) bool { return cs[a].s > cs[b].s })
-		if len(got[i]) != k {
-			t.Fatalf("item %d: %d neighbours", i, len(got[i]))
-		}
-		for x := 0; x < k; x++ {
-			if got[i][x].Item != cs[x].j || math.Abs(float64(got[i][x].Score)-cs[x].s) > 1e-4 {
-				t.Fatalf("item %d rank %d: got %+v want %+v", i, x, got[i][x], cs[x])
+			for x := 0; x < k; x++ {
+				g, w := c.got[i][x], c.want[i][x]
+				if g.Item != int(w.Item) || math.Abs(float64(g.Score-w.Score)) > 1e-4 {
+					t.Fatalf("%s: item %d rank %d: got %+v want %+v", name, i, x, g, w)
+				}
 			}
 		}
 	}

@@ -12,8 +12,9 @@ import (
 // its own section (sections[i]; nil means one section) and, if global is
 // set, over all items. Ties go to the lower item index. It scans all pairs
 // in blocks of items with every core: about n²·dim multiply-adds (40k ×
-// 256 takes tens of seconds natively), so it is for the builder, not the
-// browser.
+// 256 takes tens of seconds natively), so it is the plain reference: the
+// builder computes the same lists with SGEMM blocks (builder/neighbors.go,
+// tested against this function).
 func ComputeNeighbors(vecs []float32, dim int, sections []int32, k int, global bool) (NeighborLists, error) {
 	if dim <= 0 || len(vecs)%dim != 0 {
 		return NeighborLists{}, fmt.Errorf("vecfile: neighbours: %d floats is not a multiple of dimension %d", len(vecs), dim)
