@@ -4,10 +4,15 @@
 // stdout/stderr, deadlock report) and adds the `lookalike` import module.
 //
 // Environment:
-//   LOOKALIKE_WASM_KERNEL=off     do not load the kernel (Go's portable GEMM runs)
-//   LOOKALIKE_SGEMM_WASM=FILE     use this prebuilt sgemm.wasm
-//   (default)                     assemble wasm/kernels/sgemm.wat once, cached
-//                                 under .cache/wasm-kernels at the repository root
+//   LOOKALIKE_WASM_KERNEL=        which kernel build to load:
+//     auto (or unset)             fma where relaxed SIMD compiles (Node 20: the
+//                                 runner turns on V8's flag), else simd128
+//     fma | simd128               that build (fma fails where unsupported)
+//     off                         none: Go's portable GEMM runs
+//   LOOKALIKE_SGEMM_WASM=FILE     load this prebuilt kernel file instead of
+//                                 assembling wasm/kernels/sgemm.wat (the build
+//                                 is cached under .cache/wasm-kernels at the
+//                                 repository root)
 //   GOROOT                        where lib/wasm/wasm_exec.js is read from
 //                                 (default: `go env GOROOT`)
 import { createRequire } from "node:module";
@@ -16,7 +21,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { addKernelImports } from "../kernels/loader.js";
+import v8 from "node:v8";
+import { addKernelImports, relaxedSimdSupported } from "../kernels/loader.js";
 import { cachedKernel } from "../kernels/build.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,10 +43,25 @@ function goroot() {
   }
 }
 
-async function kernelBytes() {
+// kernelVariant resolves LOOKALIKE_WASM_KERNEL to "fma", "simd128" or "off".
+function kernelVariant() {
+  const want = process.env.LOOKALIKE_WASM_KERNEL || "auto";
+  if (want === "off" || want === "simd128") return want;
+  if (want !== "auto" && want !== "fma") {
+    throw new Error(`LOOKALIKE_WASM_KERNEL=${want}: want auto, fma, simd128 or off`);
+  }
+  // Node 20 has relaxed SIMD behind a flag; later versions ship it (and may
+  // not know the flag, so only set it when needed).
+  if (!relaxedSimdSupported()) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  if (relaxedSimdSupported()) return "fma";
+  if (want === "fma") throw new Error("LOOKALIKE_WASM_KERNEL=fma: this Node has no relaxed SIMD");
+  return "simd128";
+}
+
+async function kernelBytes(variant) {
   const file = process.env.LOOKALIKE_SGEMM_WASM;
   if (file) return fs.readFileSync(file);
-  return cachedKernel(path.join(repoRoot, ".cache", "wasm-kernels"));
+  return cachedKernel(path.join(repoRoot, ".cache", "wasm-kernels"), variant);
 }
 
 // The globals wasm_exec.js expects under Node, as Go's wrapper sets them.
@@ -69,9 +90,16 @@ main().catch((err) => {
 
 async function main() {
   const { instance } = await WebAssembly.instantiate(fs.readFileSync(process.argv[2]), go.importObject);
-  if (process.env.LOOKALIKE_WASM_KERNEL !== "off") {
+  let variant;
+  try {
+    variant = kernelVariant();
+  } catch (err) {
+    console.error(`go_js_wasm_exec: ${err.message}`);
+    process.exit(1);
+  }
+  if (variant !== "off") {
     try {
-      await kernel.load(instance, await kernelBytes());
+      await kernel.load(instance, await kernelBytes(variant));
     } catch (err) {
       console.error(`go_js_wasm_exec: loading the SIMD kernel: ${err.message}`);
       console.error("go_js_wasm_exec: set LOOKALIKE_WASM_KERNEL=off to run without it");

@@ -47,13 +47,17 @@ func TestRunner(t *testing.T) {
 			`args=["0" "two words"] env="x=1" kernel=1 c=[1 2 8 3 4 18]`},
 		{"exit code", []string{"7"}, nil, 7,
 			`args=["7"] env="" kernel=1 c=[1 2 8 3 4 18]`},
+		{"simd128 build", []string{"0"}, []string{"LOOKALIKE_WASM_KERNEL=simd128"}, 0,
+			`args=["0"] env="" kernel=1 c=[1 2 8 3 4 18]`},
+		{"fma build", []string{"0"}, []string{"LOOKALIKE_WASM_KERNEL=fma"}, 0,
+			`args=["0"] env="" kernel=1 c=[1 2 8 3 4 18]`},
 		{"kernel off", []string{"0"}, []string{"LOOKALIKE_WASM_KERNEL=off"}, 0,
 			`args=["0"] env="" kernel=0 c=[0 0 0 0 0 0]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(runner, append([]string{probe}, tc.args...)...)
-			cmd.Env = append(os.Environ(), "PROBE_VALUE=", "LOOKALIKE_WASM_KERNEL=")
+			cmd.Env = append(os.Environ(), "PROBE_VALUE=", "LOOKALIKE_WASM_KERNEL=", "LOOKALIKE_SGEMM_WASM=")
 			cmd.Env = append(cmd.Env, tc.env...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -78,17 +82,31 @@ func TestRunner(t *testing.T) {
 	}
 }
 
-func TestRunnerPrebuiltKernelMissing(t *testing.T) {
+func TestRunnerErrors(t *testing.T) {
 	probe := buildProbe(t)
-	cmd := exec.Command("./go_js_wasm_exec", probe, "0")
-	cmd.Env = append(os.Environ(), "LOOKALIKE_WASM_KERNEL=",
-		"LOOKALIKE_SGEMM_WASM="+filepath.Join(t.TempDir(), "missing.wasm"))
-	out, err := cmd.CombinedOutput()
-	var exitErr *exec.ExitError
-	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
-		t.Fatalf("want exit code 1 for a missing kernel, got %v\n%s", err, out)
+	tests := []struct {
+		name string
+		env  []string
+		want string // in the combined output
+	}{
+		{"missing prebuilt kernel",
+			[]string{"LOOKALIKE_SGEMM_WASM=" + filepath.Join(t.TempDir(), "missing.wasm")},
+			"LOOKALIKE_WASM_KERNEL=off"},
+		{"unknown build", []string{"LOOKALIKE_WASM_KERNEL=avx"}, "want auto, fma, simd128 or off"},
 	}
-	if !strings.Contains(string(out), "LOOKALIKE_WASM_KERNEL=off") {
-		t.Errorf("error output does not say how to run without the kernel:\n%s", out)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command("./go_js_wasm_exec", probe, "0")
+			cmd.Env = append(os.Environ(), "LOOKALIKE_WASM_KERNEL=", "LOOKALIKE_SGEMM_WASM=")
+			cmd.Env = append(cmd.Env, tc.env...)
+			out, err := cmd.CombinedOutput()
+			var exitErr *exec.ExitError
+			if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 {
+				t.Fatalf("want exit code 1, got %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out)
+			}
+		})
 	}
 }

@@ -1,7 +1,8 @@
-// build.mjs — assembles sgemm.wat in process (npm package wabt) or with the
-// wat2wasm command, for the Node runner in wasm/exec and for scripts.
+// build.mjs — assembles sgemm.wat into its two builds, in process (npm
+// package wabt) or with the wat2wasm command (Debian package wabt), for the
+// Node runner in wasm/exec, the loader tests and the page build.
 //
-//   node wasm/kernels/build.mjs OUTDIR     writes OUTDIR/sgemm.wasm
+//   node wasm/kernels/build.mjs OUTDIR     writes OUTDIR/sgemm.wasm and OUTDIR/sgemm-fma.wasm
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -13,9 +14,29 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const watPath = path.join(here, "sgemm.wat");
 
-/** Returns the kernel's wasm bytes assembled from sgemm.wat. */
-export async function assemble() {
+/** The builds: name → output file. See the header of sgemm.wat. */
+export const variants = { simd128: "sgemm.wasm", fma: "sgemm-fma.wasm" };
+
+// The multiply-add lines of the register tile, and how many there are.
+const madd =
+  /\(f32x4\.add \(local\.get (\$c\d\d)\) \(f32x4\.mul \(local\.get \$a\) \(local\.get (\$b\d)\)\)\)/g;
+const maddCount = 12;
+
+/** Returns the WAT text of a build. */
+export function source(variant) {
   const text = fs.readFileSync(watPath, "utf8");
+  if (variant === "simd128") return text;
+  if (variant !== "fma") throw new Error(`kernels: unknown kernel build ${JSON.stringify(variant)}`);
+  const found = text.match(madd)?.length ?? 0;
+  if (found !== maddCount) {
+    throw new Error(`kernels: ${watPath}: found ${found} multiply-add lines, want ${maddCount} (see its header)`);
+  }
+  return text.replace(madd, "(f32x4.relaxed_madd (local.get $a) (local.get $2) (local.get $1))");
+}
+
+/** Returns the wasm bytes of a build ("simd128" or "fma"). */
+export async function assemble(variant = "simd128") {
+  const text = source(variant);
   let wabtFactory = null;
   try {
     wabtFactory = createRequire(import.meta.url)("wabt");
@@ -24,7 +45,7 @@ export async function assemble() {
   }
   if (wabtFactory !== null) {
     const wabt = await wabtFactory();
-    const mod = wabt.parseWat("sgemm.wat", text, { simd: true });
+    const mod = wabt.parseWat("sgemm.wat", text, { simd: true, relaxed_simd: true });
     try {
       mod.validate();
       return Buffer.from(mod.toBinary({}).buffer);
@@ -34,9 +55,13 @@ export async function assemble() {
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sgemm-"));
   try {
+    const wat = path.join(tmp, "sgemm.wat");
     const out = path.join(tmp, "sgemm.wasm");
+    fs.writeFileSync(wat, text);
     try {
-      execFileSync("wat2wasm", [watPath, "-o", out], { stdio: ["ignore", "inherit", "inherit"] });
+      execFileSync("wat2wasm", ["--enable-relaxed-simd", wat, "-o", out], {
+        stdio: ["ignore", "inherit", "inherit"],
+      });
     } catch (err) {
       throw new Error(
         `kernels: assembling ${watPath}: neither the npm package wabt nor wat2wasm works (${err.message})`,
@@ -49,18 +74,19 @@ export async function assemble() {
 }
 
 /**
- * Returns the kernel bytes, assembling sgemm.wat at most once per content:
- * the result is cached in cacheDir under a name holding the source's hash.
+ * Returns the bytes of a build, assembling it at most once per source
+ * content: the result is cached in cacheDir under a name holding the
+ * source's hash.
  */
-export async function cachedKernel(cacheDir) {
-  const sum = createHash("sha256").update(fs.readFileSync(watPath)).digest("hex").slice(0, 16);
-  const file = path.join(cacheDir, `sgemm-${sum}.wasm`);
+export async function cachedKernel(cacheDir, variant = "simd128") {
+  const sum = createHash("sha256").update(source(variant)).digest("hex").slice(0, 16);
+  const file = path.join(cacheDir, `${variant}-${sum}.wasm`);
   try {
     return fs.readFileSync(file);
   } catch {
     // Not built yet.
   }
-  const bytes = await assemble();
+  const bytes = await assemble(variant);
   fs.mkdirSync(cacheDir, { recursive: true });
   // Parallel test binaries may build at once: write aside, then rename.
   const tmp = `${file}.${process.pid}.tmp`;
@@ -74,8 +100,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error("usage: node build.mjs OUTDIR");
     process.exit(2);
   }
-  const out = path.join(process.argv[2], "sgemm.wasm");
   fs.mkdirSync(process.argv[2], { recursive: true });
-  fs.writeFileSync(out, await assemble());
-  console.log(out);
+  for (const [variant, name] of Object.entries(variants)) {
+    const out = path.join(process.argv[2], name);
+    fs.writeFileSync(`${out}.tmp`, await assemble(variant));
+    fs.renameSync(`${out}.tmp`, out);
+    console.log(out);
+  }
 }

@@ -9,11 +9,33 @@
 // portable path) until the kernel is loaded. Load it before go.run: Go's
 // engine checks once, at start-up, whether the kernel answers.
 //
+// Two builds of the kernel exist (wasm/kernels/build.mjs): sgemm-fma.wasm
+// needs relaxed SIMD, sgemm.wasm only SIMD128; kernelFile() picks one.
+//
 //   const go = new Go();
 //   const kernel = addKernelImports(go.importObject);
 //   const { instance } = await WebAssembly.instantiateStreaming(fetch("engine.wasm"), go.importObject);
-//   try { await kernel.load(instance, fetch("sgemm.wasm")); } catch (e) { /* no SIMD: pure Go */ }
+//   try { await kernel.load(instance, fetch(kernelFile())); } catch (e) { /* no SIMD: pure Go */ }
 //   go.run(instance);
+
+// A module whose one function uses f32x4.relaxed_madd.
+const relaxedProbe = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0,
+  32, 1, 32, 2, 253, 133, 2, 11,
+]);
+
+/** Reports whether this runtime compiles relaxed SIMD (f32x4.relaxed_madd). */
+export function relaxedSimdSupported() {
+  return WebAssembly.validate(relaxedProbe);
+}
+
+/**
+ * Names the kernel build to fetch here: "sgemm-fma.wasm" where relaxed SIMD
+ * is available, "sgemm.wasm" otherwise.
+ */
+export function kernelFile() {
+  return relaxedSimdSupported() ? "sgemm-fma.wasm" : "sgemm.wasm";
+}
 
 /**
  * Adds the `lookalike` import module to a Go importObject (in place) and

@@ -3,10 +3,14 @@
 // memory, then called through the trampoline the way Go calls it.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { addKernelImports } from "./loader.js";
+import v8 from "node:v8";
+import { addKernelImports, kernelFile, relaxedSimdSupported } from "./loader.js";
 import { assemble } from "./build.mjs";
 
-const wasm = await assemble();
+// Node 20 compiles relaxed SIMD only behind V8's flag.
+if (!relaxedSimdSupported()) v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+const wasm = await assemble("simd128");
+const wasmFMA = await assemble("fma");
 
 // fakeGo mimics what loader.js needs of a Go instance: exports.mem.
 function fakeGo() {
@@ -25,6 +29,7 @@ function gemm2x3(importObject, mem) {
 
 const sources = {
   bytes: () => wasm,
+  "bytes of the fma build": () => wasmFMA,
   module: () => WebAssembly.compile(wasm),
   response: () => new Response(wasm, { headers: { "Content-Type": "application/wasm" } }),
   "promise of response": () => Promise.resolve(new Response(wasm)),
@@ -44,6 +49,12 @@ for (const [name, source] of Object.entries(sources)) {
     assert.equal(gemm2x3(importObject, go.exports.mem).handled, 0);
   });
 }
+
+test("kernelFile picks the fma build where relaxed SIMD compiles", () => {
+  assert.equal(relaxedSimdSupported(), true);
+  assert.equal(kernelFile(), "sgemm-fma.wasm");
+  assert.equal(WebAssembly.validate(wasmFMA), true);
+});
 
 test("memory growth is seen by the kernel", async () => {
   const importObject = {};

