@@ -109,8 +109,8 @@ func newFixture(t *testing.T, n int) *fixture {
 	ma := add(KindModel, "onnx", model)
 	f.m = &catalog.Manifest{
 		FormatVersion: catalog.ManifestVersion, ItemCount: n, SectionColumn: "section",
-		Model:    catalog.ModelInfo{File: ma.File, SHA256: ma.SHA256, Size: ma.Size, Embedding: catalog.EmbeddingInfo{Dim: dim, Pooling: "gap"}, Metric: "angular"},
-		Sections: map[string]int{"reds": (n + 2) / 3, "greens": (n + 1) / 3, "blues": n / 3},
+		Model:      catalog.ModelInfo{File: ma.File, SHA256: ma.SHA256, Size: ma.Size, Embedding: catalog.EmbeddingInfo{Dim: dim, Pooling: "gap"}, Metric: "angular"},
+		Sections:   map[string]int{"reds": (n + 2) / 3, "greens": (n + 1) / 3, "blues": n / 3},
 		Attributes: map[string]map[string]int{"size": {"S": (n + 1) / 2, "M": n / 2}},
 		Assets: []catalog.Asset{ma, add(KindCatalog, "json", disp), add(KindIndex, "ann", ann),
 			add(KindVectors, "bin", vb.Bytes()), add(KindNeighbors, "bin", nb.Bytes())},
