@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// resnet50Path finds the converted model: $LOOKALIKE_MODEL, else
-// .cache/model/*/resnet50-int8.onnx under the repository root (written by
-// `go run ./builder model`). It skips the test or benchmark when absent.
+// resnet50Path finds the converted model: $LOOKALIKE_MODEL (the int8 file;
+// its sibling for other names), else model/*/<file> under $LOOKALIKE_CACHE
+// or under .cache at the repository root (the cache `go run ./builder
+// model` fills). It skips the test or benchmark when absent.
 func resnet50Path(tb testing.TB, file string) string {
 	tb.Helper()
 	if p := os.Getenv("LOOKALIKE_MODEL"); p != "" {
@@ -23,6 +24,11 @@ func resnet50Path(tb testing.TB, file string) string {
 			return p
 		}
 		tb.Skipf("LOOKALIKE_MODEL: %s not found", p)
+	}
+	if c := os.Getenv("LOOKALIKE_CACHE"); c != "" {
+		if matches, _ := filepath.Glob(filepath.Join(c, "model", "*", file)); len(matches) > 0 {
+			return matches[len(matches)-1]
+		}
 	}
 	dir, err := os.Getwd()
 	if err != nil {
