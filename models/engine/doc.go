@@ -44,6 +44,12 @@
 // is set at Load, conv weights stay plain row-major (lda = k) so nothing is
 // repacked per call. SetGemm("generic") bypasses the hook too.
 //
+// Tests: go test ./models/engine (native), and under js/wasm with
+// GOOS=js GOARCH=wasm go test -exec wasm/exec/go_js_wasm_exec (SIMD kernel)
+// or -tags lookalike_purego with Go's stock wrapper. The real-model test
+// and BenchmarkResNet50 find resnet50-int8.onnx via $LOOKALIKE_MODEL or the
+// builder's model cache and skip when it is absent.
+//
 // Where it runs: native (linux/amd64 and any other GOARCH) and js/wasm.
 // Concurrency: Model is safe for concurrent use; Session is not; SetGemm is
 // process-wide.
