@@ -313,7 +313,7 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 		if list != nil {
 			out := make([]Hit, 0, q.K)
 			for _, nb := range list {
-				if len(out) == q.K {
+				if len(out) == q.K || nb.Item == vecfile.NoItem {
 					break
 				}
 				out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score})
