@@ -586,7 +586,7 @@ func embedAll(work []*item, emb *embed.Embedder, cache *embedCache, cfg *buildCo
 		seen[it.hash]++
 		todo = append(todo, it)
 	}
-	p := newProgress("embed", len(work))
+	p := newProgress(cfg.Log, "embed", len(work))
 	p.Cached(len(work) - len(todo))
 	jobs := make(chan []*item)
 	var wg sync.WaitGroup

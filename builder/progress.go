@@ -26,10 +26,16 @@ type progress struct {
 	every   time.Duration
 }
 
-func newProgress(label string, total int) *progress {
+// newProgress reports to w: a bar when w is a terminal, plain lines
+// otherwise.
+func newProgress(w io.Writer, label string, total int) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
 	return &progress{
-		w:     os.Stderr,
-		tty:   term.IsTerminal(int(os.Stderr.Fd())),
+		w:     w,
+		tty:   tty,
 		label: label,
 		total: total,
 		start: time.Now(),
