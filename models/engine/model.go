@@ -79,7 +79,7 @@ func Load(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	ops, err := decodeOps(b)
+	ops, err := decodeGraph(b, pb)
 	if err != nil {
 		return nil, err
 	}

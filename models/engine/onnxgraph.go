@@ -1,3 +1,5 @@
+//go:build !js
+
 package engine
 
 import (
@@ -43,14 +45,6 @@ func (e inEdge) From() graph.Node         { return e.from }
 func (e inEdge) To() graph.Node           { return e.to }
 func (e inEdge) ReversedEdge() graph.Edge { return inEdge{from: e.to, to: e.from, w: e.w} }
 func (e inEdge) Weight() float64          { return e.w }
-
-// decodedOp is one ONNX node as onnx-go reports it.
-type decodedOp struct {
-	opType  string
-	attrs   map[string]interface{}
-	inputs  []string
-	outputs []string
-}
 
 var (
 	_ onnx.Backend = (*graphBuilder)(nil)
@@ -168,7 +162,9 @@ func (g *graphBuilder) Edge(u, v int64) graph.Edge {
 	return nil
 }
 
-// decodeOps runs onnx-go's decoder over the file and returns its nodes.
+// decodeOps runs onnx-go's decoder over the file and returns its nodes
+// (native builds; the js/wasm build reads the same list from onnxpb, see
+// graph_js.go).
 // onnx-go is not hardened against hostile input, so a panic inside it is
 // turned into an error.
 func decodeOps(b []byte) (ops []decodedOp, err error) {
