@@ -303,7 +303,15 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	cache, err := openEmbedCache(filepath.Join(cacheRoot, "embed"), modelSHA, string(cfg.Pooling)+"|"+string(specJSON), featDim)
+	// The cache holds what the model computes for an image, before any
+	// choice made after it: with both pooled outputs (gap|gmp) cached, a
+	// change of --pooling or projection re-embeds nothing.
+	cached := newCachedFeatures(emb)
+	cacheDim, err := cached.dim()
+	if err != nil {
+		return err
+	}
+	cache, err := openEmbedCache(filepath.Join(cacheRoot, "embed"), modelSHA, cached.key+"|"+string(specJSON), cacheDim)
 	if err != nil {
 		return err
 	}
@@ -314,7 +322,7 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	for i := range items {
 		work[i] = &item{Item: items[i]}
 	}
-	if err := embedAll(work, emb, cache, cfg, report); err != nil {
+	if err := embedAll(work, emb, cached, cache, cfg, report); err != nil {
 		return err
 	}
 	var good []*item
@@ -532,6 +540,33 @@ func loadBuildModel(ctx context.Context, cfg *buildConfig) ([]byte, error) {
 	return os.ReadFile(files[0].Path)
 }
 
+// cachedFeatures says what the embedding cache stores for a model: both
+// raw pooled outputs when the model has them, else the configured
+// pooling's features.
+type cachedFeatures struct {
+	key      string
+	compute  func([]image.Image) ([][]float32, error)
+	features func(cached []float32) []float32
+	both     bool
+}
+
+func newCachedFeatures(emb *embed.Embedder) cachedFeatures {
+	if emb.HasBothPoolings() {
+		return cachedFeatures{key: "gap|gmp", compute: emb.PooledBoth, features: emb.FromPooled, both: true}
+	}
+	return cachedFeatures{key: string(emb.Pooling()), compute: emb.Features,
+		features: func(v []float32) []float32 { return v }}
+}
+
+// dim is the length of the cached vectors (one model run on a blank image).
+func (c cachedFeatures) dim() (int, error) {
+	v, err := c.compute([]image.Image{image.NewRGBA(image.Rect(0, 0, 1, 1))})
+	if err != nil {
+		return 0, err
+	}
+	return len(v[0]), nil
+}
+
 // reasonFor maps an image error to the report's reason words.
 func reasonFor(err error) string {
 	switch {
@@ -552,9 +587,13 @@ func reasonFor(err error) string {
 	return "unreadable"
 }
 
+// embedBatchHook, when set (tests only), runs after each embedded batch has
+// gone to the cache; the resume test kills the process from it.
+var embedBatchHook func()
+
 // embedAll fills it.feat for every item (from the cache or the model) and
 // marks bad rows. Items are embedded in batches by cfg.Workers goroutines.
-func embedAll(work []*item, emb *embed.Embedder, cache *embedCache, cfg *buildConfig, report *buildReport) error {
+func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *embedCache, cfg *buildConfig, report *buildReport) error {
 	seen := map[[32]byte]int{}
 	var todo []*item
 	for _, it := range work {
@@ -579,7 +618,7 @@ func embedAll(work []*item, emb *embed.Embedder, cache *embedCache, cfg *buildCo
 			it.w, it.h = cfgImg.Width, cfgImg.Height
 		}
 		if v, ok := cache.Get(it.hash); ok {
-			it.feat = v
+			it.feat = cached.features(v)
 			report.FromCache++
 			continue
 		}
@@ -616,7 +655,7 @@ func embedAll(work []*item, emb *embed.Embedder, cache *embedCache, cfg *buildCo
 					ok = append(ok, it)
 				}
 				if len(imgs) > 0 {
-					fs, err := emb.Features(imgs)
+					fs, err := cached.compute(imgs)
 					if err != nil {
 						mu.Lock()
 						if firstErr == nil {
@@ -625,7 +664,7 @@ func embedAll(work []*item, emb *embed.Embedder, cache *embedCache, cfg *buildCo
 						mu.Unlock()
 					} else {
 						for i, it := range ok {
-							it.feat = fs[i]
+							it.feat = cached.features(fs[i])
 							if err := cache.Put(it.hash, fs[i]); err != nil {
 								mu.Lock()
 								if firstErr == nil {
@@ -637,6 +676,9 @@ func embedAll(work []*item, emb *embed.Embedder, cache *embedCache, cfg *buildCo
 					}
 				}
 				p.Add(len(batch))
+				if embedBatchHook != nil {
+					embedBatchHook()
+				}
 			}
 		}()
 	}
@@ -774,6 +816,10 @@ func autoThumbSize(good []*item) (int, int) {
 	return max(w, 8), max(h, 8)
 }
 
+// maxAssetSize is the largest file written; bigger assets are split into
+// parts. A variable so tests can exercise the split on small builds.
+var maxAssetSize = catalog.MaxAssetSize
+
 // assetWriter writes content-named assets into the output folder, each via
 // a temporary file and a rename, so no half-written asset is ever visible.
 type assetWriter struct {
@@ -788,7 +834,7 @@ func newAssetWriter(dir string) *assetWriter {
 }
 
 func (w *assetWriter) add(kind, ext string, data []byte) (catalog.Asset, error) {
-	a, files := catalog.NewAsset(kind, ext, data, catalog.MaxAssetSize)
+	a, files := catalog.NewAsset(kind, ext, data, maxAssetSize)
 	for name, b := range files {
 		path := filepath.Join(w.dir, name)
 		if st, err := os.Stat(path); err == nil && st.Size() == int64(len(b)) {

@@ -107,12 +107,14 @@ func hasOutput(m *engine.Model, name string) bool {
 	return false
 }
 
-func (e *Embedder) outputs() []string {
-	switch e.pooling {
-	case Both:
+func (e *Embedder) outputs() []string { return outputsFor(e.pooling) }
+
+func outputsFor(p Pooling) []string {
+	switch p {
+	case Both, rawBoth:
 		return []string{string(GAP), string(GMP)}
 	default:
-		return []string{string(e.pooling)}
+		return []string{string(p)}
 	}
 }
 
@@ -157,6 +159,14 @@ func (e *Embedder) Tensor(img image.Image, dst []float32) []float32 {
 // Features runs the model on images and returns the pooled features (not
 // projected, not normalised unless pooling is Both), one slice per image.
 func (e *Embedder) Features(imgs []image.Image) ([][]float32, error) {
+	out, err := e.run(imgs, e.pooling)
+	if err == nil && len(out) > 0 {
+		e.featDim.Store(int64(len(out[0])))
+	}
+	return out, err
+}
+
+func (e *Embedder) run(imgs []image.Image, pooling Pooling) ([][]float32, error) {
 	if len(imgs) == 0 {
 		return nil, nil
 	}
@@ -175,35 +185,67 @@ func (e *Embedder) Features(imgs []image.Image) ([][]float32, error) {
 		for i := 0; i < n; i++ {
 			imageprep.ToTensor(imgs[start+i], e.spec, input[i*per:(i+1)*per])
 		}
-		res, err := s.Run(input, n, e.outputs()...)
+		res, err := s.Run(input, n, outputsFor(pooling)...)
 		if err != nil {
 			return nil, fmt.Errorf("embed: %w", err)
 		}
 		for i := 0; i < n; i++ {
-			out = append(out, e.pool(res, i, n))
+			out = append(out, pool(res, i, n, pooling))
 		}
-		e.featDim.Store(int64(len(out[len(out)-1])))
 	}
 	return out, nil
 }
 
 // pool assembles image i's feature vector from the run's outputs.
-func (e *Embedder) pool(res map[string][]float32, i, n int) []float32 {
-	if e.pooling != Both {
-		o := res[string(e.pooling)]
+func pool(res map[string][]float32, i, n int, pooling Pooling) []float32 {
+	if pooling != Both && pooling != rawBoth {
+		o := res[string(pooling)]
 		d := len(o) / n
 		return append([]float32(nil), o[i*d:(i+1)*d]...)
 	}
 	var v []float32
-	for _, name := range e.outputs() {
+	for _, name := range outputsFor(pooling) {
 		o := res[name]
 		d := len(o) / n
 		part := append([]float32(nil), o[i*d:(i+1)*d]...)
-		project.Normalize(part)
+		if pooling == Both {
+			project.Normalize(part)
+		}
 		v = append(v, part...)
 	}
 	return v
 }
+
+// HasBothPoolings reports whether the model has both `gap` and `gmp`
+// outputs, so that PooledBoth works.
+func (e *Embedder) HasBothPoolings() bool {
+	return hasOutput(e.model, string(GAP)) && hasOutput(e.model, string(GMP))
+}
+
+// PooledBoth runs the model once per image and returns the raw `gap` and
+// `gmp` outputs concatenated (not normalised): the builder caches these so
+// that a change of pooling needs no second pass over the images.
+func (e *Embedder) PooledBoth(imgs []image.Image) ([][]float32, error) {
+	return e.run(imgs, rawBoth)
+}
+
+// FromPooled derives this Embedder's features from a PooledBoth vector.
+func (e *Embedder) FromPooled(both []float32) []float32 {
+	half := len(both) / 2
+	switch e.pooling {
+	case GAP:
+		return append([]float32(nil), both[:half]...)
+	case GMP:
+		return append([]float32(nil), both[half:]...)
+	}
+	out := append([]float32(nil), both...)
+	project.Normalize(out[:half])
+	project.Normalize(out[half:])
+	return out
+}
+
+// rawBoth is the internal pooling of PooledBoth.
+const rawBoth Pooling = "gap|gmp raw"
 
 // Project applies the projection and L2 normalisation to features.
 func (e *Embedder) Project(features []float32) []float32 {

@@ -135,3 +135,28 @@ func TestEmbedBytesAndErrors(t *testing.T) {
 		t.Fatalf("unknown pooling output: %v", err)
 	}
 }
+
+func TestFromPooledMatchesFeatures(t *testing.T) {
+	model := tinymodel.Build(tinymodel.Options{Channels: 6})
+	img := solid(color.RGBA{90, 140, 220, 255}, 33, 21)
+	for _, p := range []Pooling{GAP, GMP, Both} {
+		e, _ := New(model, Options{Pooling: p})
+		if !e.HasBothPoolings() {
+			t.Fatal("tiny model has gap and gmp")
+		}
+		both, err := e.PooledBoth([]image.Image{img})
+		if err != nil || len(both[0]) != 12 {
+			t.Fatalf("PooledBoth: %v %v", both, err)
+		}
+		want, _ := e.Features([]image.Image{img})
+		got := e.FromPooled(both[0])
+		if len(got) != len(want[0]) {
+			t.Fatalf("%s: %d values, want %d", p, len(got), len(want[0]))
+		}
+		for i := range got {
+			if math.Abs(float64(got[i]-want[0][i])) > 1e-6 {
+				t.Fatalf("%s: value %d: %v vs %v", p, i, got[i], want[0][i])
+			}
+		}
+	}
+}
