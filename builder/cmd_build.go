@@ -866,8 +866,12 @@ func (w *assetWriter) asset(kind string) (catalog.Asset, bool) {
 // assetName matches the files a build writes: <kind>-<12 hex>.<ext>[.partN].
 var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?$`)
 
+// tempName matches the temporary files writeViaTemp leaves behind when a
+// build is killed mid-write: .<asset or manifest name>.tmp-<digits>.
+var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
+
 // removeStale deletes asset files of earlier builds that the new manifest
-// no longer lists.
+// no longer lists, and temporary files of killed builds.
 func (w *assetWriter) removeStale() int {
 	entries, err := os.ReadDir(w.dir)
 	if err != nil {
@@ -875,7 +879,7 @@ func (w *assetWriter) removeStale() int {
 	}
 	n := 0
 	for _, e := range entries {
-		if e.IsDir() || w.files[e.Name()] || !assetName.MatchString(e.Name()) {
+		if e.IsDir() || w.files[e.Name()] || !(assetName.MatchString(e.Name()) || tempName.MatchString(e.Name())) {
 			continue
 		}
 		if os.Remove(filepath.Join(w.dir, e.Name())) == nil {
