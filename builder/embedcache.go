@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 )
 
 // embedCache remembers the model's pooled features per image content, so a
@@ -24,16 +25,19 @@ import (
 //
 //	[32]byte sha256(image bytes) | dim × float32 LE | uint32 crc32(previous bytes)
 //
-// A record torn by a crash fails its checksum or length and is cut off on
-// the next open; every complete record before it is kept.
+// A record torn by a crash is cut off on the next open; a record that fails
+// its checksum is skipped; every other record is kept. Several builds may
+// share a cache at once: the log is opened O_APPEND, every flush writes
+// whole records in one write, and an exclusive flock(2) covers each flush
+// and the load-and-trim at open, so records never interleave.
 type embedCache struct {
 	dir  string
 	dim  int
 	mu   sync.Mutex
 	have map[[32]byte][]float32
 	f    *os.File
-	w    *bufio.Writer
-	n    int // records appended since the last sync
+	buf  []byte // whole records not yet written
+	n    int    // records in buf
 }
 
 type cacheMeta struct {
@@ -55,26 +59,25 @@ func openEmbedCache(root, modelSHA, pipeline string, dim int) (*embedCache, erro
 	}
 	c := &embedCache{dir: dir, dim: dim, have: map[[32]byte][]float32{}}
 	path := filepath.Join(dir, "features.log")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("embedding cache: %w", err)
 	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embedding cache: %w", err)
+	}
 	good, err := c.load(f)
+	if err == nil {
+		// Cut a torn tail so new records line up.
+		err = f.Truncate(good)
+	}
+	unlockFile(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("embedding cache %s: %w", path, err)
 	}
-	// Cut a torn tail so new records line up.
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("embedding cache: %w", err)
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("embedding cache: %w", err)
-	}
 	c.f = f
-	c.w = bufio.NewWriterSize(f, 1<<20)
 	return c, nil
 }
 
@@ -93,8 +96,9 @@ func (c *embedCache) load(f *os.File) (int64, error) {
 			return off, err
 		}
 		body := rec[:len(rec)-4]
+		off += int64(len(rec))
 		if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(rec[len(rec)-4:]) {
-			return off, nil
+			continue // a damaged record: skip it, keep the rest
 		}
 		var k [32]byte
 		copy(k[:], body[:32])
@@ -103,7 +107,6 @@ func (c *embedCache) load(f *os.File) (int64, error) {
 			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[32+4*i:]))
 		}
 		c.have[k] = v
-		off += int64(len(rec))
 	}
 }
 
@@ -143,23 +146,36 @@ func (c *embedCache) Put(k [32]byte, v []float32) error {
 		return nil
 	}
 	c.have[k] = v
-	if _, err := c.w.Write(rec); err != nil {
-		return fmt.Errorf("embedding cache: %w", err)
-	}
+	c.buf = append(c.buf, rec...)
 	c.n++
 	if c.n >= 64 {
-		c.n = 0
 		return c.syncLocked()
 	}
 	return nil
 }
 
+// syncLocked appends the buffered records in one locked write and syncs.
 func (c *embedCache) syncLocked() error {
-	if err := c.w.Flush(); err != nil {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	if err := lockFile(c.f); err != nil {
 		return fmt.Errorf("embedding cache: %w", err)
 	}
-	return c.f.Sync()
+	_, err := c.f.Write(c.buf)
+	if err == nil {
+		err = c.f.Sync()
+	}
+	unlockFile(c.f)
+	if err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	c.buf, c.n = c.buf[:0], 0
+	return nil
 }
+
+func lockFile(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }
+func unlockFile(f *os.File)     { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
 // Close flushes and closes the log.
 func (c *embedCache) Close() error {

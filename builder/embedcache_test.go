@@ -70,3 +70,45 @@ func TestEmbedCacheRejectsCorruptRecord(t *testing.T) {
 		t.Fatal("corrupt record was trusted")
 	}
 }
+
+// Two builds sharing one cache must not clobber each other's records.
+func TestEmbedCacheSharedByTwoWriters(t *testing.T) {
+	root := t.TempDir()
+	a, _ := openEmbedCache(root, "m", "p", 4)
+	b, _ := openEmbedCache(root, "m", "p", 4)
+	done := make(chan bool)
+	write := func(c *embedCache, prefix string) {
+		for i := 0; i < 300; i++ {
+			c.Put(sha256.Sum256([]byte(prefix+string(rune(i)))), []float32{float32(i), 1, 2, 3})
+		}
+		c.Close()
+		done <- true
+	}
+	go write(a, "a")
+	go write(b, "b")
+	<-done
+	<-done
+	c, _ := openEmbedCache(root, "m", "p", 4)
+	defer c.Close()
+	if c.Len() != 600 {
+		t.Fatalf("%d records after two concurrent writers, want 600", c.Len())
+	}
+}
+
+func TestEmbedCacheSkipsDamagedRecordKeepsLater(t *testing.T) {
+	root := t.TempDir()
+	c, _ := openEmbedCache(root, "m", "p", 2)
+	for i := 0; i < 3; i++ {
+		c.Put(sha256.Sum256([]byte{byte(i)}), []float32{float32(i), 0})
+	}
+	c.Close()
+	log := filepath.Join(c.Dir(), "features.log")
+	b, _ := os.ReadFile(log)
+	b[c.recordSize()+33] ^= 0xff // damage the middle record's vector
+	os.WriteFile(log, b, 0o644)
+	c2, _ := openEmbedCache(root, "m", "p", 2)
+	defer c2.Close()
+	if _, ok := c2.Get(sha256.Sum256([]byte{2})); !ok || c2.Len() != 2 {
+		t.Fatalf("len %d; the record after a damaged one must survive", c2.Len())
+	}
+}
