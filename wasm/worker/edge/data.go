@@ -1,0 +1,282 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+
+	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/vecfile"
+)
+
+// Format and Version identify meta.json.
+const (
+	Format  = "lookalike-edge"
+	Version = 1
+)
+
+// ShardSize is the number of items per nb/cards shard: a card shard is
+// ~64 KB for the fashion catalogue, small enough to fetch a handful per
+// request.
+const ShardSize = 256
+
+// idsPerShard sets the number of id shards (about this many ids each).
+const idsPerShard = 1024
+
+// entrySize is one (uint32 item, uint16 score) neighbour entry, as in
+// models/vecfile.
+const entrySize = 6
+
+// Meta is meta.json.
+type Meta struct {
+	Format         string `json:"format"`
+	Version        int    `json:"version"`
+	Build          string `json:"build"` // SHA-256 of manifest.json
+	BuilderVersion string `json:"builder_version,omitempty"`
+	BuildTime      string `json:"build_time,omitempty"`
+	ItemCount      int    `json:"item_count"`
+	K              int    `json:"k"`     // neighbours stored per list
+	Lists          int    `json:"lists"` // 1 = section, 2 = section then global
+	ShardSize      int    `json:"shard_size"`
+	IDShards       int    `json:"id_shards"`
+	SectionColumn  string `json:"section_column,omitempty"`
+	// Sections are the section names, most items first.
+	Sections []string `json:"sections,omitempty"`
+	// Assets maps asset kind -> content-hashed file name (the versions).
+	// Thumbnail sheets are counted, not listed.
+	Assets      map[string]string `json:"assets"`
+	ThumbSheets int               `json:"thumb_sheets,omitempty"`
+}
+
+// Card is one product's display data, as the API returns it.
+type Card struct {
+	ID       string            `json:"id"`
+	Title    string            `json:"title,omitempty"`
+	URL      string            `json:"url,omitempty"`
+	Price    string            `json:"price,omitempty"`
+	Currency string            `json:"currency,omitempty"`
+	Section  string            `json:"section,omitempty"`
+	Thumb    string            `json:"thumb,omitempty"` // relative to /assets/, may carry #xywh=
+	Attrs    map[string]string `json:"attrs,omitempty"`
+}
+
+// ErrData is wrapped by every error about malformed staged files.
+var ErrData = errors.New("edge: bad staged data")
+
+// IDShard returns the ids shard holding id.
+func IDShard(id string, shards int) int {
+	if shards <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(shards))
+}
+
+// Names of the staged files.
+func idsName(s int) string   { return "ids-" + strconv.Itoa(s) + ".json" }
+func nbName(j int) string    { return "nb-" + strconv.Itoa(j) + ".bin" }
+func cardsName(j int) string { return "cards-" + strconv.Itoa(j) + ".jsonl" }
+
+// MetaName is the staged folder's index file.
+const MetaName = "meta.json"
+
+// Stage cuts a build into the edge worker's lookup files. manifest is
+// manifest.json's bytes; read returns an asset's bytes (parts joined). It
+// returns file name -> contents, all names relative to the staged folder.
+func Stage(manifest []byte, read func(catalog.Asset) ([]byte, error)) (map[string][]byte, error) {
+	m, err := catalog.ReadManifest(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("edge: stage: %w", err)
+	}
+	get := func(kind string) ([]byte, error) {
+		a, ok := m.Asset(kind)
+		if !ok {
+			return nil, fmt.Errorf("edge: stage: the manifest lists no %q asset; rebuild with a builder that writes it", kind)
+		}
+		b, err := read(a)
+		if err != nil {
+			return nil, fmt.Errorf("edge: stage: reading %s: %w", a.File, err)
+		}
+		return b, nil
+	}
+	db, err := get("catalog")
+	if err != nil {
+		return nil, err
+	}
+	disp, err := catalog.ParseDisplay(db)
+	if err != nil {
+		return nil, fmt.Errorf("edge: stage: %w", err)
+	}
+	nbb, err := get("neighbors")
+	if err != nil {
+		return nil, err
+	}
+	nb, err := vecfile.ParseNeighbors(nbb) // checks sizes and every item index
+	if err != nil {
+		return nil, fmt.Errorf("edge: stage: %w", err)
+	}
+	n := disp.Len()
+	if nb.Len() != n {
+		return nil, fmt.Errorf("edge: stage: %d neighbour records for %d catalogue items: assets from different builds", nb.Len(), n)
+	}
+	h := nb.Header()
+	meta := Meta{
+		Format: Format, Version: Version, Build: catalog.SHA256Hex(manifest),
+		BuilderVersion: m.BuilderVersion, BuildTime: m.BuildTime,
+		ItemCount: n, K: h.K, Lists: h.Lists, ShardSize: ShardSize,
+		IDShards:      max(1, (n+idsPerShard-1)/idsPerShard),
+		SectionColumn: disp.SectionColumn(), Sections: disp.Sections(),
+		Assets: map[string]string{},
+	}
+	for _, a := range m.Assets {
+		if a.Kind == "thumbs" {
+			meta.ThumbSheets++
+			continue
+		}
+		meta.Assets[a.Kind] = a.File
+	}
+	meta.Assets["model"] = m.Model.File
+	files := map[string][]byte{}
+	ids := make([]map[string]int, meta.IDShards)
+	for s := range ids {
+		ids[s] = map[string]int{}
+	}
+	rec := h.RecordSize()
+	for j := 0; j*ShardSize < n; j++ {
+		lo, hi := j*ShardSize, min(n, (j+1)*ShardSize)
+		var nbuf bytes.Buffer
+		nbuf.Write(nbb[:vecfile.HeaderSize])
+		nbuf.Write(nbb[vecfile.HeaderSize+lo*rec : vecfile.HeaderSize+hi*rec])
+		files[nbName(j)] = nbuf.Bytes()
+		var cbuf bytes.Buffer
+		enc := json.NewEncoder(&cbuf) // one value per line; strings never hold a raw newline
+		enc.SetEscapeHTML(false)
+		for i := lo; i < hi; i++ {
+			it := disp.Item(i)
+			c := Card{ID: it.ID, Title: it.Title, URL: it.URL, Price: it.Price, Currency: it.Currency,
+				Section: it.Section, Thumb: it.Thumb, Attrs: it.Attrs}
+			if len(c.Attrs) == 0 {
+				c.Attrs = nil
+			}
+			if err := enc.Encode(c); err != nil {
+				return nil, fmt.Errorf("edge: stage: item %q: %w", it.ID, err)
+			}
+			ids[IDShard(it.ID, meta.IDShards)][it.ID] = i
+		}
+		files[cardsName(j)] = cbuf.Bytes()
+	}
+	for s, m := range ids {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("edge: stage: %w", err)
+		}
+		files[idsName(s)] = b
+	}
+	mb, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("edge: stage: %w", err)
+	}
+	files[MetaName] = append(mb, '\n')
+	return files, nil
+}
+
+// ParseMeta decodes and checks meta.json.
+func ParseMeta(b []byte) (*Meta, error) {
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: meta.json: %v", ErrData, err)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("%w: meta.json format %q, want %q", ErrData, m.Format, Format)
+	}
+	if m.Version != Version {
+		return nil, fmt.Errorf("%w: meta.json version %d, this worker reads %d; stage the assets again with the matching builder", ErrData, m.Version, Version)
+	}
+	switch {
+	case m.ItemCount < 0:
+		return nil, fmt.Errorf("%w: meta.json item_count %d", ErrData, m.ItemCount)
+	case m.K < 1 || m.K > 4096:
+		return nil, fmt.Errorf("%w: meta.json k %d out of range 1..4096", ErrData, m.K)
+	case m.Lists != 1 && m.Lists != 2:
+		return nil, fmt.Errorf("%w: meta.json lists %d, want 1 or 2", ErrData, m.Lists)
+	case m.ShardSize < 1 || m.IDShards < 1:
+		return nil, fmt.Errorf("%w: meta.json shard sizes %d/%d", ErrData, m.ShardSize, m.IDShards)
+	}
+	return &m, nil
+}
+
+// parseIDs decodes an ids shard.
+func parseIDs(b []byte, n int) (map[string]int, error) {
+	var m map[string]int
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: ids shard: %v", ErrData, err)
+	}
+	for id, i := range m {
+		if i < 0 || i >= n {
+			return nil, fmt.Errorf("%w: ids shard maps %q to item %d of %d", ErrData, id, i, n)
+		}
+	}
+	return m, nil
+}
+
+// neighborsAt returns list `which` (0 = section, 1 = global) of item i
+// from the nb shard holding it, best first. The shard must hold records
+// for items lo… of the meta's shape.
+func neighborsAt(shard []byte, meta *Meta, i, lo int, which int) ([]vecfile.Neighbor, error) {
+	h, err := vecfile.ReadNeighborsHeader(bytes.NewReader(shard))
+	if err != nil {
+		return nil, fmt.Errorf("%w: nb shard: %v", ErrData, err)
+	}
+	if h.K != meta.K || h.Lists != meta.Lists || h.Count != meta.ItemCount {
+		return nil, fmt.Errorf("%w: nb shard header (count %d, K %d, lists %d) does not match meta.json", ErrData, h.Count, h.K, h.Lists)
+	}
+	if which >= h.Lists {
+		return nil, nil
+	}
+	rec := h.RecordSize()
+	off := vecfile.HeaderSize + (i-lo)*rec + which*h.K*entrySize
+	if i < lo || off+h.K*entrySize > len(shard) {
+		return nil, fmt.Errorf("%w: nb shard too short for item %d", ErrData, i)
+	}
+	out := make([]vecfile.Neighbor, 0, h.K)
+	for j := 0; j < h.K; j++ {
+		e := shard[off+j*entrySize:]
+		it := binary.LittleEndian.Uint32(e)
+		if it == vecfile.NoItem {
+			break
+		}
+		if int64(it) >= int64(h.Count) {
+			return nil, fmt.Errorf("%w: nb shard names item %d of %d", ErrData, it, h.Count)
+		}
+		out = append(out, vecfile.Neighbor{Item: it, Score: vecfile.DequantizeScore(binary.LittleEndian.Uint16(e[4:]))})
+	}
+	return out, nil
+}
+
+// cardAt decodes line k (0-based) of a cards shard.
+func cardAt(shard []byte, k int) (*Card, error) {
+	if k < 0 {
+		return nil, fmt.Errorf("%w: card %d", ErrData, k)
+	}
+	rest := shard
+	for ; k > 0; k-- {
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			return nil, fmt.Errorf("%w: cards shard too short", ErrData)
+		}
+		rest = rest[nl+1:]
+	}
+	if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+		rest = rest[:nl]
+	}
+	var c Card
+	if err := json.Unmarshal(rest, &c); err != nil {
+		return nil, fmt.Errorf("%w: cards shard: %v", ErrData, err)
+	}
+	return &c, nil
+}

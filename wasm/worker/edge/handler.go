@@ -1,0 +1,409 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Store reads a staged file by its name relative to the staged folder.
+// It returns an error wrapping ErrNotFound when the file does not exist.
+type Store interface {
+	Get(ctx context.Context, name string) ([]byte, error)
+}
+
+// ErrNotFound is wrapped by Store errors for missing files.
+var ErrNotFound = errors.New("edge: file not found")
+
+// DefaultK is the number of similar products returned without ?k=.
+const DefaultK = 10
+
+// MaxIDLen bounds a product id in a URL (bytes, after unescaping).
+const MaxIDLen = 256
+
+// apiPrefix is where the handler answers; everything else is a 404.
+const apiPrefix = "/api/"
+
+// Handler answers the worker's API from the staged files in store:
+//
+//	GET /api/health                        build id, item count, asset versions
+//	GET /api/similar/{id}?k=&section=      precomputed neighbours with display data
+//	GET /api/products/{id}                 one product's display data
+//
+// Errors are JSON {"error": message, "status": code}: 400 for a malformed
+// id, k or section, 404 for unknown ids and paths, 405 for methods other
+// than GET, HEAD and OPTIONS, 503 when nothing is staged.
+func Handler(store Store) http.Handler {
+	return &handler{store: store}
+}
+
+type handler struct{ store Store }
+
+// httpError is an error with a status code for the client.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(status int, format string, args ...any) error {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+		w.Header().Set("Access-Control-Max-Age", "86400")
+		w.Header().Del("Content-Type")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method))
+		return
+	}
+	v, cache, err := h.route(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, r, fmt.Errorf("edge: encoding the answer: %w", err))
+		return
+	}
+	w.Header().Set("Cache-Control", cache)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(append(b, '\n'))
+	}
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, err.Error()
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		status = he.status
+	case errors.Is(err, ErrNotFound):
+		// A staged file is missing: the worker and the site are out of step.
+		status, msg = http.StatusServiceUnavailable, "catalogue data not staged: "+msg
+	}
+	b, _ := json.Marshal(struct {
+		Error  string `json:"error"`
+		Status int    `json:"status"`
+	}{msg, status})
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(append(b, '\n'))
+	}
+}
+
+// route dispatches on the escaped path, so that an escaped "/" inside an
+// id stays part of the id.
+func (h *handler) route(r *http.Request) (v any, cache string, err error) {
+	p := r.URL.EscapedPath()
+	if !strings.HasPrefix(p, apiPrefix) {
+		return nil, "", errorf(http.StatusNotFound, "no such endpoint %q", p)
+	}
+	parts := strings.Split(strings.TrimPrefix(p, apiPrefix), "/")
+	switch {
+	case len(parts) == 1 && parts[0] == "health":
+		v, err = h.health(r.Context())
+		return v, "no-store", err
+	case len(parts) == 2 && parts[0] == "similar":
+		id, err := parseID(parts[1])
+		if err != nil {
+			return nil, "", err
+		}
+		v, err = h.similar(r, id)
+		return v, "public, max-age=60", err
+	case len(parts) == 2 && parts[0] == "products":
+		id, err := parseID(parts[1])
+		if err != nil {
+			return nil, "", err
+		}
+		v, err = h.product(r, id)
+		return v, "public, max-age=60", err
+	}
+	return nil, "", errorf(http.StatusNotFound, "no such endpoint %q; try /api/health, /api/similar/{id}, /api/products/{id}", p)
+}
+
+// parseID unescapes one path segment and checks it is a plausible id:
+// 1..MaxIDLen bytes of valid UTF-8 without control characters.
+func parseID(seg string) (string, error) {
+	id, err := url.PathUnescape(seg)
+	if err != nil {
+		return "", errorf(http.StatusBadRequest, "malformed product id: bad escape")
+	}
+	switch {
+	case id == "":
+		return "", errorf(http.StatusBadRequest, "malformed product id: empty")
+	case len(id) > MaxIDLen:
+		return "", errorf(http.StatusBadRequest, "malformed product id: longer than %d bytes", MaxIDLen)
+	case !utf8.ValidString(id):
+		return "", errorf(http.StatusBadRequest, "malformed product id: not UTF-8")
+	case strings.IndexFunc(id, unicode.IsControl) >= 0:
+		return "", errorf(http.StatusBadRequest, "malformed product id: control character")
+	}
+	return id, nil
+}
+
+func (h *handler) meta(ctx context.Context) (*Meta, error) {
+	b, err := h.store.Get(ctx, MetaName)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMeta(b)
+}
+
+func (h *handler) health(ctx context.Context) (any, error) {
+	m, err := h.meta(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Status         string            `json:"status"`
+		Build          string            `json:"build"`
+		BuilderVersion string            `json:"builder_version,omitempty"`
+		BuildTime      string            `json:"build_time,omitempty"`
+		ItemCount      int               `json:"item_count"`
+		MaxK           int               `json:"max_k"`
+		GlobalLists    bool              `json:"global_lists"`
+		SectionColumn  string            `json:"section_column,omitempty"`
+		Sections       []string          `json:"sections,omitempty"`
+		Assets         map[string]string `json:"assets"`
+		ThumbSheets    int               `json:"thumb_sheets,omitempty"`
+	}{"ok", m.Build, m.BuilderVersion, m.BuildTime, m.ItemCount, m.K, m.Lists == 2,
+		m.SectionColumn, m.Sections, m.Assets, m.ThumbSheets}, nil
+}
+
+// lookup returns the index of id (404 if unknown).
+func (h *handler) lookup(ctx context.Context, m *Meta, id string) (int, error) {
+	b, err := h.store.Get(ctx, idsName(IDShard(id, m.IDShards)))
+	if err != nil {
+		return 0, err
+	}
+	ids, err := parseIDs(b, m.ItemCount)
+	if err != nil {
+		return 0, err
+	}
+	i, ok := ids[id]
+	if !ok {
+		return 0, errorf(http.StatusNotFound, "unknown product id %q", id)
+	}
+	return i, nil
+}
+
+// cards fetches the cards of items (shards in parallel).
+func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int]*Card, error) {
+	byShard := map[int][]int{}
+	for _, i := range items {
+		byShard[i/m.ShardSize] = append(byShard[i/m.ShardSize], i)
+	}
+	out := make(map[int]*Card, len(items))
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		first error
+	)
+	for j, list := range byShard {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := h.store.Get(ctx, cardsName(j))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				first = cmpErr(first, err)
+				return
+			}
+			for _, i := range list {
+				c, err := cardAt(b, i-j*m.ShardSize)
+				if err != nil {
+					first = cmpErr(first, err)
+					return
+				}
+				out[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
+}
+
+func cmpErr(first, err error) error {
+	if first == nil {
+		return err
+	}
+	return first
+}
+
+// Product is a Card with its thumbnail as a URL.
+type Product struct {
+	Card
+	Score *float64 `json:"score,omitempty"`
+}
+
+func (h *handler) product(r *http.Request, id string) (any, error) {
+	ctx := r.Context()
+	m, err := h.meta(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i, err := h.lookup(ctx, m, id)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := h.cards(ctx, m, []int{i})
+	if err != nil {
+		return nil, err
+	}
+	c := cs[i]
+	if c.ID != id {
+		return nil, fmt.Errorf("%w: item %d is %q in the cards, %q in the ids", ErrData, i, c.ID, id)
+	}
+	c.Thumb = thumbURL(r, c.Thumb)
+	return struct {
+		Build string `json:"build"`
+		*Card
+	}{m.Build, c}, nil
+}
+
+// Similar is the /api/similar answer.
+type Similar struct {
+	Build   string    `json:"build"`
+	ID      string    `json:"id"`
+	K       int       `json:"k"`
+	Section string    `json:"section,omitempty"`
+	List    string    `json:"list"` // "section", "global" or "global, filtered by section"
+	Results []Product `json:"results"`
+}
+
+func (h *handler) similar(r *http.Request, id string) (any, error) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	// Check the query before any lookup so bad input is a 400 even for
+	// unknown ids; K and the sections come from meta.json.
+	m, err := h.meta(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k := min(DefaultK, m.K)
+	if ks, ok := q["k"]; ok {
+		if len(ks) != 1 {
+			return nil, errorf(http.StatusBadRequest, "k given %d times", len(ks))
+		}
+		n, err := strconv.Atoi(ks[0])
+		if err != nil || n < 1 || n > m.K {
+			return nil, errorf(http.StatusBadRequest, "k must be an integer in 1..%d, got %q", m.K, ks[0])
+		}
+		k = n
+	}
+	section := q.Get("section")
+	if section != "" && !contains(m.Sections, section) {
+		return nil, errorf(http.StatusBadRequest, "unknown section %q", section)
+	}
+	i, err := h.lookup(ctx, m, id)
+	if err != nil {
+		return nil, err
+	}
+	j := i / m.ShardSize
+	nbb, err := h.store.Get(ctx, nbName(j))
+	if err != nil {
+		return nil, err
+	}
+	own := ""
+	if section != "" {
+		self, err := h.cards(ctx, m, []int{i})
+		if err != nil {
+			return nil, err
+		}
+		own = self[i].Section
+	}
+	res := Similar{Build: m.Build, ID: id, K: k, Section: section, Results: []Product{}}
+	which, filter := 1, ""
+	switch {
+	case section == "" && m.Lists == 2:
+		res.List = "global"
+	case section == "" || section == own:
+		which, res.List = 0, "section"
+	case m.Lists == 2:
+		which, filter, res.List = 1, section, "global, filtered by section"
+	default: // only same-section lists were stored: nothing to offer
+		res.List = "section"
+		return res, nil
+	}
+	list, err := neighborsAt(nbb, m, i, j*m.ShardSize, which)
+	if err != nil {
+		return nil, err
+	}
+	if filter == "" && len(list) > k {
+		list = list[:k]
+	}
+	items := make([]int, len(list))
+	for x, nb := range list {
+		items[x] = int(nb.Item)
+	}
+	cs, err := h.cards(ctx, m, items)
+	if err != nil {
+		return nil, err
+	}
+	for _, nb := range list {
+		c := cs[int(nb.Item)]
+		if filter != "" && c.Section != filter {
+			continue
+		}
+		if len(res.Results) == k {
+			break
+		}
+		c.Thumb = thumbURL(r, c.Thumb)
+		s := math.Round(float64(nb.Score)*1e4) / 1e4
+		res.Results = append(res.Results, Product{Card: *c, Score: &s})
+	}
+	return res, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// thumbURL resolves a staged thumbnail location (relative to the asset
+// folder) against the request, so that other sites can use it as is.
+func thumbURL(r *http.Request, t string) string {
+	if t == "" || strings.HasPrefix(t, "https://") || strings.HasPrefix(t, "http://") {
+		return t
+	}
+	p := "/assets/" + strings.TrimPrefix(t, "/")
+	if r.URL.Scheme != "" && r.URL.Host != "" {
+		return r.URL.Scheme + "://" + r.URL.Host + p
+	}
+	return p
+}
