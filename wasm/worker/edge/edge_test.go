@@ -332,7 +332,7 @@ func TestErrors(t *testing.T) {
 		{"GET", "/api/similar/p1?k=1e1", 400},
 		{"GET", "/api/similar/p1?section=Nope", 400},
 		{"GET", "/api/similar/nope?k=0", 400}, // bad input first
-		{"GET", "/api/similar/%C3", 400}, // Go's URL parser refuses "%zz"; entry.mjs answers those
+		{"GET", "/api/similar/%C3", 400},      // Go's URL parser refuses "%zz"; entry.mjs answers those
 		{"GET", "/api/similar/%01x", 400},
 		{"GET", "/api/similar/%ff", 400},
 		{"GET", "/api/products/" + long, 400},
