@@ -237,7 +237,11 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 		return err
 	}
 	for _, re := range cat.RowErrors {
-		report.Problems = append(report.Problems, rowProblem{Row: re.Row, ID: re.ID, Reason: re.Reason, Detail: re.Column})
+		p := rowProblem{Row: re.Row, ID: re.ID, Reason: re.Reason}
+		if re.Column != "" {
+			p.Detail = "column " + strconv.Quote(re.Column)
+		}
+		report.Problems = append(report.Problems, p)
 	}
 	rows := len(cat.Items) + len(cat.RowErrors)
 	items := cat.Items
@@ -343,11 +347,24 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 				fmt.Fprintf(log, "  … and %d more\n", len(report.Problems)-10)
 				break
 			}
-			fmt.Fprintf(log, "  row %d (id %q): %s %s\n", p.Row, p.ID, p.Reason, p.Detail)
+			id := "no id"
+			if p.ID != "" {
+				id = "id " + strconv.Quote(p.ID)
+			}
+			line := fmt.Sprintf("  row %d (%s): %s", p.Row, id, p.Reason)
+			if p.Detail != "" {
+				line += " — " + p.Detail
+			}
+			fmt.Fprintln(log, line)
 		}
 	}
 	if report.Skipped > maxErrors {
-		return fmt.Errorf("%d bad rows, more than --max-errors %d: nothing published (see %s)", report.Skipped, maxErrors, filepath.Join(cfg.Out, "build-report.json"))
+		limit := fmt.Sprintf("--max-errors %d", maxErrors)
+		if cfg.MaxErrors < 0 {
+			limit += fmt.Sprintf(" (the default, 1%% of %d rows)", rows)
+		}
+		return fmt.Errorf("%d of %d rows are bad, more than %s: nothing published; fix them or pass --max-errors %d to skip them (see %s)",
+			report.Skipped, rows, limit, report.Skipped, filepath.Join(cfg.Out, "build-report.json"))
 	}
 	if len(good) < 2 {
 		return fmt.Errorf("only %d usable items: a catalogue needs at least 2", len(good))
@@ -579,12 +596,40 @@ func reasonFor(err error) string {
 	case errors.Is(err, imageprep.ErrUnsupportedFormat):
 		return "not an image"
 	case errors.Is(err, imageprep.ErrCorrupt):
-		if strings.Contains(err.Error(), "EOF") {
-			return "truncated file"
+		// The decoders say "the data ran out" in several ways: EOF (JPEG
+		// headers and markers, PNG chunks), JPEG entropy data cut short
+		// ("short Huffman data"), a PNG's image data stream ending early.
+		msg := err.Error()
+		for _, s := range []string{"EOF", "short Huffman data", "not enough pixel data"} {
+			if strings.Contains(msg, s) {
+				return "truncated file"
+			}
 		}
 		return "corrupt image data"
 	}
 	return "unreadable"
+}
+
+// imageDetail is a bad image's detail in the report: its path as the
+// catalogue names it (relative to the catalogue's folder when inside it)
+// and, when there is more to say, the decoder's words without the
+// package's sentinel prefix.
+func imageDetail(cfg *buildConfig, path string, err error) string {
+	if rel, rerr := filepath.Rel(filepath.Dir(cfg.Catalog), path); rerr == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		path = filepath.ToSlash(rel)
+	}
+	var pe *os.PathError
+	switch {
+	case err == nil, errors.Is(err, os.ErrNotExist), errors.Is(err, imageprep.ErrEmpty):
+		return path
+	case errors.As(err, &pe):
+		return path + ": " + pe.Err.Error()
+	}
+	msg := err.Error()
+	for _, s := range []error{imageprep.ErrUnsupportedFormat, imageprep.ErrTooLarge, imageprep.ErrCorrupt} {
+		msg = strings.TrimPrefix(msg, s.Error()+": ")
+	}
+	return path + ": " + msg
 }
 
 // embedBatchHook, when set (tests only), runs after each embedded batch has
@@ -598,16 +643,16 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 	var todo []*item
 	for _, it := range work {
 		if !utf8.ValidString(it.Image) {
-			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: catalog.ReasonInvalidUTF8, Detail: "image path"}
+			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: catalog.ReasonInvalidUTF8, Detail: `column "image"`}
 			continue
 		}
 		data, err := os.ReadFile(it.Image)
 		if err != nil {
-			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: it.Image}
+			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
 			continue
 		}
 		if len(data) == 0 {
-			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: "empty file (0 bytes)", Detail: it.Image}
+			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: "empty file (0 bytes)", Detail: imageDetail(cfg, it.Image, nil)}
 			continue
 		}
 		it.hash = sha256.Sum256(data)
@@ -641,12 +686,12 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 				for _, it := range batch {
 					data, err := os.ReadFile(it.Image)
 					if err != nil {
-						it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: it.Image}
+						it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
 						continue
 					}
 					img, err := emb.Decode(data, nil)
 					if err != nil {
-						it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: err.Error()}
+						it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
 						continue
 					}
 					b := img.Bounds()
@@ -688,7 +733,11 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 	close(jobs)
 	wg.Wait()
 	p.Finish()
-	report.Embedded = len(todo)
+	for _, it := range todo {
+		if it.failed == nil && it.feat != nil {
+			report.Embedded++ // bad images that reached a worker don't count
+		}
+	}
 	// Identical images in several rows are embedded once.
 	byHash := map[[32]byte][]float32{}
 	for _, it := range work {

@@ -390,8 +390,16 @@ func TestBuildBadRows(t *testing.T) {
 			wantID: "bad1", wantReason: "missing file", wantDetail: "nowhere.jpg"},
 		{name: "zero-byte file", row: []string{"bad1", "images/empty.jpg", "t"}, files: map[string][]byte{"images/empty.jpg": {}},
 			wantID: "bad1", wantReason: "empty file (0 bytes)", wantDetail: "empty.jpg"},
-		{name: "truncated JPEG", row: []string{"bad1", "images/trunc.jpg", "t"}, files: map[string][]byte{"images/trunc.jpg": good[:len(good)/2]},
+		{name: "truncated JPEG at 1/4", row: []string{"bad1", "images/trunc.jpg", "t"}, files: map[string][]byte{"images/trunc.jpg": good[:len(good)/4]},
 			wantID: "bad1", wantReason: "truncated file", wantDetail: "jpeg"},
+		{name: "truncated JPEG at 1/2", row: []string{"bad1", "images/trunc.jpg", "t"}, files: map[string][]byte{"images/trunc.jpg": good[:len(good)/2]},
+			wantID: "bad1", wantReason: "truncated file", wantDetail: "jpeg"},
+		{name: "truncated JPEG at 2/3", row: []string{"bad1", "images/trunc.jpg", "t"}, files: map[string][]byte{"images/trunc.jpg": good[:len(good)*2/3]},
+			wantID: "bad1", wantReason: "truncated file", wantDetail: "jpeg"},
+		{name: "truncated JPEG without its end marker", row: []string{"bad1", "images/trunc.jpg", "t"}, files: map[string][]byte{"images/trunc.jpg": good[:len(good)-2]},
+			wantID: "bad1", wantReason: "truncated file", wantDetail: "jpeg"},
+		{name: "truncated PNG", row: []string{"bad1", "images/trunc.png", "t"}, files: map[string][]byte{"images/trunc.png": goodPNG[:len(goodPNG)/2]},
+			wantID: "bad1", wantReason: "truncated file", wantDetail: "png"},
 		{name: "not an image", row: []string{"bad1", "images/notes.jpg", "t"}, files: map[string][]byte{"images/notes.jpg": []byte("these are my notes, not a btPhoto\n")},
 			wantID: "bad1", wantReason: "not an image", wantDetail: "unrecognised"},
 		{name: "corrupt JPEG data", row: []string{"bad1", "images/noise.jpg", "t"}, files: map[string][]byte{"images/noise.jpg": btGarbageAfterHeader(t, good)},
@@ -442,12 +450,23 @@ func TestBuildBadRows(t *testing.T) {
 			if rep.Rows != 21 || rep.Items != 20 || rep.Skipped != 1 || len(rep.Problems) != 1 {
 				t.Fatalf("rows %d items %d skipped %d problems %+v; want 21, 20, 1 and one problem", rep.Rows, rep.Items, rep.Skipped, rep.Problems)
 			}
+			if rep.Embedded+rep.FromCache != rep.Items {
+				t.Errorf("embedded %d + from cache %d != %d items", rep.Embedded, rep.FromCache, rep.Items)
+			}
 			p := rep.Problems[0]
 			if p.Row != at+2 || p.ID != tc.wantID || !strings.Contains(p.Reason, tc.wantReason) || !strings.Contains(p.Detail, tc.wantDetail) {
 				t.Errorf("problem %+v; want row %d, id %q, reason containing %q, detail containing %q", p, at+2, tc.wantID, tc.wantReason, tc.wantDetail)
 			}
+			// Image problems name the file as the catalogue does, not
+			// the package that noticed.
+			if (len(tc.files) > 0 || tc.name == "missing file") && !strings.HasPrefix(p.Detail, tc.row[1]) {
+				t.Errorf("detail %q does not start with the image path %q", p.Detail, tc.row[1])
+			}
+			if strings.Contains(p.Detail, "imageprep") {
+				t.Errorf("detail %q names an internal package", p.Detail)
+			}
 			// The summary on the log names the row and the reason too.
-			if !strings.Contains(r.log, "skipped 1 bad row") || !strings.Contains(r.log, "row "+strconv.Itoa(at+2)) || !strings.Contains(r.log, p.Reason) {
+			if !strings.Contains(r.log, "skipped 1 bad row") || !strings.Contains(r.log, "row "+strconv.Itoa(at+2)+" (") || !strings.Contains(r.log, p.Reason+" — "+p.Detail) {
 				t.Errorf("summary does not show the bad row:\n%s", r.log)
 			}
 			if m := btCheckPublished(t, out); m.ItemCount != 20 {
@@ -546,7 +565,7 @@ func TestBuildMaxErrors(t *testing.T) {
 
 	out := t.TempDir()
 	r := btBuild(t, model, f.catalog(), out, cache)
-	if r.err == nil || !strings.Contains(r.err.Error(), "--max-errors 0") || !strings.Contains(r.err.Error(), "nothing published") {
+	if r.err == nil || !strings.Contains(r.err.Error(), "--max-errors 0") || !strings.Contains(r.err.Error(), "nothing published") || !strings.Contains(r.err.Error(), "pass --max-errors 1") {
 		t.Fatalf("default --max-errors: error %v, want a failure naming --max-errors 0", r.err)
 	}
 	if r.report.MaxErrors != 0 || r.report.Skipped != 1 || len(r.report.Problems) != 1 || r.report.Problems[0].Row != 6 {
