@@ -125,12 +125,18 @@ for (const r of RATIOS) {
   md.push(`| ${r.what} | ${cell(r.ours, a)} | ${cell(r.peer, b)} | ${ratio} | ${reading} |`);
 }
 md.push('', '## All figures', '');
-md.push('| metric | value | unit | what | measured |', '|---|---|---|---|---|');
+md.push('The load column is the 1-minute load average when the figure was taken; above the',
+  'number of cores the machine was busy with other work and wall times are inflated (the',
+  '`*_cpu_ms` figures suffer less).', '');
+md.push('| metric | value | unit | what | measured | load |', '|---|---|---|---|---|---|');
 for (const k of ordered) {
   const d = out._details[k] ?? {};
-  md.push(`| \`${k}\` | ${fmt(out[k])} | ${unit(k)} | ${KNOWN[k] ?? ''} | ${(d.date ?? '').slice(0, 10)} |`);
+  const load = d.detail?.loadavg_1m;
+  const cores = d.machine?.cores;
+  const loadCell = load === undefined ? '' : `${load}${cores && load > cores ? ' (busy)' : ''}`;
+  md.push(`| \`${k}\` | ${fmt(out[k])} | ${unit(k)} | ${KNOWN[k] ?? ''} | ${(d.date ?? '').slice(0, 10)} | ${loadCell} |`);
 }
-if (ordered.length === 0) md.push('| — | | | nothing measured yet | |');
+if (ordered.length === 0) md.push('| — | | | nothing measured yet | | |');
 md.push('', '## Commands', '', 'Run from the repository root after `npm ci --ignore-scripts`; each prints one JSON piece, then', '`node e2e/bench/collect.mjs piece1.json piece2.json …` merges them here.', '');
 const cmds = new Map();
 for (const k of ordered) {
