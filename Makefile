@@ -73,3 +73,26 @@ bench: deps model
 
 clean:
 	rm -rf $(MODEL_DIR) $(DEMO_OUT) static/build
+
+## ---- edge worker (wasm/worker, wrangler.toml, e2e/worker.test.mjs) ----
+# The site folder is wrangler.toml's [assets] directory; keep the two in step.
+SITE_DIR      := .cache/site
+WRANGLER      := node_modules/.bin/wrangler
+WRANGLER_PORT ?= 8787
+
+.PHONY: worker demo-wrangler test-worker
+
+## worker: the Go edge worker + syumai/workers glue into wasm/worker/build/ (prints the compressed size).
+worker:
+	bash wasm/worker/build.sh
+
+## demo-wrangler: model + assets for DEMO_LIMIT items (0 = all), the whole site staged, served by wrangler dev (workerd).
+demo-wrangler: deps model worker
+	$(GO) run ./builder build --catalog $(SHARED)/fashion/catalog.csv --out $(DEMO_OUT) --limit $(DEMO_LIMIT) --model $(MODEL)
+	$(GO) run ./builder stage --assets $(DEMO_OUT) --out $(SITE_DIR)
+	@echo "Lookalike: open http://127.0.0.1:$(WRANGLER_PORT)/  (API: /api/health, /api/similar/{id}?k=&section=, /api/products/{id}; Ctrl-C stops)"
+	WRANGLER_SEND_METRICS=false $(WRANGLER) dev --ip 127.0.0.1 --port $(WRANGLER_PORT) --show-interactive-dev-session=false
+
+## test-worker: the worker in real workerd (wrangler dev on loopback).
+test-worker: deps
+	cd e2e && node --test --test-concurrency=1 worker.test.mjs
