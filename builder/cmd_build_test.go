@@ -1123,4 +1123,13 @@ func TestBuildProgressPlainLines(t *testing.T) {
 	if !strings.Contains(lines[0], "ETA") || !strings.Contains(lines[0], "(4 cached)") || !strings.Contains(lines[2], "(4 from cache)") {
 		t.Errorf("lines lack ETA or cached counts:\n%s", b.String())
 	}
+
+	// Nothing to do: no rate to speak of.
+	b.Reset()
+	p = newProgress(&b, "embed", 5)
+	p.Cached(5)
+	p.Finish()
+	if got := b.String(); got != "embed: 5/5, all from cache\n" {
+		t.Errorf("all cached: %q", got)
+	}
 }

@@ -101,6 +101,9 @@ func (p *progress) draw(now time.Time, final bool) {
 		if p.skipped > 0 {
 			stats += fmt.Sprintf(" (%d from cache)", p.skipped)
 		}
+		if p.skipped == p.done {
+			stats = fmt.Sprintf("%d/%d, all from cache", p.done, p.total)
+		}
 	}
 	if !p.tty {
 		fmt.Fprintf(p.w, "%s: %s\n", p.label, stats)
