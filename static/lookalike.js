@@ -8,7 +8,7 @@
 // carousel (manifest.json, the catalog asset and one record of the
 // neighbours file, read with an HTTP Range request when the host allows it;
 // no model). <lookalike-search> is a photo search box that starts the wasm
-// engine (engine-worker.js next to this file) only when the shopper first
+// engine (lookalike/worker.js → engine-worker.js next to this file) only when the shopper first
 // gives it a photo. Both render into an open shadow root, so the host page's
 // CSS neither leaks in nor out; theme them with --lookalike-* custom
 // properties and ::part(). A <div data-lookalike-similar data-product-id=…
@@ -210,7 +210,7 @@ h2{font-size:1.15em;font-weight:650;margin:0;color:inherit}
 .btn[aria-disabled=true]{opacity:.35;cursor:default}
 :focus{outline:none}
 :focus-visible,.box:has(:focus-visible){outline:3px solid var(--lookalike-focus,var(--lookalike-accent,#1f5fd6));outline-offset:2px}
-.track{position:relative;display:grid;grid-auto-flow:column;grid-auto-columns:var(--lookalike-card-width,164px);gap:var(--lookalike-gap,12px);overflow-x:auto;scroll-snap-type:x mandatory;scroll-behavior:smooth;scrollbar-width:none;list-style:none;margin:0;padding:6px}
+.track{position:relative;display:grid;grid-auto-flow:column;grid-auto-columns:var(--lookalike-card-width,164px);gap:var(--lookalike-gap,12px);overflow-x:auto;scroll-snap-type:x mandatory;scroll-padding-inline:6px;scroll-behavior:smooth;scrollbar-width:none;list-style:none;margin:0;padding:6px}
 .track::-webkit-scrollbar{display:none}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(var(--lookalike-card-width,140px),1fr));gap:var(--lookalike-gap,12px);list-style:none;margin:12px 0 0;padding:0}
 .card{display:block;margin:0;padding:0;scroll-snap-align:start;min-width:0}
@@ -469,14 +469,10 @@ const engines = new Map();
 
 function startWorker(url) {
   if (url.origin === location.origin) return new Worker(url, { type: 'module', name: 'lookalike-engine' });
-  // A Worker script must be same-origin with the page: start a tiny module
-  // worker from a blob: URL that imports the engine worker from its origin
-  // (needs CORS on it and worker-src blob: in the page's CSP). It queues
-  // messages until the import is done and points self.location at the
-  // engine's folder, which the worker resolves build/ against.
-  const u = JSON.stringify(url.href);
-  const src = `const q=[];self.onmessage=e=>q.push(e);try{Object.defineProperty(self,"location",{value:new URL(${u}),configurable:true})}catch{}
-await import(${u});for(const e of q)self.onmessage?.(e);`;
+  // A Worker script must be same-origin with the page: start a one-line
+  // module worker from a blob: URL that imports the worker from its origin
+  // (needs CORS on it, and worker-src blob: in the page's CSP).
+  const src = `import ${JSON.stringify(url.href)};`;
   return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module', name: 'lookalike-engine' });
 }
 
@@ -577,7 +573,7 @@ class SearchView extends View {
     const token = ++this.token;
     try {
       this.host.dataset.state = 'loading';
-      const worker = new URL(this.attr('engine', new URL('engine-worker.js', import.meta.url).href), document.baseURI);
+      const worker = new URL(this.attr('engine', new URL('lookalike/worker.js', import.meta.url).href), document.baseURI);
       const e = engine(worker, this.assets, (p) => {
         if (token === this.token && p.overallTotal) this.say(`Loading photo search… ${Math.round(p.overallLoaded / 1e6)} of ${Math.round(p.overallTotal / 1e6)} MB`);
       });
