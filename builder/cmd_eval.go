@@ -44,6 +44,10 @@ const (
 	methodOurs = "ours" // the assets, through models/search
 	methodRaw  = "raw"  // exact cosine on raw 2048-d GMP features (the seed's pipeline)
 	methodHist = "hist" // colour histogram intersection
+	// methodStored ranks every item by its stored vector (the vectors
+	// asset, float32 or int8): what an exact re-rank with those vectors
+	// would return.
+	methodStored = "stored"
 )
 
 // histBins is the colour baseline's levels per channel (8³ = 512 bins).
@@ -75,7 +79,7 @@ func runEval(args []string) error {
 	fs.StringVar(&cfg.Catalog, "catalog", "", "the catalogue the assets were built from (default: the path in DIR/build-report.json)")
 	fs.IntVar(&cfg.K, "k", 10, "largest cutoff: precision@1, @5 and @k")
 	labels := fs.String("labels", "", "comma-separated label columns (default: the assets' filter columns, e.g. articleType,baseColour)")
-	methods := fs.String("methods", "ours,raw,hist", "methods to run: ours (the assets), raw (exact search on raw GMP features), hist (colour histogram)")
+	methods := fs.String("methods", "ours,raw,hist", "methods to run: ours (the assets), raw (exact search on raw GMP features), hist (colour histogram), stored (exact scan of the assets' stored float32/int8 vectors)")
 	distort := fs.String("distort", "clean", "comma-separated query distortions, each run separately: clean, "+strings.Join(distortModes, ", ")+"; join with + to combine (crop+jpeg)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for the distortions")
 	fs.BoolVar(&cfg.JSON, "json", false, "print JSON instead of a table")
@@ -102,8 +106,8 @@ func runEval(args []string) error {
 	cfg.Labels = splitList(*labels)
 	cfg.Methods = splitList(*methods)
 	for _, m := range cfg.Methods {
-		if m != methodOurs && m != methodRaw && m != methodHist {
-			return fmt.Errorf("--methods: unknown method %q (want ours, raw, hist)", m)
+		if m != methodOurs && m != methodRaw && m != methodHist && m != methodStored {
+			return fmt.Errorf("--methods: unknown method %q (want ours, raw, hist, stored)", m)
 		}
 	}
 	cfg.Distort = splitList(*distort)
@@ -334,12 +338,11 @@ type evaluator struct {
 	itemLabels [][]string
 	res        *evalResult
 
-	caches    map[string]*embedCache // by pipeline key
-	oursCache *embedCache
-	rawEmb    *embed.Embedder
-	rawCache  *embedCache
-	rawFeats  [][]float32 // unit length; nil for an unreadable image
-	hists     [][]float32
+	caches   map[string]*embedCache // by pipeline key
+	rawEmb   *embed.Embedder
+	rawCache *embedCache
+	rawFeats [][]float32 // unit length; nil for an unreadable image
+	hists    [][]float32
 }
 
 func (ev *evaluator) close() {
@@ -433,6 +436,8 @@ func (ev *evaluator) run(distortion string, queries []evalQuery, first bool) (*e
 			mr, err = ev.raw(qs, distortion)
 		case methodHist:
 			mr, err = ev.hist(qs)
+		case methodStored:
+			mr, err = ev.stored(qs, distortion)
 		}
 		if err != nil {
 			return nil, err
@@ -492,14 +497,11 @@ func (ev *evaluator) score(qs []queryImage, ranked [][]int) map[string][]float64
 func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*methodResult, error) {
 	cfg := ev.cfg
 	emb := ev.eng.Embedder
-	if ev.oursCache == nil && !cfg.NoCache {
-		c, err := ev.cacheFor(emb)
-		if err != nil {
-			return nil, err
-		}
-		ev.oursCache = c
+	cache, err := ev.cacheFor(emb)
+	if err != nil {
+		return nil, err
 	}
-	feats, err := embedImages(emb, ev.oursCache, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (ours)")
+	feats, err := embedImages(emb, cache, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (ours)")
 	if err != nil {
 		return nil, err
 	}
@@ -535,6 +537,38 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 	return &methodResult{
 		Method: methodOurs, Description: "assets: " + ev.res.Pipeline, Queries: len(qs),
 		Precision: ev.score(qs, ranked), Latency: lat,
+	}, nil
+}
+
+// stored ranks the items by the query's embedding against the stored item
+// vectors (the vectors asset), exactly: the same embedding as ours, so the
+// difference is what the stored encoding (int8 or float32) costs.
+func (ev *evaluator) stored(qs []queryImage, distortion string) (*methodResult, error) {
+	vecs := ev.eng.Vectors
+	if vecs == nil {
+		return nil, errors.New("eval: the assets have no stored vectors")
+	}
+	emb := ev.eng.Embedder
+	cache, err := ev.cacheFor(emb)
+	if err != nil {
+		return nil, err
+	}
+	feats, err := embedImages(emb, cache, qs, ev.cfg.Workers, ev.cfg.Log, "eval "+distortion+" (stored)")
+	if err != nil {
+		return nil, err
+	}
+	ranked := make([][]int, len(qs))
+	var searchMS []float64
+	for i := range qs {
+		v := emb.Project(feats[i])
+		t0 := time.Now()
+		ranked[i] = evalTopK(vecs.Len(), ev.cfg.K, func(j int) float64 { return float64(vecs.Score(v, j)) })
+		searchMS = append(searchMS, msSince(t0))
+	}
+	return &methodResult{
+		Method: methodStored, Description: fmt.Sprintf("exact scan of the stored %s vectors", vecs.Header().Encoding), Queries: len(qs),
+		Precision: ev.score(qs, ranked),
+		Latency:   &latencyStats{SearchP50: median(searchMS), SearchMean: mean(searchMS)},
 	}, nil
 }
 

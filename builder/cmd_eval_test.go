@@ -131,11 +131,11 @@ func buildTinyAssets(t testing.TB, extra ...string) (assets, catalogCSV, queries
 }
 
 func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
-	for _, pooling := range []string{"gap", "gmp"} {
-		t.Run(pooling, func(t *testing.T) {
-			assets, _, queries, cache := buildTinyAssets(t, "--pooling", pooling)
+	for _, tc := range []struct{ pooling, vectors string }{{"gap", "float32"}, {"gmp", "int8"}} {
+		t.Run(tc.pooling+"-"+tc.vectors, func(t *testing.T) {
+			assets, _, queries, cache := buildTinyAssets(t, "--pooling", tc.pooling, "--vectors", tc.vectors)
 			var out, log bytes.Buffer
-			cfg := &evalConfig{Assets: assets, Queries: queries, K: 2, Methods: []string{methodOurs, methodRaw, methodHist},
+			cfg := &evalConfig{Assets: assets, Queries: queries, K: 2, Methods: []string{methodOurs, methodRaw, methodHist, methodStored},
 				Distort: []string{"clean"}, Cache: cache, LatencySample: 2, Workers: 2, Out: &out, Log: &log}
 			res, err := evaluate(cfg)
 			if err != nil {
@@ -147,7 +147,7 @@ func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
 			if fmt.Sprint(res.Cutoffs) != "[1 2]" || res.Queries != 2 || res.CatalogItems != 6 {
 				t.Fatalf("cutoffs %v, queries %d, items %d", res.Cutoffs, res.Queries, res.CatalogItems)
 			}
-			// Worked out by hand (see tinyCatalog). ours and raw rank q1 → A, C
+			// Worked out by hand (see tinyCatalog). ours, stored and raw rank q1 → A, C
 			// and q2 → D, F. The histogram baseline puts A and C in the same
 			// bin as q1 but F in another bin than q2, so q2 → D, then the
 			// first item with a zero intersection (A).
@@ -162,7 +162,8 @@ func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
 					"articleType": {0.5, 0.5}, "baseColour": {1, 0.75}, "articleType+baseColour": {0.5, 0.25},
 				},
 			}
-			if len(res.Runs) != 1 || len(res.Runs[0].Methods) != 3 {
+			want[methodStored] = want[methodOurs]
+			if len(res.Runs) != 1 || len(res.Runs[0].Methods) != 4 {
 				t.Fatalf("runs %+v", res.Runs)
 			}
 			for _, m := range res.Runs[0].Methods {
@@ -176,6 +177,9 @@ func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
 							t.Errorf("%s precision@%d %s = %v, want %v", m.Method, res.Cutoffs[i], label, got[i], w[i])
 						}
 					}
+				}
+				if want[m.Method] == nil {
+					t.Errorf("unexpected method %q", m.Method)
 				}
 				if m.Queries != 2 {
 					t.Errorf("%s: %d queries", m.Method, m.Queries)
