@@ -469,10 +469,13 @@ const engines = new Map();
 
 function startWorker(url) {
   if (url.origin === location.origin) return new Worker(url, { type: 'module', name: 'lookalike-engine' });
-  // A Worker script must be same-origin with the page: start a one-line
-  // module worker from a blob: URL that imports the worker from its origin
-  // (needs CORS on it, and worker-src blob: in the page's CSP).
-  const src = `import ${JSON.stringify(url.href)};`;
+  // A Worker script must be same-origin with the page: start a small module
+  // worker from a blob: URL that imports the worker from its origin (needs
+  // CORS on it, and worker-src blob: in the page's CSP). A dynamic import:
+  // Chromium refuses a static one from a blob: worker under a CSP. Messages
+  // wait until the worker has set its handler.
+  const u = JSON.stringify(url.href);
+  const src = `const q=[];self.onmessage=e=>q.push(e);import(${u}).then(()=>{for(const e of q)self.onmessage?.(e)},e=>postMessage({type:"error",code:"network",message:"cannot load "+${u}+": "+e.message}))`;
   return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module', name: 'lookalike-engine' });
 }
 
