@@ -51,6 +51,7 @@ const state = {
   nextId: 1,
   inflight: 0,          // id of the request the worker is working on
   pending: null,        // the latest request waiting for the worker
+  summary: '',          // the summary line of the results on screen
 };
 
 // ---------------------------------------------------------------- worker
@@ -149,6 +150,9 @@ function onError(m) {
   el.body.dataset.error = m.code || 'internal';
   showMessage(messageFor(m));
   setResultsState(el.results.children.length ? 'results' : 'empty');
+  // The results on screen are still the previous ones: say so again
+  // instead of "Searching…".
+  el.resultsSummary.textContent = el.results.children.length ? state.summary : '';
   setBodyState(state.ready ? 'ready' : 'loading');
   if (m.code === 'oom') engineFailed(m);
   flush();
@@ -259,7 +263,8 @@ function onResults(m) {
   const ms = m.ms || {};
   const total = (ms.decode || 0) + (ms.embed || 0) + (ms.search || 0);
   const took = total >= 1 ? ` · ${Math.round(total).toLocaleString()} ms on this device` : ' · in under 1 ms on this device';
-  el.resultsSummary.textContent = summary + took;
+  state.summary = summary + took;
+  el.resultsSummary.textContent = state.summary;
   el.live.textContent = summary;
   setResultsState(n ? 'results' : 'none');
   if (state.scrollToResults && state.query?.kind === 'image' && narrow.matches) {

@@ -1,0 +1,79 @@
+// Memory of the Chromium processes this Node process started, read from
+// Linux's /proc: every descendant of process.pid (so other people's
+// browsers on the same machine are never counted).
+//
+//   const s = sampleMemory();            // every 100 ms until stopped
+//   … load the page, search …
+//   const peak = s.stop();               // {totalMB, rendererMB, samples}
+//
+// PSS (proportional set size) splits pages shared between processes (the
+// Chromium binary, shared memory) among them, so the sum over processes is
+// what they cost together; RSS would count shared pages once per process.
+import fs from 'node:fs';
+
+/** Pids of all descendants of root (default: this process). */
+export function descendants(root = process.pid) {
+  const children = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(d));
+    } catch { /* gone */ }
+  }
+  const out = [];
+  const walk = (p) => { for (const c of children.get(p) || []) { out.push(c); walk(c); } };
+  walk(root);
+  return out;
+}
+
+/**
+ * One reading: [{pid, type, pssKB, rssKB}] for each descendant; type is
+ * Chromium's --type= (renderer, gpu-process, utility, …), 'browser' for the
+ * main process, or the program name for anything else (go, the server).
+ */
+export function readMemory(root = process.pid) {
+  const out = [];
+  for (const pid of descendants(root)) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const m = /^--type=(.+)$/.exec(cmd.find((a) => a.startsWith('--type=')) || '');
+      const isChromium = /chrom/i.test(cmd[0]);
+      const type = m ? m[1] : isChromium ? 'browser' : cmd[0].split('/').pop();
+      const roll = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const kb = (k) => Number((new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(roll) || [])[1] || 0);
+      out.push({ pid, type, chromium: isChromium, pssKB: kb('Pss'), rssKB: kb('Rss') });
+    } catch { /* gone, or no permission */ }
+  }
+  return out;
+}
+
+/**
+ * Samples readMemory every intervalMs. stop() returns the peaks over the
+ * samples: totalMB (all Chromium processes), rendererMB (renderer
+ * processes only: the page, its workers and the service worker live there),
+ * and samples (count).
+ */
+export function sampleMemory(intervalMs = 100, root = process.pid) {
+  let totalKB = 0;
+  let rendererKB = 0;
+  let samples = 0;
+  const take = () => {
+    const r = readMemory(root).filter((p) => p.chromium);
+    if (!r.length) return;
+    samples++;
+    totalKB = Math.max(totalKB, r.reduce((t, p) => t + p.pssKB, 0));
+    rendererKB = Math.max(rendererKB, r.filter((p) => p.type === 'renderer').reduce((t, p) => t + p.pssKB, 0));
+  };
+  take();
+  const timer = setInterval(take, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return { totalMB: Math.round(totalKB / 1024), rendererMB: Math.round(rendererKB / 1024), samples };
+    },
+  };
+}
