@@ -65,6 +65,8 @@ function readDisplay(bytes) {
     index: new Map(d.id.map((id, i) => [String(id), i])),
     section: (i) => dict(d.section, i),
     attr: (col, i) => dict(d.attributes?.find((a) => a.column === col), i),
+    title: (i) => d.title?.[i] || '',
+    thumb: (i) => d.thumbs?.[i] || '',
   };
 }
 
@@ -115,6 +117,19 @@ function fileServer(staticDir, assetsDir, { pages = new Map(), csp = '' } = {}) 
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': pageCSP || csp, 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cache-Control': 'no-cache' });
       res.end(body);
     };
+    // A stand-in for the edge worker's GET /api/similar/{id}?k=&section=.
+    const api = /^\/api\/similar\/([^/]+)$/.exec(u.pathname);
+    if (api) {
+      const id = decodeURIComponent(api[1]);
+      if (!display.index.has(id)) { res.writeHead(404, { 'Content-Type': 'application/json' }); res.end('{"error":"unknown id"}'); return; }
+      const k = Number(u.searchParams.get('k') || 10);
+      const results = similarIndexes(id, k, u.searchParams.get('section') || '').map((j) => ({
+        id: display.ids[j], title: display.title(j), section: display.section(j), thumb: new URL(display.thumb(j), `http://${req.headers.host}/assets/`).href,
+      }));
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ id, k, results }));
+      return;
+    }
     const pm = /^\/pages\/([\w-]+)\.html$/.exec(u.pathname);
     if (pm && pages.has(pm[1])) {
       const p = pages.get(pm[1]);
@@ -170,17 +185,28 @@ before(async () => {
   assetsDir = path.join(tmp, 'assets');
   const bin = path.join(tmp, 'builder');
   execFileSync('go', ['build', '-o', bin, './builder'], { cwd: repo, stdio: 'inherit' });
-  execFileSync(bin, ['build', '--catalog', catalogCSV, '--out', assetsDir, '--limit', String(LIMIT)], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
+  // Hold query photos out of the build with `builder split` (stratified,
+  // seeded: the same items every run, so the embedding cache serves them);
+  // a builder without split: the rows after the first LIMIT.
+  const splitDir = path.join(tmp, 'split');
+  let buildArgs = ['--catalog', catalogCSV, '--limit', String(LIMIT)];
+  let queries = null;
+  try {
+    execFileSync(bin, ['split', '--catalog', catalogCSV, '--holdout', '40', '--size', String(LIMIT), '--seed', '1', '--out', splitDir], { cwd: repo, stdio: 'ignore' });
+    buildArgs = ['--catalog', path.join(splitDir, 'catalog.csv')];
+    queries = parseCSV(fs.readFileSync(path.join(splitDir, 'queries.csv'), 'utf8')).map((r) => ({ ...r, image: path.resolve(splitDir, r.image) }));
+  } catch { /* older builder */ }
+  execFileSync(bin, ['build', ...buildArgs, '--out', assetsDir], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
   const manifest = JSON.parse(fs.readFileSync(path.join(assetsDir, 'manifest.json')));
   const file = (kind) => path.join(assetsDir, manifest.assets.find((a) => a.kind === kind).file);
   display = readDisplay(fs.readFileSync(file('catalog')));
   nb = readNeighbours(fs.readFileSync(file('neighbors')));
   assert.equal(nb.count, display.ids.length);
   // A held-out query photo: the first footwear row the build did not take.
-  const rows = parseCSV(fs.readFileSync(catalogCSV, 'utf8'));
-  const row = rows.find((r) => !display.index.has(r.id) && r.masterCategory === 'Footwear' && fs.existsSync(path.join(shared, 'fashion', r.image)));
+  queries ||= parseCSV(fs.readFileSync(catalogCSV, 'utf8')).map((r) => ({ ...r, image: path.join(shared, 'fashion', r.image) }));
+  const row = queries.find((r) => !display.index.has(r.id) && r.masterCategory === 'Footwear' && fs.existsSync(r.image));
   assert.ok(row, 'a held-out footwear photo');
-  queryShoe = { id: row.id, file: path.join(shared, 'fashion', row.image), section: row.masterCategory };
+  queryShoe = { id: row.id, file: row.image, section: row.masterCategory };
   try {
     const out = execFileSync(bin, ['query', '--assets', assetsDir, '--k', '8', queryShoe.file], { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'] });
     nativeQuery = JSON.parse(String(out).trim().split('\n').pop()).results.map((r) => String(r.id));
@@ -206,11 +232,21 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** The expected carousel: the product's section neighbours, itself left out. */
-function expectedSimilar(id, count) {
+/**
+ * The expected neighbours of a product, as item indexes (the rule the edge
+ * API documents): no section → the global list (section list if none);
+ * its own section → the section list; another section → the global list
+ * filtered to that section. The product itself is left out.
+ */
+function similarIndexes(id, count, section = '') {
   const i = display.index.get(id);
-  return nb.section(i).filter((j) => j !== i).slice(0, count).map((j) => display.ids[j]);
+  let list;
+  if (!section) list = nb.global(i) || nb.section(i);
+  else if (section === display.section(i)) list = nb.section(i);
+  else list = (nb.global(i) || []).filter((j) => display.section(j) === section);
+  return list.filter((j) => j !== i).slice(0, count);
 }
+const expectedSimilar = (id, count, section = '') => similarIndexes(id, count, section).map((j) => display.ids[j]);
 
 /**
  * A page with listeners for everything that must not happen: uncaught
@@ -285,9 +321,10 @@ describe('embed', () => {
   test('demo product page: carousel shows the precomputed neighbours, no model download', async () => {
     const { context, page, seen } = await openPage();
     try {
-      await page.goto(`${pageOrigin}/demo/product.html`);
+      await page.goto(`${pageOrigin}/demo/product.html?id=${display.ids[0]}`);
       await waitState(page, 'lookalike-similar', 'ready');
       const pid = await page.locator('lookalike-similar').getAttribute('product-id');
+      assert.equal(pid, display.ids[0]);
       const count = Number(await page.locator('lookalike-similar').getAttribute('count'));
       const ids = await cardIds(page);
       assert.equal(ids.length, count);
@@ -325,7 +362,7 @@ describe('embed', () => {
     const { context, page, seen } = await openPage();
     try {
       await page.emulateMedia({ reducedMotion: 'reduce' });
-      await page.goto(`${pageOrigin}/demo/product.html`);
+      await page.goto(`${pageOrigin}/demo/product.html?id=${display.ids[0]}`);
       await waitState(page, 'lookalike-similar', 'ready');
       const sr = (f, arg) => page.evaluate(f, arg);
       const info = () => sr(() => {
@@ -400,7 +437,7 @@ describe('embed', () => {
   test('host CSS does not reach the carousel, and its CSS does not leak out', async () => {
     const { context, page } = await openPage();
     try {
-      await page.goto(`${pageOrigin}/demo/product.html`);
+      await page.goto(`${pageOrigin}/demo/product.html?id=${display.ids[0]}`);
       await waitState(page, 'lookalike-similar', 'ready');
       await page.waitForFunction(() => [...document.querySelector('lookalike-similar').shadowRoot.querySelectorAll('img')].every((i) => i.classList.contains('ok')));
       const inside = () => page.evaluate(() => [...document.querySelector('lookalike-similar').shadowRoot.querySelectorAll('*')].map((el) => {
@@ -496,7 +533,7 @@ describe('embed', () => {
     {
       const { context, page, seen } = await openPage({ init: () => { delete globalThis.WebAssembly; } });
       try {
-        await page.goto(`${pageOrigin}/demo/product.html`);
+        await page.goto(`${pageOrigin}/demo/product.html?id=${display.ids[0]}`);
         await waitState(page, 'lookalike-similar', 'ready');
         await waitState(page, 'lookalike-search', 'error');
         assert.match(await page.locator('lookalike-search [part~=status]').textContent(), /not available in this browser/);
@@ -514,15 +551,15 @@ describe('embed', () => {
       const id = display.ids[5];
       await hostPage(page, 'builder-site', `
         <div id="d" data-lookalike-similar data-product-id="${id}" data-assets="/assets/" data-count="4"></div>
-        <lookalike-similar id="t" product-id="${id}" assets="/assets/" count="3" section="all" label="You may also like">
+        <lookalike-similar id="t" product-id="${id}" assets="/assets/" count="3" section="${display.section(display.index.get(id))}" label="You may also like">
           <template><a data-field="link" class="mine" part="mine"><span data-field="image"></span><b data-field="title"></b></a></template>
         </lookalike-similar>`, { extraHead: '<script type="module" src="/lookalike.js"></script>' });
       await waitState(page, '#d', 'ready');
       await waitState(page, '#t', 'ready');
       assert.deepEqual(await cardIds(page, '#d'), expectedSimilar(id, 4));
-      const i = display.index.get(id);
-      const global = (nb.global(i) || nb.section(i)).filter((j) => j !== i).slice(0, 3).map((j) => display.ids[j]);
-      assert.deepEqual(await cardIds(page, '#t'), global);
+      const own = expectedSimilar(id, 3, display.section(display.index.get(id)));
+      assert.deepEqual(own, nb.section(display.index.get(id)).slice(0, 3).map((j) => display.ids[j]));
+      assert.deepEqual(await cardIds(page, '#t'), own);
       assert.equal(await page.evaluate(() => document.querySelector('#t').shadowRoot.querySelectorAll('a.mine b').length), 3);
       assert.equal(await page.evaluate(() => document.querySelector('#t').shadowRoot.querySelector('[aria-roledescription=carousel]').getAttribute('aria-label')), 'You may also like');
       // Theming: a custom property on the host reaches the buttons.
@@ -546,7 +583,7 @@ describe('embed', () => {
   test('photo search: no model or wasm until used, then results for a held-out photo', { timeout: 600_000 }, async () => {
     const { context, page, seen } = await openPage();
     try {
-      await page.goto(`${pageOrigin}/demo/product.html`);
+      await page.goto(`${pageOrigin}/demo/product.html?id=${display.ids[0]}`);
       await waitState(page, 'lookalike-similar', 'ready');
       await page.waitForTimeout(1500);
       const heavy = (r) => /\.wasm|\.onnx|model-|index-|vectors-|projection-|engine-worker|wasm_exec|build\.json/.test(r.url);
@@ -585,7 +622,7 @@ describe('embed', () => {
     for (const assets of [`${otherOrigin}/assets/`, `${otherOrigin}/norange/assets/`]) {
       const { context, page, seen } = await openPage();
       try {
-        await page.goto(`${shopOrigin}/demo/product.html?assets=${encodeURIComponent(assets)}`);
+        await page.goto(`${shopOrigin}/demo/product.html?id=${display.ids[0]}&assets=${encodeURIComponent(assets)}`);
         await waitState(page, 'lookalike-similar', 'ready');
         assert.deepEqual(await cardIds(page), expectedSimilar(id, 8));
         await page.waitForFunction(() => [...document.querySelector('lookalike-similar').shadowRoot.querySelectorAll('img')].every((i) => i.classList.contains('ok')));
@@ -626,10 +663,34 @@ describe('embed', () => {
     }
   });
 
+  test('carousel from the edge API: one request, no catalogue download', async () => {
+    const { context, page, seen } = await openPage();
+    try {
+      const id = display.ids[3];
+      const other = display.section(display.index.get(id)) === 'Footwear' ? 'Apparel' : 'Footwear';
+      await hostPage(page, 'api-shop', `
+        <lookalike-similar id="a" product-id="${id}" api="${otherOrigin}/api/" count="5"></lookalike-similar>
+        <lookalike-similar id="b" product-id="${id}" api="${otherOrigin}/api/" count="4" section="${other}"></lookalike-similar>
+        <lookalike-similar id="c" product-id="no-such-product" api="${otherOrigin}/api/"></lookalike-similar>`,
+      { csp: ownerCSP(otherOrigin), extraHead: '<script type="module" src="/lookalike.js"></script>' });
+      await waitState(page, '#a', 'ready');
+      await waitState(page, '#b', ['ready', 'empty']);
+      await waitState(page, '#c', 'error');
+      assert.deepEqual(await cardIds(page, '#a'), expectedSimilar(id, 5));
+      assert.deepEqual(await cardIds(page, '#b'), expectedSimilar(id, 4, other));
+      assert.deepEqual(seen.requests.filter((r) => /manifest|catalog-|neighbors-/.test(r.url)), []);
+      assert.equal(seen.requests.filter((r) => /\/api\/similar\//.test(r.url)).length, 3);
+      assert.equal(seen.warnings.length, 1, JSON.stringify(seen.warnings));
+      assert.deepEqual(seen.errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('phone width: carousel and search box fit 360 px', async () => {
     const { context, page } = await openPage({ width: 360, height: 800 });
     try {
-      await page.goto(`${pageOrigin}/demo/product.html`);
+      await page.goto(`${pageOrigin}/demo/product.html?id=${display.ids[0]}`);
       await waitState(page, 'lookalike-similar', 'ready');
       await page.waitForFunction(() => [...document.querySelector('lookalike-similar').shadowRoot.querySelectorAll('img')].every((i) => i.classList.contains('ok')));
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -20,7 +20,7 @@
 const NB_MAGIC = 'LKNB';
 const NB_HEADER = 32;
 const NO_ITEM = 0xffffffff;
-const ATTRS = ['product-id', 'assets', 'count', 'section', 'label', 'engine', 'results'];
+const ATTRS = ['product-id', 'assets', 'api', 'count', 'section', 'label', 'engine', 'results'];
 
 // ---------------------------------------------------------------- assets
 
@@ -382,11 +382,34 @@ class SimilarView extends View {
 
   async render(current) {
     const id = this.attr('product-id');
-    const base = this.assets;
     const count = Math.max(1, Math.min(48, parseInt(this.attr('count', '8'), 10) || 8));
-    const want = this.attr('section');
+    const section = this.attr('section');
     this.host.dataset.state = 'loading';
     if (!id) throw new Error('no product-id attribute');
+    let items = null;
+    const api = this.attr('api');
+    if (api) {
+      try {
+        items = await this.fromAPI(api, id, count, section);
+      } catch (err) {
+        // Unknown product, or no assets to fall back on: that is the answer.
+        if (err.status === 404 || !this.attr('assets')) throw err;
+      }
+    }
+    items ||= await this.fromAssets(this.assets, id, count, section);
+    if (!current()) return;
+    this.show(items);
+    this.host.dataset.state = items.length ? 'ready' : 'empty';
+    this.emit('lookalike-results', { source: 'similar', productId: id, results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url })) });
+  }
+
+  /**
+   * The neighbours from the asset files. Which list (the same rule as the
+   * edge API): no section → the global list (the section list when the
+   * build stored only that); the product's own section → its section list;
+   * another section → the global list filtered to it.
+   */
+  async fromAssets(base, id, count, section) {
     // The catalogue (id -> item index) and the neighbours header at once.
     const [cat, hdr] = await Promise.all([catalog(base), nbHeader(base)]);
     const i = cat.byId.get(id);
@@ -394,21 +417,25 @@ class SimilarView extends View {
     if (hdr.count !== cat.count) throw new Error('the neighbours and catalog assets disagree on the item count; redeploy one build');
     const nb = await neighbours(base, hdr, i);
     let list;
-    if (!want) list = nb.section;
-    else if (want === '*' || want === 'all') list = nb.global || nb.section;
-    else list = [...(nb.global || []), ...nb.section].filter(([j]) => cat.item(j).section === want);
-    const seen = new Set([i]);
-    const items = [];
-    for (const [j, score] of list) {
-      if (seen.has(j)) continue;
-      seen.add(j);
-      items.push({ ...cat.item(j), score });
-      if (items.length === count) break;
-    }
-    if (!current()) return;
-    this.show(items);
-    this.host.dataset.state = items.length ? 'ready' : 'empty';
-    this.emit('lookalike-results', { source: 'similar', productId: id, results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url })) });
+    if (!section) list = nb.global || nb.section;
+    else if (section === cat.item(i).section) list = nb.section;
+    else list = (nb.global || []).filter(([j]) => cat.item(j).section === section);
+    return list.filter(([j]) => j !== i).slice(0, count).map(([j, score]) => ({ ...cat.item(j), score }));
+  }
+
+  /** The neighbours from the edge worker's GET {api}similar/{id}?k=&section=. */
+  async fromAPI(api, id, count, section) {
+    const u = new URL(`similar/${encodeURIComponent(id)}`, new URL(api.endsWith('/') ? api : api + '/', document.baseURI));
+    u.searchParams.set('k', String(Math.min(count, 24)));
+    if (section) u.searchParams.set('section', section);
+    let r;
+    try { r = await fetch(u); } catch (err) { throw new Error(`${u.href} is unreachable (${err.message})`); }
+    if (!r.ok) throw Object.assign(new Error(`${u.href}: HTTP ${r.status}${r.status === 404 ? ' (unknown product?)' : ''}`), { status: r.status });
+    const d = await r.json();
+    return (d.results || []).filter((x) => String(x.id) !== id).slice(0, count).map((x) => ({
+      id: String(x.id), title: x.title || '', url: x.url || '', price: x.price || '', currency: x.currency || '',
+      section: x.section || '', score: x.score, thumb: parseThumb(x.thumb, u.href),
+    }));
   }
 
   fail(err) {
