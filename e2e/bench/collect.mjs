@@ -151,12 +151,15 @@ if (cmds.size) {
   md.push('```');
 } else {
   md.push('```sh',
-    'go run ./builder model --out .cache/model --fp32   # fp32 file with probs (see builder/cmd_model.go)',
-    'node e2e/bench/ortweb.mjs --model MODEL.onnx --threads 1 --runs 7 > /tmp/ortweb_1t.json',
-    'node e2e/bench/ortweb.mjs --model MODEL.onnx --threads 0 --runs 7 > /tmp/ortweb_mt.json',
-    'node e2e/bench/ortnode.mjs --model MODEL.onnx > /tmp/ortnode.json',
-    'node e2e/bench/ortnode_throughput.mjs --model MODEL.onnx --images ../shared/fashion/images --n 2000 > /tmp/ortnode_tp.json',
-    'node e2e/bench/collect.mjs /tmp/ortweb_1t.json /tmp/ortweb_mt.json /tmp/ortnode.json /tmp/ortnode_tp.json',
+    'go run ./builder model --out .cache/model-out --fp32   # the ONNX files (make model)',
+    '# every peer on the int8 file, pieces kept in .cache/bench/, then merged here:',
+    'node e2e/bench/peers.mjs --model .cache/model-out/resnet50-int8.onnx --images ../shared/fashion/images --n 2000',
+    '# or one at a time:',
+    'node e2e/bench/ortweb.mjs --model .cache/model-out/resnet50-int8.onnx --threads 1 --runs 7 > ortweb_1t.json',
+    'node e2e/bench/ortweb.mjs --model .cache/model-out/resnet50-int8.onnx --threads 0 --runs 7 > ortweb_mt.json',
+    'node e2e/bench/ortnode.mjs --model .cache/model-out/resnet50-int8.onnx > ortnode.json',
+    'node e2e/bench/ortnode_throughput.mjs --model .cache/model-out/resnet50-int8.onnx --images ../shared/fashion/images --n 2000 > ortnode_tp.json',
+    'node e2e/bench/collect.mjs ortweb_1t.json ortweb_mt.json ortnode.json ortnode_tp.json ours.json',
     '```');
 }
 const machines = new Set(ordered.map((k) => JSON.stringify(out._details[k]?.machine ?? null)).filter((m) => m !== 'null'));
