@@ -207,7 +207,7 @@ const CSS = `
 h2{font-size:1.15em;font-weight:650;margin:0;color:inherit}
 .nav{display:flex;gap:8px}
 .btn{font:inherit;font-weight:600;color:var(--lookalike-button-text,#fff);background:var(--lookalike-accent,#1f5fd6);border:0;border-radius:var(--lookalike-radius,10px);min-width:40px;min-height:40px;padding:0 14px;cursor:pointer}
-.btn[aria-disabled=true]{opacity:.35;cursor:default}
+.btn[aria-disabled=true]{background:color-mix(in srgb,var(--lookalike-accent,#1f5fd6) 35%,#fff);cursor:default}
 :focus{outline:none}
 :focus-visible,.box:has(:focus-visible){outline:3px solid var(--lookalike-focus,var(--lookalike-accent,#1f5fd6));outline-offset:2px}
 .track{position:relative;display:grid;grid-auto-flow:column;grid-auto-columns:var(--lookalike-card-width,164px);gap:var(--lookalike-gap,12px);overflow-x:auto;scroll-snap-type:x mandatory;scroll-padding-inline:6px;scroll-behavior:smooth;scrollbar-width:none;list-style:none;margin:0;padding:6px}
