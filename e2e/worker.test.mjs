@@ -17,6 +17,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { prepareSite, startWrangler, freePort } from './bench/edge.mjs';
 import { repoRoot } from './ref/common.mjs';
+import { chromiumPath, launchChromium, collectErrors, waitReady } from './lib/browser.mjs';
 
 const root = repoRoot();
 const LIMIT = Number(process.env.LOOKALIKE_WORKER_LIMIT || 200);
@@ -271,7 +272,7 @@ test('unknown assets are 404; no path traversal; edge lookup files are not publi
   const paths = [
     '/assets/nothing-0123456789ab.bin', '/nothing.html', '/build/nothing.js',
     '/../wrangler.toml', '/assets/../../go.mod', '/%2e%2e/%2e%2e/etc/passwd', '/assets/..%2f..%2fgo.mod',
-    '/assets/%2e%2e%2fmanifest.json', '/..%5c..%5cgo.mod', '/_worker/meta.json', '/_worker/ids-0.json',
+    '/assets/%2e%2e%2fmanifest.json', '/..%5c..%5cgo.mod', '/_worker/meta.json', '/_worker/ids-0.txt',
     '/assets/../_worker/meta.json', '/.lookalike-site', '/.assetsignore', '/assets/.hidden', '/%00',
   ];
   for (const p of paths) {
@@ -280,5 +281,28 @@ test('unknown assets are 404; no path traversal; edge lookup files are not publi
     assert.equal(r.headers['x-content-type-options'], 'nosniff', p);
     const text = r.body.toString();
     assert.ok(!text.includes('module github.com') && !text.includes('lookalike-edge') && !text.includes('root:'), `${p} leaked: ${text.slice(0, 100)}`);
+  }
+});
+
+test('the page loads its engine in Chromium under the worker\'s headers (CSP, COEP)', async (t) => {
+  try {
+    chromiumPath();
+  } catch (e) {
+    t.skip(e.message);
+    return;
+  }
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = collectErrors(page);
+    const blocked = [];
+    page.on('requestfailed', (r) => blocked.push(`${r.url()}: ${r.failure()?.errorText}`));
+    await page.goto(wr.url + '/');
+    await waitReady(page, 300_000);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, 'COOP + COEP make the page cross-origin isolated');
+    assert.deepEqual(blocked, []);
+    assert.deepEqual(errors.filter((e) => /Content Security Policy|Cross-Origin|CORP|blocked/i.test(e)), []);
+  } finally {
+    await browser.close();
   }
 });

@@ -5,7 +5,8 @@
 //
 //   node e2e/bench/edge.mjs [--requests 10000] [--concurrency 50] [--max-seconds 600]
 //                           [--limit 1000] [--assets DIR]
-//   → {"edge_similar_p50_ms", "edge_similar_p99_ms", "edge_errors", "worker_bundle_bytes", …}
+//   → {"edge_similar_p50_ms", "edge_similar_p99_ms", "edge_errors", "worker_bundle_bytes",
+//      "edge_similar_cpu_ms" (workerd CPU time per request: robust on a busy machine), …}
 //
 // Also the helpers e2e/worker.test.mjs uses: prepareSite (worker build,
 // asset build, stage, a wrangler config for the staged folder) and
@@ -121,17 +122,42 @@ export async function startWrangler({ config, timeoutMs = 180_000, log = () => {
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return { url, port, stop, output: () => output };
+  return { url, port, pid: child.pid, stop, output: () => output };
 }
 
 /** The product ids of a staged site (from its edge lookup files). */
 export function stagedIds(site) {
   const dir = path.join(site, '_worker');
   const ids = [];
-  for (const f of fs.readdirSync(dir).filter((f) => /^ids-\d+\.json$/.test(f)).sort()) {
-    ids.push(...Object.keys(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))));
+  // Lines of "<id as a JSON string>\t<item index>" (wasm/worker/edge).
+  for (const f of fs.readdirSync(dir).filter((f) => /^ids-\d+\.txt$/.test(f)).sort()) {
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      if (line) ids.push(JSON.parse(line.slice(0, line.lastIndexOf('\t'))));
+    }
   }
   return ids;
+}
+
+/**
+ * CPU time (ms) used so far by the processes of process group pgid, split
+ * into workerd (the Workers runtime running our worker) and the rest
+ * (wrangler's Node proxy in front of it). From Linux's /proc.
+ */
+export function groupCpuMs(pgid) {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  const out = { workerd: 0, other: 0 };
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) !== pgid) continue;
+      const ms = (Number(f[11]) + Number(f[12])) * tick;
+      if (comm.startsWith('workerd')) out.workerd += ms; else out.other += ms;
+    } catch { /* gone */ }
+  }
+  return out;
 }
 
 /** Runs `requests` GETs at `concurrency` over keep-alive connections. */
@@ -139,6 +165,7 @@ async function load({ url, ids, requests, concurrency, maxSeconds }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const ms = [];
   let errors = 0;
+  const errorKinds = {};
   let next = 0;
   let seed = 42;
   const rand = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
@@ -147,10 +174,10 @@ async function load({ url, ids, requests, concurrency, maxSeconds }) {
     const t0 = performance.now();
     const req = http.get(target, { agent }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ ok: res.statusCode === 200, ms: performance.now() - t0 }));
+      res.on('end', () => resolve({ ok: res.statusCode === 200, kind: `status ${res.statusCode}`, ms: performance.now() - t0 }));
     });
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ ok: false, ms: performance.now() - t0 }));
+    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ ok: false, kind: e.message, ms: performance.now() - t0 }));
   });
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -159,14 +186,17 @@ async function load({ url, ids, requests, concurrency, maxSeconds }) {
       const id = ids[Math.floor(rand() * ids.length)];
       const r = await one(`${url}/api/similar/${encodeURIComponent(id)}?k=10`);
       ms.push(r.ms);
-      if (!r.ok) errors++;
+      if (!r.ok) {
+        errors++;
+        errorKinds[r.kind] = (errorKinds[r.kind] || 0) + 1;
+      }
     }
   }));
   const wall = performance.now() - t0;
   agent.destroy();
   ms.sort((a, b) => a - b);
   const q = (p) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))];
-  return { done: ms.length, errors, p50: q(0.5), p99: q(0.99), max: ms[ms.length - 1], rps: ms.length / (wall / 1000) };
+  return { done: ms.length, errors, errorKinds, p50: q(0.5), p99: q(0.99), max: ms[ms.length - 1], rps: ms.length / (wall / 1000) };
 }
 
 async function main() {
@@ -182,14 +212,21 @@ async function main() {
     // Warm-up: compile the module, fill the asset cache.
     await load({ url: w.url, ids, requests: 100, concurrency: 10, maxSeconds: 120 });
     const requests = Number(opts.requests);
+    const cpu0 = groupCpuMs(w.pid);
     const r = await load({ url: w.url, ids, requests, concurrency: Number(opts.concurrency), maxSeconds: Number(opts['max-seconds']) });
-    log(`edge: ${r.done} requests, ${r.errors} errors, p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms, ${round(r.rps)} req/s\n`);
+    const cpu1 = groupCpuMs(w.pid);
+    const workerdCpu = (cpu1.workerd - cpu0.workerd) / r.done;
+    const proxyCpu = (cpu1.other - cpu0.other) / r.done;
+    log(`edge: ${r.done} requests, ${r.errors} errors ${JSON.stringify(r.errorKinds)}, p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms, ` +
+      `${round(r.rps)} req/s; CPU per request: workerd ${round(workerdCpu, 2)} ms, wrangler's proxy ${round(proxyCpu, 2)} ms\n`);
     report({
       edge_similar_p50_ms: round(r.p50, 1),
       edge_similar_p99_ms: round(r.p99, 1),
       edge_errors: r.errors,
       worker_bundle_bytes: site.bundleBytes,
+      edge_similar_cpu_ms: round(workerdCpu, 2),
     }, {
+      errors_by_kind: r.errorKinds, proxy_cpu_ms_per_request: round(proxyCpu, 2),
       requests: r.done, requested: requests, concurrency: Number(opts.concurrency), items: ids.length,
       max_ms: round(r.max, 1), requests_per_s: round(r.rps, 1), runtime: 'wrangler 3.114.17 dev (workerd), loopback',
       note: r.done < requests ? `stopped after --max-seconds ${opts['max-seconds']}` : undefined,

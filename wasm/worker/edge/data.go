@@ -78,7 +78,7 @@ func IDShard(id string, shards int) int {
 }
 
 // Names of the staged files.
-func idsName(s int) string   { return "ids-" + strconv.Itoa(s) + ".json" }
+func idsName(s int) string   { return "ids-" + strconv.Itoa(s) + ".txt" }
 func nbName(j int) string    { return "nb-" + strconv.Itoa(j) + ".bin" }
 func cardsName(j int) string { return "cards-" + strconv.Itoa(j) + ".jsonl" }
 
@@ -142,10 +142,7 @@ func Stage(manifest []byte, read func(catalog.Asset) ([]byte, error)) (map[strin
 	}
 	meta.Assets["model"] = m.Model.File
 	files := map[string][]byte{}
-	ids := make([]map[string]int, meta.IDShards)
-	for s := range ids {
-		ids[s] = map[string]int{}
-	}
+	ids := make([][]byte, meta.IDShards)
 	rec := h.RecordSize()
 	for j := 0; j*ShardSize < n; j++ {
 		lo, hi := j*ShardSize, min(n, (j+1)*ShardSize)
@@ -166,15 +163,12 @@ func Stage(manifest []byte, read func(catalog.Asset) ([]byte, error)) (map[strin
 			if err := enc.Encode(c); err != nil {
 				return nil, fmt.Errorf("edge: stage: item %q: %w", it.ID, err)
 			}
-			ids[IDShard(it.ID, meta.IDShards)][it.ID] = i
+			s := IDShard(it.ID, meta.IDShards)
+			ids[s] = appendIDLine(ids[s], it.ID, i)
 		}
 		files[cardsName(j)] = cbuf.Bytes()
 	}
-	for s, m := range ids {
-		b, err := json.Marshal(m)
-		if err != nil {
-			return nil, fmt.Errorf("edge: stage: %w", err)
-		}
+	for s, b := range ids {
 		files[idsName(s)] = b
 	}
 	mb, err := json.MarshalIndent(meta, "", "  ")
@@ -210,18 +204,39 @@ func ParseMeta(b []byte) (*Meta, error) {
 	return &m, nil
 }
 
-// parseIDs decodes an ids shard.
-func parseIDs(b []byte, n int) (map[string]int, error) {
-	var m map[string]int
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%w: ids shard: %v", ErrData, err)
+// An ids shard has one line per product: the id as a JSON string (as
+// appendJSONString writes it, so the same id always gives the same bytes),
+// a tab, the item index. Looking an id up is a substring search: no
+// decoding of the other ids.
+func appendIDLine(b []byte, id string, i int) []byte {
+	b = appendJSONString(b, id)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(i), 10)
+	return append(b, '\n')
+}
+
+// findID returns the index of id in an ids shard, or -1.
+func findID(shard []byte, id string, n int) (int, error) {
+	needle := appendIDLine(nil, id, 0)
+	needle = needle[:len(needle)-2] // up to and including the tab
+	at := -1
+	if bytes.HasPrefix(shard, needle) {
+		at = 0
+	} else if k := bytes.Index(shard, append([]byte{'\n'}, needle...)); k >= 0 {
+		at = k + 1
 	}
-	for id, i := range m {
-		if i < 0 || i >= n {
-			return nil, fmt.Errorf("%w: ids shard maps %q to item %d of %d", ErrData, id, i, n)
-		}
+	if at < 0 {
+		return -1, nil
 	}
-	return m, nil
+	rest := shard[at+len(needle):]
+	if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+		rest = rest[:nl]
+	}
+	i, err := strconv.Atoi(string(rest))
+	if err != nil || i < 0 || i >= n {
+		return -1, fmt.Errorf("%w: ids shard gives %q item %q of %d", ErrData, id, rest, n)
+	}
+	return i, nil
 }
 
 // neighborsAt returns list `which` (0 = section, 1 = global) of item i
@@ -258,8 +273,11 @@ func neighborsAt(shard []byte, meta *Meta, i, lo int, which int) ([]vecfile.Neig
 	return out, nil
 }
 
-// cardAt decodes line k (0-based) of a cards shard.
-func cardAt(shard []byte, k int) (*Card, error) {
+// cardAt returns line k (0-based) of a cards shard: one Card as a JSON
+// object, checked to be valid JSON so that it can be spliced into an
+// answer as is (decoding and re-encoding it per request costs more CPU than
+// a fresh instance can spare).
+func cardAt(shard []byte, k int) ([]byte, error) {
 	if k < 0 {
 		return nil, fmt.Errorf("%w: card %d", ErrData, k)
 	}
@@ -274,9 +292,23 @@ func cardAt(shard []byte, k int) (*Card, error) {
 	if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
 		rest = rest[:nl]
 	}
-	var c Card
-	if err := json.Unmarshal(rest, &c); err != nil {
-		return nil, fmt.Errorf("%w: cards shard: %v", ErrData, err)
+	if len(rest) < 2 || rest[0] != '{' || rest[len(rest)-1] != '}' || !json.Valid(rest) {
+		return nil, fmt.Errorf("%w: cards shard line is not a JSON object", ErrData)
 	}
-	return &c, nil
+	return rest, nil
+}
+
+// cardField decodes one string field of a card line.
+func cardField(card []byte, field string) (string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(card, &m); err != nil {
+		return "", fmt.Errorf("%w: card: %v", ErrData, err)
+	}
+	var v string
+	if raw, ok := m[field]; ok {
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return "", fmt.Errorf("%w: card %s: %v", ErrData, field, err)
+		}
+	}
+	return v, nil
 }

@@ -10,7 +10,7 @@
 // through a Store:
 //
 //	meta.json           build id (manifest SHA-256), counts, K, sections, asset names
-//	ids-<s>.json        {"<product id>": item index} for ids with fnv32a(id) % IDShards == s
+//	ids-<s>.txt         "<product id>"<TAB><item index> lines for ids with fnv32a(id) % IDShards == s
 //	nb-<j>.bin          the neighbour file's 32-byte header + the records of items
 //	                    j·ShardSize … (j+1)·ShardSize-1, byte for byte (see models/vecfile)
 //	cards-<j>.jsonl     one Card (display data) per line for the same items

@@ -58,9 +58,15 @@ func newFixture(t testing.TB, n, k int, global bool) *fixture {
 			id = fmt.Sprintf("a/b %d", i) // escaped slash and space in a URL
 		case 6:
 			id = fmt.Sprintf("ünï-%d", i)
+		case 8:
+			id = fmt.Sprintf(`q"\\%d`, i) // a quote and a backslash
 		}
 		ids[i] = id
-		items[i] = catalog.Item{ID: id, Title: fmt.Sprintf("Item %d", i), Price: fmt.Sprint(10 + i),
+		title := fmt.Sprintf("Item %d", i)
+		if i%97 == 9 { // must not confuse the thumbnail rewrite
+			title = `evil "thumb":"http://x" \`
+		}
+		items[i] = catalog.Item{ID: id, Title: title, Price: fmt.Sprint(10 + i),
 			Attrs: map[string]string{"masterCategory": sections[i%3], "baseColour": []string{"Red", "Blue"}[i%2]}}
 	}
 	header := []string{"id", "image", "title", "price", "masterCategory", "baseColour"}
@@ -181,7 +187,7 @@ func TestHealth(t *testing.T) {
 func TestProducts(t *testing.T) {
 	f := newFixture(t, 1100, 24, true)
 	h := Handler(f.store)
-	for _, i := range []int{0, 5, 6, 255, 256, 257, 1099} {
+	for _, i := range []int{0, 5, 6, 8, 9, 255, 256, 257, 1099} {
 		w := do(t, h, "GET", "/api/products/"+url.PathEscape(f.ids[i]))
 		if w.Code != 200 {
 			t.Fatalf("item %d (%q): status %d: %s", i, f.ids[i], w.Code, w.Body)
@@ -249,7 +255,7 @@ func TestSimilar(t *testing.T) {
 			}
 		}
 	}
-	for _, i := range []int{0, 5, 6, 7, 255, 256, 600, 1099} {
+	for _, i := range []int{0, 2, 5, 6, 7, 8, 255, 256, 600, 1099} {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			id := f.ids[i]
 			own := f.disp.Item(i).Section
@@ -298,7 +304,10 @@ func TestSectionOnlyLists(t *testing.T) {
 	f := newFixture(t, 300, 8, false)
 	h := Handler(f.store)
 	w := do(t, h, "GET", "/api/similar/p4")
-	var a Similar
+	var a struct {
+		List    string `json:"list"`
+		Results []Card `json:"results"`
+	}
 	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil || w.Code != 200 {
 		t.Fatalf("status %d %v: %s", w.Code, err, w.Body)
 	}
@@ -493,7 +502,29 @@ func FuzzShards(f *testing.F) {
 		neighborsAt(nb, meta, i, 0, 1)
 		neighborsAt(nb, meta, i, 0, 0)
 		cardAt(cards, i)
-		parseIDs(cards, 10)
+		findID(cards, string(nb), 10)
 		ParseMeta(cards)
+	})
+}
+
+// FuzzJSONString: the hand-written JSON string encoder round-trips through
+// encoding/json (invalid UTF-8 becomes U+FFFD, as ranging over it does).
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"\`, "\x00\x1f\u2028\u2029", "\xff\xfe", "ünï 😀", "</script>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q → %s: %v", s, b, err)
+		}
+		var want []rune
+		for _, r := range s {
+			want = append(want, r)
+		}
+		if got != string(want) {
+			t.Fatalf("%q → %s → %q", s, b, got)
+		}
 	})
 }

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,10 +84,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(w, r, fmt.Errorf("edge: encoding the answer: %w", err))
-		return
+	b, ok := v.([]byte) // already JSON
+	if !ok {
+		if b, err = json.Marshal(v); err != nil {
+			writeError(w, r, fmt.Errorf("edge: encoding the answer: %w", err))
+			return
+		}
 	}
 	w.Header().Set("Cache-Control", cache)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
@@ -106,10 +109,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// A staged file is missing: the worker and the site are out of step.
 		status, msg = http.StatusServiceUnavailable, "catalogue data not staged: "+msg
 	}
-	b, _ := json.Marshal(struct {
-		Error  string `json:"error"`
-		Status int    `json:"status"`
-	}{msg, status})
+	b := appendJSONString([]byte(`{"error":`), msg)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, '}')
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
@@ -203,24 +206,23 @@ func (h *handler) lookup(ctx context.Context, m *Meta, id string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ids, err := parseIDs(b, m.ItemCount)
+	i, err := findID(b, id, m.ItemCount)
 	if err != nil {
 		return 0, err
 	}
-	i, ok := ids[id]
-	if !ok {
+	if i < 0 {
 		return 0, errorf(http.StatusNotFound, "unknown product id %q", id)
 	}
 	return i, nil
 }
 
-// cards fetches the cards of items (shards in parallel).
-func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int]*Card, error) {
+// cards fetches the cards of items as JSON lines (shards in parallel).
+func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int][]byte, error) {
 	byShard := map[int][]int{}
 	for _, i := range items {
 		byShard[i/m.ShardSize] = append(byShard[i/m.ShardSize], i)
 	}
-	out := make(map[int]*Card, len(items))
+	out := make(map[int][]byte, len(items))
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
@@ -261,12 +263,6 @@ func cmpErr(first, err error) error {
 	return first
 }
 
-// Product is a Card with its thumbnail as a URL.
-type Product struct {
-	Card
-	Score *float64 `json:"score,omitempty"`
-}
-
 func (h *handler) product(r *http.Request, id string) (any, error) {
 	ctx := r.Context()
 	m, err := h.meta(ctx)
@@ -281,25 +277,23 @@ func (h *handler) product(r *http.Request, id string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := cs[i]
-	if c.ID != id {
-		return nil, fmt.Errorf("%w: item %d is %q in the cards, %q in the ids", ErrData, i, c.ID, id)
+	if got, err := cardField(cs[i], "id"); err != nil || got != id {
+		return nil, fmt.Errorf("%w: item %d is %q in the cards, %q in the ids (%v)", ErrData, i, got, id, err)
 	}
-	c.Thumb = thumbURL(r, c.Thumb)
-	return struct {
-		Build string `json:"build"`
-		*Card
-	}{m.Build, c}, nil
+	b := appendJSONString([]byte(`{"build":`), m.Build)
+	b = append(b, ',')
+	b = appendCard(b, cs[i], thumbBase(r))
+	return b, nil
 }
 
-// Similar is the /api/similar answer.
+// Similar is the /api/similar answer; each result is a Card plus "score".
 type Similar struct {
-	Build   string    `json:"build"`
-	ID      string    `json:"id"`
-	K       int       `json:"k"`
-	Section string    `json:"section,omitempty"`
-	List    string    `json:"list"` // "section", "global" or "global, filtered by section"
-	Results []Product `json:"results"`
+	Build   string            `json:"build"`
+	ID      string            `json:"id"`
+	K       int               `json:"k"`
+	Section string            `json:"section,omitempty"`
+	List    string            `json:"list"` // "section", "global" or "global, filtered by section"
+	Results []json.RawMessage `json:"results"`
 }
 
 func (h *handler) similar(r *http.Request, id string) (any, error) {
@@ -341,49 +335,69 @@ func (h *handler) similar(r *http.Request, id string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		own = self[i].Section
+		if own, err = cardField(self[i], "section"); err != nil {
+			return nil, err
+		}
 	}
-	res := Similar{Build: m.Build, ID: id, K: k, Section: section, Results: []Product{}}
-	which, filter := 1, ""
+	which, filter, list := 1, "", ""
 	switch {
 	case section == "" && m.Lists == 2:
-		res.List = "global"
+		list = "global"
 	case section == "" || section == own:
-		which, res.List = 0, "section"
+		which, list = 0, "section"
 	case m.Lists == 2:
-		which, filter, res.List = 1, section, "global, filtered by section"
+		which, filter, list = 1, section, "global, filtered by section"
 	default: // only same-section lists were stored: nothing to offer
-		res.List = "section"
-		return res, nil
+		which, list = -1, "section"
 	}
-	list, err := neighborsAt(nbb, m, i, j*m.ShardSize, which)
-	if err != nil {
-		return nil, err
+	b := appendJSONString([]byte(`{"build":`), m.Build)
+	b = appendJSONString(append(b, `,"id":`...), id)
+	b = strconv.AppendInt(append(b, `,"k":`...), int64(k), 10)
+	if section != "" {
+		b = appendJSONString(append(b, `,"section":`...), section)
 	}
-	if filter == "" && len(list) > k {
-		list = list[:k]
-	}
-	items := make([]int, len(list))
-	for x, nb := range list {
-		items[x] = int(nb.Item)
-	}
-	cs, err := h.cards(ctx, m, items)
-	if err != nil {
-		return nil, err
-	}
-	for _, nb := range list {
-		c := cs[int(nb.Item)]
-		if filter != "" && c.Section != filter {
-			continue
+	b = appendJSONString(append(b, `,"list":`...), list)
+	b = append(b, `,"results":[`...)
+	if which >= 0 {
+		nbs, err := neighborsAt(nbb, m, i, j*m.ShardSize, which)
+		if err != nil {
+			return nil, err
 		}
-		if len(res.Results) == k {
-			break
+		if filter == "" && len(nbs) > k {
+			nbs = nbs[:k]
 		}
-		c.Thumb = thumbURL(r, c.Thumb)
-		s := math.Round(float64(nb.Score)*1e4) / 1e4
-		res.Results = append(res.Results, Product{Card: *c, Score: &s})
+		items := make([]int, len(nbs))
+		for x, nb := range nbs {
+			items[x] = int(nb.Item)
+		}
+		cs, err := h.cards(ctx, m, items)
+		if err != nil {
+			return nil, err
+		}
+		base, n := thumbBase(r), 0
+		for _, nb := range nbs {
+			c := cs[int(nb.Item)]
+			if filter != "" {
+				if s, err := cardField(c, "section"); err != nil {
+					return nil, err
+				} else if s != filter {
+					continue
+				}
+			}
+			if n == k {
+				break
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = appendCard(append(b, '{'), c, base)
+			b = b[:len(b)-1] // reopen the object for the score
+			b = strconv.AppendFloat(append(b, `,"score":`...), math.Round(float64(nb.Score)*1e4)/1e4, 'f', -1, 64)
+			b = append(b, '}')
+		}
 	}
-	return res, nil
+	return append(b, "]}"...), nil
 }
 
 func contains(list []string, s string) bool {
@@ -395,15 +409,56 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// thumbURL resolves a staged thumbnail location (relative to the asset
-// folder) against the request, so that other sites can use it as is.
-func thumbURL(r *http.Request, t string) string {
-	if t == "" || strings.HasPrefix(t, "https://") || strings.HasPrefix(t, "http://") {
-		return t
-	}
-	p := "/assets/" + strings.TrimPrefix(t, "/")
+// thumbBase is where staged thumbnail names (relative to the asset
+// folder) resolve: an absolute URL when the request has one (always in
+// the worker), so that other sites can use the answer as is.
+func thumbBase(r *http.Request) string {
 	if r.URL.Scheme != "" && r.URL.Host != "" {
-		return r.URL.Scheme + "://" + r.URL.Host + p
+		return r.URL.Scheme + "://" + r.URL.Host + "/assets/"
 	}
-	return p
+	return "/assets/"
+}
+
+var thumbKey = []byte(`"thumb":"`)
+
+// appendCard appends a card line without its opening brace (the caller
+// writes it, maybe with fields of its own), its thumbnail rewritten
+// against base. The first `"thumb":"` in a line the
+// builder wrote is the key: inside a JSON string every quote is escaped.
+func appendCard(b, card []byte, base string) []byte {
+	card = card[1:] // drop '{'
+	k := bytes.Index(card, thumbKey)
+	if k < 0 {
+		return append(b, card...)
+	}
+	v := card[k+len(thumbKey):]
+	b = append(b, card[:k+len(thumbKey)]...)
+	if !bytes.HasPrefix(v, []byte("http://")) && !bytes.HasPrefix(v, []byte("https://")) {
+		b = appendJSONStringBody(b, base)
+	}
+	return append(b, v...)
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+// appendJSONStringBody appends s escaped for the inside of a JSON string
+// (quotes, backslashes, control characters; invalid UTF-8 becomes U+FFFD).
+func appendJSONStringBody(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20 || r == 0x2028 || r == 0x2029:
+			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return b
 }
