@@ -563,8 +563,17 @@ describe('embed', () => {
       assert.equal(await page.evaluate(() => document.querySelector('#t').shadowRoot.querySelectorAll('a.mine b').length), 3);
       assert.equal(await page.evaluate(() => document.querySelector('#t').shadowRoot.querySelector('[aria-roledescription=carousel]').getAttribute('aria-label')), 'You may also like');
       // Theming: a custom property on the host reaches the buttons.
-      await page.evaluate(() => document.querySelector('#d').style.setProperty('--lookalike-accent', 'rgb(10, 120, 30)'));
-      assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('#d').shadowRoot.querySelector('[part~=next]')).backgroundColor), 'rgb(10, 120, 30)');
+      await page.evaluate(() => {
+        const d = document.querySelector('#d').style;
+        d.setProperty('--lookalike-button-text', 'rgb(10, 120, 30)');
+        d.setProperty('--lookalike-radius', '3px');
+        d.setProperty('--lookalike-font', 'monospace');
+      });
+      const themed = await page.evaluate(() => {
+        const r = document.querySelector('#d').shadowRoot;
+        return [getComputedStyle(r.querySelector('[part~=next]')).color, getComputedStyle(r.querySelector('[part~=link]')).borderTopLeftRadius, getComputedStyle(r.querySelector('[part~=title]')).fontFamily];
+      });
+      assert.deepEqual(themed, ['rgb(10, 120, 30)', '3px', 'monospace']);
       // Clicking a card: lookalike-select bubbles out of the shadow root with the id.
       await page.locator('#d [part~=link]').nth(2).click();
       assert.deepEqual(await page.evaluate(() => window.__selects), [expectedSimilar(id, 4)[2]]);
