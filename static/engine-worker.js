@@ -21,6 +21,7 @@ const STAGES = [
 let engine = null;       // globalThis.lookalike once Go runs
 let readyInfo = null;
 let initPromise = null;
+const here = import.meta.url;
 let assetsBase = '';
 
 class EngineError extends Error {
@@ -40,6 +41,8 @@ self.onmessage = (e) => {
           post({ type: 'error', ...errorFields(err) });
           throw err;
         });
+        // Reported to the page above; requests that await it see it too.
+        initPromise.catch(() => {});
       }
       break;
     case 'search':
@@ -66,8 +69,10 @@ function errorFields(err) {
 
 async function init(base) {
   if (typeof WebAssembly !== 'object') throw new EngineError('no-wasm', 'WebAssembly is not available');
-  assetsBase = new URL(base, self.location.href).href;
-  const buildURL = new URL('build/build.json', self.location.href).href;
+  // Resolved against this module's own URL, not the worker's location: the
+  // embed may start it through a blob: or wrapper module (lookalike/worker.js).
+  assetsBase = new URL(base, here).href;
+  const buildURL = new URL('build/build.json', here).href;
 
   const [build, manifestBytes] = await Promise.all([
     fetchMeta(buildURL, 'engine build'),
@@ -98,7 +103,7 @@ async function init(base) {
   });
 
   // 1. The Go engine (and the SIMD kernel when it can be used).
-  const buildBase = new URL('build/', self.location.href);
+  const buildBase = new URL('build/', here);
   const engineURL = new URL(engineFile, buildBase).href;
   const wasmBytes = await fetchBytes(engineURL, { stage: 'engine', size: engineSize, progress, immutable: true });
   overallLoaded += engineSize || wasmBytes.length;
