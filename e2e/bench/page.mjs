@@ -14,6 +14,10 @@
 //                          reported by its worker, median of --runs after --warmup
 //   ortweb_chromium_1t_ms  onnxruntime-web, wasm backend, SIMD, 1 thread, same model
 //                          file, 1×3×224×224, median of --runs after --warmup
+//   embed_chromium_cpu_ms, ortweb_chromium_1t_cpu_ms
+//                          the same two, as CPU time of all Chromium processes per
+//                          image over the timed runs (robust on a busy machine;
+//                          10 ms resolution over the sum)
 //   chromium_peak_mb       peak summed PSS of every Chromium process of this run
 //                          (browser, GPU/utility, renderers), sampled every 100 ms
 //                          from navigation to the last search
@@ -33,7 +37,7 @@ import { report, round } from './bench_common.mjs';
 import { buildFixture, readCatalog, assetFile } from '../lib/fixture.mjs';
 import { startServe } from '../lib/server.mjs';
 import { launchPersistent, waitReady } from '../lib/browser.mjs';
-import { sampleMemory } from '../lib/procmem.mjs';
+import { sampleMemory, chromiumCpuMs } from '../lib/procmem.mjs';
 import { repoRoot, sharedDir } from '../lib/paths.mjs';
 
 const USAGE = 'usage: node e2e/bench/page.mjs [--assets DIR] [--queries CSV] [--full-assets DIR] [--runs 7] [--warmup 2]';
@@ -141,11 +145,18 @@ async function closeRun(r) {
   fs.rmSync(r.profile, { recursive: true, force: true });
 }
 
-/** Our engine's own embed times: a second engine worker, driven directly with the worker protocol. */
+/**
+ * Our engine's own embed times: a second engine worker in the page, driven
+ * directly with the worker protocol (the page's own worker stays idle).
+ * Warm-up photos first, then the timed ones; the browser's CPU time is read
+ * around the timed ones. Every photo is different (the engine caches the
+ * last photo's embedding).
+ */
 async function engineEmbed(page, rows) {
   const images = rows.map((r) => fs.readFileSync(r.imagePath).toString('base64'));
-  return page.evaluate(async ({ images, warmup }) => {
+  const info = await page.evaluate(async () => {
     const w = new Worker('engine-worker.js', { type: 'module' });
+    let id = 0;
     const next = (pred) => new Promise((res, rej) => {
       const on = (e) => {
         const m = e.data;
@@ -154,22 +165,29 @@ async function engineEmbed(page, rows) {
       };
       w.addEventListener('message', on);
     });
+    window.__embed = async (b64list) => {
+      const out = [];
+      for (const b64 of b64list) {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const my = ++id;
+        const done = next((m) => m.type === 'results' && m.id === my);
+        w.postMessage({ type: 'search', id: my, image: bytes.buffer, crop: null, k: 10, section: '', filters: {} }, [bytes.buffer]);
+        out.push((await done).ms);
+      }
+      return out;
+    };
+    window.__embedStop = () => w.terminate();
     const ready = next((m) => m.type === 'ready');
     w.postMessage({ type: 'init', assets: new URL('assets/', document.baseURI).href });
-    const info = await ready;
-    const ms = [];
-    let i = 0;
-    for (const b64 of images) {
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const id = ++i;
-      const done = next((m) => m.type === 'results' && m.id === id);
-      w.postMessage({ type: 'search', id, image: bytes.buffer, crop: null, k: 10, section: '', filters: {} }, [bytes.buffer]);
-      const m = await done;
-      if (id > warmup) ms.push(m.ms);
-    }
-    w.terminate();
-    return { ms, items: info.items, dim: info.dim };
-  }, { images, warmup: opts.warmup });
+    const r = await ready;
+    return { items: r.items, dim: r.dim };
+  });
+  await page.evaluate((l) => window.__embed(l), images.slice(0, opts.warmup));
+  const cpu0 = chromiumCpuMs();
+  const ms = await page.evaluate((l) => window.__embed(l), images.slice(opts.warmup));
+  const cpuMs = (chromiumCpuMs() - cpu0) / ms.length;
+  await page.evaluate(() => window.__embedStop());
+  return { ...info, ms, cpuMs };
 }
 
 /** A static server for the onnxruntime-web page: the bench page, ORT's dist folder and the model. */
@@ -209,7 +227,11 @@ const osrv = await ortServer(modelFile);
 const opage = await run.ctx.newPage();
 await opage.goto(osrv.url);
 await opage.waitForFunction(() => document.body.dataset.state === 'ready');
-const ortRes = await opage.evaluate((o) => window.benchOrt(o), { threads: 1, warmup: opts.warmup, runs: opts.runs });
+const ortInfo = await opage.evaluate((o) => window.ortSetup(o), { threads: 1, warmup: opts.warmup });
+const ortCpu0 = chromiumCpuMs();
+const ortMs = await opage.evaluate((n) => window.ortTime(n), opts.runs);
+const ortCpuMs = (chromiumCpuMs() - ortCpu0) / ortMs.length;
+const ortRes = { ...ortInfo, ms: ortMs };
 log(`ortweb ${ortRes.ms.map((x) => round(x)).join(', ')} ms`);
 await opage.close();
 await osrv.stop();
@@ -231,6 +253,8 @@ const metrics = {
   drop_to_results_ms: round(median(run.dropMs), 0),
   embed_chromium_ms: round(median(embedMs)),
   ortweb_chromium_1t_ms: round(median(ortRes.ms)),
+  embed_chromium_cpu_ms: round(emb.cpuMs, 0),
+  ortweb_chromium_1t_cpu_ms: round(ortCpuMs, 0),
   chromium_peak_mb: run.peak.totalMB,
   chromium_renderer_peak_mb: run.peak.rendererMB,
 };
@@ -250,5 +274,6 @@ report(metrics, {
   runs: opts.runs,
   memory_note: 'chromium_peak_mb: peak of summed PSS (/proc smaps_rollup) of all Chromium processes of this run, every 100 ms from the first navigation to the last search (1 tab, engine worker, service worker); renderer = renderer processes only',
   measure_ua_memory: run.ua,
+  measure_ua_memory_note: 'performance.measureUserAgentSpecificMemory() after the last search (page + workers, JS heaps and DOM; the Go wasm linear memory does not appear in it)',
   full_catalogue: full ?? `not measured: no manifest.json in ${path.relative(repoRoot(), fullDir) || fullDir}`,
 });
