@@ -13,7 +13,7 @@ DEMO_ADDR  ?= 127.0.0.1:8080
 WASM_EXEC  := $(CURDIR)/wasm/exec/go_js_wasm_exec
 export LOOKALIKE_SHARED := $(abspath $(SHARED))
 
-.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet deps model demo demo-serve bench fuzz clean
+.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet deps model demo demo-assets demo-serve bench fuzz clean
 
 all: test
 
@@ -63,9 +63,15 @@ fuzz:
 	    echo "== $$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=15s $$p || exit 1; \
 	  done; done
 
-## demo: model + assets for DEMO_LIMIT items (0 = all 40,142) of the fashion catalogue, served.
-demo: deps model
+## demo: model + assets for DEMO_LIMIT items (0 = all 40,142) of the fashion
+## catalogue, the site staged, served by wrangler dev (real workerd) with the Go
+## edge worker. `make demo-serve` serves with `go run ./builder serve` instead.
+demo: demo-wrangler
+
+demo-assets: deps model
 	$(GO) run ./builder build --catalog $(SHARED)/fashion/catalog.csv --out $(DEMO_OUT) --limit $(DEMO_LIMIT) --model $(MODEL)
+
+demo-serve: demo-assets
 	$(GO) run ./builder serve --assets $(DEMO_OUT) --addr $(DEMO_ADDR)
 
 bench: deps model
@@ -87,8 +93,7 @@ worker:
 	bash wasm/worker/build.sh
 
 ## demo-wrangler: model + assets for DEMO_LIMIT items (0 = all), the whole site staged, served by wrangler dev (workerd).
-demo-wrangler: deps model worker
-	$(GO) run ./builder build --catalog $(SHARED)/fashion/catalog.csv --out $(DEMO_OUT) --limit $(DEMO_LIMIT) --model $(MODEL)
+demo-wrangler: demo-assets worker
 	$(GO) run ./builder stage --assets $(DEMO_OUT) --out $(SITE_DIR)
 	@echo "Lookalike: open http://127.0.0.1:$(WRANGLER_PORT)/  (API: /api/health, /api/similar/{id}?k=&section=, /api/products/{id}; Ctrl-C stops)"
 	WRANGLER_SEND_METRICS=false $(WRANGLER) dev --ip 127.0.0.1 --port $(WRANGLER_PORT) --show-interactive-dev-session=false
