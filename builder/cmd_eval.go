@@ -161,8 +161,10 @@ type methodResult struct {
 	Method      string `json:"method"`
 	Description string `json:"description"`
 	Queries     int    `json:"queries"`
-	// Precision[label][i] is precision@Cutoffs[i], averaged over queries.
+	// Precision[label][i] is precision@Cutoffs[i], averaged over queries;
+	// StdErr[label][i] is its standard error.
 	Precision map[string][]float64 `json:"precision"`
+	StdErr    map[string][]float64 `json:"stderr"`
 	Latency   *latencyStats        `json:"latency_ms,omitempty"`
 }
 
@@ -448,13 +450,16 @@ func (ev *evaluator) run(distortion string, queries []evalQuery, first bool) (*e
 }
 
 // score turns ranked catalogue indexes per query into precision per label.
-func (ev *evaluator) score(qs []queryImage, ranked [][]int) map[string][]float64 {
+// It also returns each mean's standard error (over queries).
+func (ev *evaluator) score(qs []queryImage, ranked [][]int) (prec, stderr map[string][]float64) {
 	cuts := ev.res.Cutoffs
 	nl := len(ev.itemLabels[0])
-	out := map[string][]float64{}
+	prec, stderr = map[string][]float64{}, map[string][]float64{}
 	sums := make([][]float64, len(ev.res.Labels))
+	squares := make([][]float64, len(ev.res.Labels))
 	for i := range sums {
 		sums[i] = make([]float64, len(cuts))
+		squares[i] = make([]float64, len(cuts))
 	}
 	for qi, q := range qs {
 		list := ranked[qi]
@@ -477,18 +482,27 @@ func (ev *evaluator) score(qs []queryImage, ranked [][]int) map[string][]float64
 						hits++
 					}
 				}
-				sums[li][ci] += float64(hits) / float64(denom)
+				x := float64(hits) / float64(denom)
+				sums[li][ci] += x
+				squares[li][ci] += x * x
 			}
 		}
 	}
+	n := float64(len(qs))
 	for li, l := range ev.res.Labels {
 		p := make([]float64, len(cuts))
+		se := make([]float64, len(cuts))
 		for ci := range cuts {
-			p[ci] = math.Round(sums[li][ci]/float64(len(qs))*1e4) / 1e4
+			m := sums[li][ci] / n
+			p[ci] = math.Round(m*1e4) / 1e4
+			if n > 1 {
+				v := max(0, (squares[li][ci]-n*m*m)/(n-1))
+				se[ci] = math.Round(math.Sqrt(v/n)*1e4) / 1e4
+			}
 		}
-		out[l] = p
+		prec[l], stderr[l] = p, se
 	}
-	return out
+	return prec, stderr
 }
 
 // ours searches the assets with models/search: features (cached by photo
@@ -534,9 +548,10 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 		lat.DecodeP50, lat.EmbedP50, lat.EmbedMean = median(dec), median(embMS), mean(embMS)
 	}
 	lat.SearchP50, lat.SearchMean = median(searchMS), mean(searchMS)
+	prec, se := ev.score(qs, ranked)
 	return &methodResult{
 		Method: methodOurs, Description: "assets: " + ev.res.Pipeline, Queries: len(qs),
-		Precision: ev.score(qs, ranked), Latency: lat,
+		Precision: prec, StdErr: se, Latency: lat,
 	}, nil
 }
 
@@ -565,10 +580,11 @@ func (ev *evaluator) stored(qs []queryImage, distortion string) (*methodResult, 
 		ranked[i] = evalTopK(vecs.Len(), ev.cfg.K, func(j int) float64 { return float64(vecs.Score(v, j)) })
 		searchMS = append(searchMS, msSince(t0))
 	}
+	prec, se := ev.score(qs, ranked)
 	return &methodResult{
 		Method: methodStored, Description: fmt.Sprintf("exact scan of the stored %s vectors", vecs.Header().Encoding), Queries: len(qs),
-		Precision: ev.score(qs, ranked),
-		Latency:   &latencyStats{SearchP50: median(searchMS), SearchMean: mean(searchMS)},
+		Precision: prec, StdErr: se,
+		Latency: &latencyStats{SearchP50: median(searchMS), SearchMean: mean(searchMS)},
 	}, nil
 }
 
@@ -631,10 +647,11 @@ func (ev *evaluator) raw(qs []queryImage, distortion string) (*methodResult, err
 	if len(feats) > 0 {
 		dim = len(feats[0])
 	}
+	prec, se := ev.score(qs, ranked)
 	return &methodResult{
 		Method: methodRaw, Description: fmt.Sprintf("raw %d-d gmp features, stretch, exact cosine", dim), Queries: len(qs),
-		Precision: ev.score(qs, ranked),
-		Latency:   &latencyStats{SearchP50: median(searchMS), SearchMean: mean(searchMS)},
+		Precision: prec, StdErr: se,
+		Latency: &latencyStats{SearchP50: median(searchMS), SearchMean: mean(searchMS)},
 	}, nil
 }
 
@@ -668,10 +685,11 @@ func (ev *evaluator) hist(qs []queryImage) (*methodResult, error) {
 		})
 		searchMS = append(searchMS, msSince(t0))
 	}
+	prec, se := ev.score(qs, ranked)
 	return &methodResult{
 		Method: methodHist, Description: fmt.Sprintf("colour histogram %d³, intersection", histBins), Queries: len(qs),
-		Precision: ev.score(qs, ranked),
-		Latency:   &latencyStats{SearchP50: median(searchMS), SearchMean: mean(searchMS)},
+		Precision: prec, StdErr: se,
+		Latency: &latencyStats{SearchP50: median(searchMS), SearchMean: mean(searchMS)},
 	}, nil
 }
 

@@ -178,6 +178,10 @@ func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
 						}
 					}
 				}
+				// q1 scores 1 and q2 0 at @1 (standard error 0.5); both 0.5 at @2.
+				if se := m.StdErr["articleType"]; len(se) != 2 || math.Abs(se[0]-0.5) > 1e-9 || se[1] != 0 {
+					t.Errorf("%s: articleType standard errors %v, want [0.5 0]", m.Method, se)
+				}
 				if want[m.Method] == nil {
 					t.Errorf("unexpected method %q", m.Method)
 				}
