@@ -189,18 +189,21 @@ type rowProblem struct {
 
 // buildReport is DIR/build-report.json.
 type buildReport struct {
-	Catalog     string       `json:"catalog"`
-	Rows        int          `json:"rows"`
-	Items       int          `json:"items"`
-	Skipped     int          `json:"skipped"`
-	MaxErrors   int          `json:"max_errors"`
-	Embedded    int          `json:"embedded"`
-	FromCache   int          `json:"from_cache"`
-	Cache       string       `json:"cache"`
-	Seconds     float64      `json:"seconds"`
-	Status      string       `json:"status"` // "ok" or the error
-	Problems    []rowProblem `json:"problems"`
-	AssetsBytes int64        `json:"assets_bytes,omitempty"`
+	Catalog   string `json:"catalog"`
+	Rows      int    `json:"rows"`
+	Items     int    `json:"items"`
+	Skipped   int    `json:"skipped"`
+	MaxErrors int    `json:"max_errors"`
+	Embedded  int    `json:"embedded"`
+	FromCache int    `json:"from_cache"`
+	// EmbedItemsPerSecond is the embedding throughput of this run (images
+	// not in the cache only).
+	EmbedItemsPerSecond float64      `json:"embed_items_per_s,omitempty"`
+	Cache               string       `json:"cache"`
+	Seconds             float64      `json:"seconds"`
+	Status              string       `json:"status"` // "ok" or the error
+	Problems            []rowProblem `json:"problems"`
+	AssetsBytes         int64        `json:"assets_bytes,omitempty"`
 }
 
 // item is a catalogue row on its way into the build.
@@ -727,6 +730,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 			}
 		}()
 	}
+	tEmbed := time.Now()
 	for i := 0; i < len(todo); i += cfg.Batch {
 		jobs <- todo[i:min(i+cfg.Batch, len(todo))]
 	}
@@ -737,6 +741,10 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 		if it.failed == nil && it.feat != nil {
 			report.Embedded++ // bad images that reached a worker don't count
 		}
+	}
+	if s := time.Since(tEmbed).Seconds(); report.Embedded > 0 && s > 0 {
+		// Read + decode + resize + model, all workers: the build's throughput.
+		report.EmbedItemsPerSecond = math.Round(float64(report.Embedded)/s*100) / 100
 	}
 	// Identical images in several rows are embedded once.
 	byHash := map[[32]byte][]float32{}
