@@ -41,6 +41,21 @@ const KNOWN = {
   ortnode_infer_items_per_s: 'onnxruntime-node inference only, in that run (images/s)',
   ortnode_decode_items_per_s: 'sharp decode + resize only (images/s)',
   tfjs_cpu_ms: '@tensorflow/tfjs pure-JS CPU backend, original model (ms/image)',
+  build_items_per_s: 'builder build, 2,000 catalogue photos, empty cache: read + decode + resize + embed (images/s)',
+  search_wasm_p50_ms: 'search on the full catalogue, js/wasm (ms, p50)',
+  search_wasm_p99_ms: 'search on the full catalogue, js/wasm (ms, p99)',
+  search_native_p50_ms: 'search on the full catalogue, native (ms, p50)',
+  recall_at_10: 'our search vs exact cosine top-10 (recall)',
+  page_ready_cold_ms: 'Chromium: navigation → engine ready, first visit (ms)',
+  page_ready_warm_ms: 'Chromium: navigation → engine ready, service-worker cache (ms)',
+  drop_to_results_ms: 'Chromium: photo in → results shown (ms, median)',
+  embed_chromium_ms: 'Chromium: our engine, one photo (ms)',
+  ortweb_chromium_1t_ms: 'Chromium: onnxruntime-web wasm SIMD 1 thread, same model (ms)',
+  edge_similar_p50_ms: 'workerd (wrangler dev): /api/similar p50 under 50 concurrent (ms)',
+  edge_similar_p99_ms: 'workerd (wrangler dev): /api/similar p99 under 50 concurrent (ms)',
+  edge_errors: 'workerd: failed requests out of 10,000',
+  worker_bundle_bytes: 'edge worker bundle, gzip (bytes; limit 3 MB)',
+  embed_script_gzip_bytes: 'lookalike.js gzip (bytes; target ≤ 15 KB)',
 };
 
 // Ours against the peers. kind "time": ratio = ours / peer (< 1: we are
@@ -51,7 +66,10 @@ const RATIOS = [
   { ours: 'embed_wasm_ms', peer: 'ortweb_mt_ms', kind: 'time', what: 'browser engine vs onnxruntime-web, all cores' },
   { ours: 'embed_wasm_cpu_ms', peer: 'ortweb_1t_cpu_ms', kind: 'time', what: 'browser engine vs onnxruntime-web 1 thread, CPU time' },
   { ours: 'embed_native_ms', peer: 'ortnode_ms', kind: 'time', what: 'native engine vs ONNX Runtime native' },
-  { ours: 'embed_native_items_per_s', peer: 'ortnode_items_per_s', kind: 'rate', what: 'catalogue build throughput vs ORT native + sharp' },
+  { ours: 'build_items_per_s', peer: 'ortnode_items_per_s', kind: 'rate', what: 'catalogue build throughput (read+decode+embed) vs ORT native + sharp' },
+  { ours: 'embed_chromium_ms', peer: 'ortweb_chromium_1t_ms', kind: 'time', what: 'in Chromium: our engine vs onnxruntime-web 1 thread' },
+  { ours: 'embed_chromium_cpu_ms', peer: 'ortweb_chromium_1t_cpu_ms', kind: 'time', what: 'in Chromium, CPU time: our engine vs onnxruntime-web 1 thread' },
+  { ours: 'embed_wasm_cpu_ms', peer: 'ortweb_1t_cpu_ms', kind: 'time', what: 'Node, CPU time: our wasm engine vs onnxruntime-web 1 thread' },
   { ours: 'wasm_peak_mb', peer: 'ortweb_1t_peak_mb', kind: 'size', what: 'peak memory vs onnxruntime-web process RSS' },
   { ours: 'model_load_ms', peer: 'ortweb_1t_load_ms', kind: 'time', what: 'model load vs onnxruntime-web session create' },
 ];
