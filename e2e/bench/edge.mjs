@@ -122,7 +122,7 @@ export async function startWrangler({ config, timeoutMs = 180_000, log = () => {
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return { url, port, pid: child.pid, stop, output: () => output };
+  return { url, port, pid: child.pid, stop, output: () => output, exited: () => early };
 }
 
 /** The product ids of a staged site (from its edge lookup files). */
@@ -217,6 +217,7 @@ async function main() {
     const cpu1 = groupCpuMs(w.pid);
     const workerdCpu = (cpu1.workerd - cpu0.workerd) / r.done;
     const proxyCpu = (cpu1.other - cpu0.other) / r.done;
+    if (r.errors) log(`edge: wrangler ${w.exited() === null ? 'still running' : `exited (${w.exited()})`}; its output:\n${w.output().slice(-5000)}\n`);
     log(`edge: ${r.done} requests, ${r.errors} errors ${JSON.stringify(r.errorKinds)}, p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms, ` +
       `${round(r.rps)} req/s; CPU per request: workerd ${round(workerdCpu, 2)} ms, wrangler's proxy ${round(proxyCpu, 2)} ms\n`);
     report({
