@@ -342,7 +342,7 @@ type evaluator struct {
 
 	caches   map[string]*embedCache // by pipeline key
 	rawEmb   *embed.Embedder
-	rawCache *embedCache
+	rawSrc   *featureSource
 	rawFeats [][]float32 // unit length; nil for an unreadable image
 	hists    [][]float32
 }
@@ -362,25 +362,36 @@ func (ev *evaluator) has(method string) bool {
 	return false
 }
 
-// cacheFor opens the builder's embedding cache for an embedder: the same
-// key as `builder build`, so features the build computed are reused.
-func (ev *evaluator) cacheFor(emb *embed.Embedder) (*embedCache, error) {
+// featureSource computes an embedder's pooled features through the
+// builder's embedding cache, with the same key and contents as `builder
+// build` (both pooled outputs when the model has them), so features the
+// build computed are reused and eval's are reused by later builds.
+type featureSource struct {
+	emb   *embed.Embedder
+	cf    cachedFeatures
+	cache *embedCache // nil with --no-cache
+}
+
+// source returns the featureSource of an embedder; embedders sharing a
+// cache folder share one cache instance.
+func (ev *evaluator) source(emb *embed.Embedder) (*featureSource, error) {
+	src := &featureSource{emb: emb, cf: newCachedFeatures(emb)}
 	if ev.cfg.NoCache {
-		return nil, nil
+		return src, nil
 	}
 	root, err := npmCacheRoot(ev.cfg.Cache)
 	if err != nil {
 		return nil, err
 	}
 	spec, _ := emb.Spec().MarshalJSON()
-	dim := emb.FeatureDim()
-	if dim == 0 {
-		return nil, errors.New("eval: the model produced no features")
-	}
-	pipeline := string(emb.Pooling()) + "|" + string(spec)
-	// One instance per cache folder: two would append over each other.
+	pipeline := src.cf.key + "|" + string(spec)
 	if c := ev.caches[pipeline]; c != nil {
-		return c, nil
+		src.cache = c
+		return src, nil
+	}
+	dim, err := src.cf.dim()
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
 	}
 	c, err := openEmbedCache(filepath.Join(root, "embed"), ev.eng.Manifest.Model.SHA256, pipeline, dim)
 	if err != nil {
@@ -390,7 +401,8 @@ func (ev *evaluator) cacheFor(emb *embed.Embedder) (*embedCache, error) {
 		ev.caches = map[string]*embedCache{}
 	}
 	ev.caches[pipeline] = c
-	return c, nil
+	src.cache = c
+	return src, nil
 }
 
 // queryImage is one query photo as a method sees it.
@@ -511,11 +523,11 @@ func (ev *evaluator) score(qs []queryImage, ranked [][]int) (prec, stderr map[st
 func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*methodResult, error) {
 	cfg := ev.cfg
 	emb := ev.eng.Embedder
-	cache, err := ev.cacheFor(emb)
+	src, err := ev.source(emb)
 	if err != nil {
 		return nil, err
 	}
-	feats, err := embedImages(emb, cache, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (ours)")
+	feats, err := embedImages(src, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (ours)")
 	if err != nil {
 		return nil, err
 	}
@@ -564,11 +576,11 @@ func (ev *evaluator) stored(qs []queryImage, distortion string) (*methodResult, 
 		return nil, errors.New("eval: the assets have no stored vectors")
 	}
 	emb := ev.eng.Embedder
-	cache, err := ev.cacheFor(emb)
+	src, err := ev.source(emb)
 	if err != nil {
 		return nil, err
 	}
-	feats, err := embedImages(emb, cache, qs, ev.cfg.Workers, ev.cfg.Log, "eval "+distortion+" (stored)")
+	feats, err := embedImages(src, qs, ev.cfg.Workers, ev.cfg.Log, "eval "+distortion+" (stored)")
 	if err != nil {
 		return nil, err
 	}
@@ -606,7 +618,7 @@ func (ev *evaluator) raw(qs []queryImage, distortion string) (*methodResult, err
 		if ev.rawEmb, err = embed.New(mb, embed.Options{Pooling: embed.GMP, Spec: &spec, Batch: 4}); err != nil {
 			return nil, fmt.Errorf("eval: raw features: %w", err)
 		}
-		if ev.rawCache, err = ev.cacheFor(ev.rawEmb); err != nil {
+		if ev.rawSrc, err = ev.source(ev.rawEmb); err != nil {
 			return nil, err
 		}
 		// The catalogue's raw features, from the cache when the build used
@@ -615,7 +627,7 @@ func (ev *evaluator) raw(qs []queryImage, distortion string) (*methodResult, err
 		for i, it := range ev.items {
 			cq[i].data, _ = os.ReadFile(it.Image)
 		}
-		feats, err := embedImages(ev.rawEmb, ev.rawCache, cq, cfg.Workers, cfg.Log, "eval catalogue (raw gmp)")
+		feats, err := embedImages(ev.rawSrc, cq, cfg.Workers, cfg.Log, "eval catalogue (raw gmp)")
 		if err != nil {
 			return nil, err
 		}
@@ -626,7 +638,7 @@ func (ev *evaluator) raw(qs []queryImage, distortion string) (*methodResult, err
 		}
 		ev.rawFeats = feats
 	}
-	feats, err := embedImages(ev.rawEmb, ev.rawCache, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (raw gmp)")
+	feats, err := embedImages(ev.rawSrc, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (raw gmp)")
 	if err != nil {
 		return nil, err
 	}
@@ -696,7 +708,7 @@ func (ev *evaluator) hist(qs []queryImage) (*methodResult, error) {
 // embedImages returns each image's pooled features (not projected), from
 // the cache (keyed by the SHA-256 of the encoded bytes) or the model.
 // Images with no data or no decodable pixels get nil.
-func embedImages(emb *embed.Embedder, cache *embedCache, qs []queryImage, workers int, log io.Writer, label string) ([][]float32, error) {
+func embedImages(src *featureSource, qs []queryImage, workers int, log io.Writer, label string) ([][]float32, error) {
 	feats := make([][]float32, len(qs))
 	keys := make([][32]byte, len(qs))
 	var todo []int
@@ -705,9 +717,9 @@ func embedImages(emb *embed.Embedder, cache *embedCache, qs []queryImage, worker
 			continue
 		}
 		keys[i] = sha256.Sum256(q.data)
-		if cache != nil {
-			if v, ok := cache.Get(keys[i]); ok {
-				feats[i] = append([]float32(nil), v...)
+		if src.cache != nil {
+			if v, ok := src.cache.Get(keys[i]); ok {
+				feats[i] = src.cf.features(v)
 				continue
 			}
 		}
@@ -729,14 +741,18 @@ func embedImages(emb *embed.Embedder, cache *embedCache, qs []queryImage, worker
 			img := qs[i].img
 			if img == nil {
 				var err error
-				if img, err = emb.Decode(qs[i].data, nil); err != nil {
+				if img, err = src.emb.Decode(qs[i].data, nil); err != nil {
 					continue
 				}
 			}
 			imgs = append(imgs, img)
 			ok = append(ok, i)
 		}
-		fs, err := emb.Features(imgs)
+		if len(imgs) == 0 {
+			p.Add(len(idx))
+			return
+		}
+		raw, err := src.cf.compute(imgs)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -746,9 +762,9 @@ func embedImages(emb *embed.Embedder, cache *embedCache, qs []queryImage, worker
 			return
 		}
 		for j, i := range ok {
-			feats[i] = fs[j]
-			if cache != nil {
-				if err := cache.Put(keys[i], fs[j]); err != nil && firstErr == nil {
+			feats[i] = src.cf.features(raw[j])
+			if src.cache != nil {
+				if err := src.cache.Put(keys[i], raw[j]); err != nil && firstErr == nil {
 					firstErr = err
 				}
 			}

@@ -189,6 +189,11 @@ func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
 					t.Errorf("%s: %d queries", m.Method, m.Queries)
 				}
 			}
+			// eval shares the build's embedding cache (both pooled outputs per
+			// photo): the 6 catalogue photos from the build, plus the 2 queries.
+			if n := cachedImages(t, cache); n != 8 {
+				t.Errorf("the embedding caches hold %d photos, want 8", n)
+			}
 			if lat := res.Runs[0].Methods[0].Latency; lat == nil || lat.Samples != 2 {
 				t.Errorf("ours latency %+v, want 2 samples", lat)
 			}
@@ -202,6 +207,30 @@ func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cachedImages counts the photos in every embedding cache under root.
+func cachedImages(t *testing.T, root string) int {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(root, "embed", "*", "meta.json"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no embedding cache under %s (%v)", root, err)
+	}
+	n := 0
+	for _, m := range dirs {
+		var meta cacheMeta
+		b, _ := os.ReadFile(m)
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.Fatal(err)
+		}
+		c, err := openEmbedCache(filepath.Join(root, "embed"), meta.Model, meta.Pipeline, meta.Dim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += c.Len()
+		c.Close()
+	}
+	return n
 }
 
 func TestEvalSkipsQueriesInCatalogueAndDistorts(t *testing.T) {
