@@ -3,10 +3,12 @@
 // catalogue label column), then L2-normalise. The builder learns it
 // (learn.go, native only); the browser engine applies the very same bytes.
 //
-// File format (little-endian): magic "LKPJ", uint32 version (1), uint32 in,
-// uint32 out, uint32 kind length + kind (e.g. "pca", "lda:articleType"),
-// then in float32 means, then out×in float32 rows. The identity projection
-// (no file) is represented by a nil *Projection.
+// File format (little-endian): magic "LKPJ", uint32 version (1 or 2),
+// uint32 in, uint32 out, uint32 kind length + kind (e.g. "pca",
+// "lda+pca"); version 2 then has uint32 block count, (uint32 out, float32
+// weight) per block, uint32 has-bias; then in float32 means, out×in float32
+// rows, and (if has-bias) out float32 biases. The identity projection (no
+// file) is represented by a nil *Projection.
 //
 // Apply works natively and in js/wasm. A Projection is immutable once built
 // and safe for concurrent use.

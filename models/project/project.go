@@ -8,16 +8,61 @@ import (
 )
 
 // Projection is y = W·(x − Mean). W is Out×In, row-major.
+//
+// With Blocks, y is cut into consecutive blocks (their Out sum to Out) and
+// each block is L2-normalised and scaled by √Weight, so that after the
+// final normalisation the cosine of two embeddings is Σ Weight·cos(block):
+// a blend of, say, an LDA block (separates the label column) and a PCA
+// block (keeps colour and shape detail that LDA discards).
 type Projection struct {
 	Kind    string
 	In, Out int
 	Mean    []float32
 	W       []float32
+	Blocks  []Block
+	// Bias, when set, is added to W·(x − Mean) (length Out).
+	Bias []float32
+}
+
+// Block is one normalised part of a blended projection.
+type Block struct {
+	Out    int
+	Weight float32
+}
+
+// Concat stacks two projections of the same input into a blended one with
+// weights wa and wb (their block structure is flattened into one block each).
+func Concat(a, b *Projection, wa, wb float32) (*Projection, error) {
+	if a.In != b.In {
+		return nil, fmt.Errorf("project: concat of %d- and %d-d inputs", a.In, b.In)
+	}
+	p := &Projection{Kind: a.Kind + "+" + b.Kind, In: a.In, Out: a.Out + b.Out,
+		Mean: make([]float32, a.In), W: make([]float32, 0, (a.Out+b.Out)*a.In),
+		Blocks: []Block{{a.Out, wa}, {b.Out, wb}}}
+	// One mean for both: fold each part's mean difference into an offset-free
+	// form by re-centring on a's mean: W_b(x − μ_b) = W_b(x − μ_a) + W_b(μ_a − μ_b).
+	// The constant term is kept exact by storing it as a per-row bias.
+	copy(p.Mean, a.Mean)
+	p.W = append(p.W, a.W...)
+	p.W = append(p.W, b.W...)
+	p.Bias = make([]float32, p.Out)
+	for o := 0; o < b.Out; o++ {
+		row := b.W[o*b.In : (o+1)*b.In]
+		var s float64
+		for j, w := range row {
+			s += float64(w) * float64(a.Mean[j]-b.Mean[j])
+		}
+		p.Bias[a.Out+o] = float32(s)
+	}
+	return p, nil
 }
 
 var magic = [4]byte{'L', 'K', 'P', 'J'}
 
-const version = 1
+const (
+	version  = 1
+	version2 = 2 // with blocks and bias
+)
 
 // maxDim bounds header dimensions so a corrupt file cannot ask for gigabytes.
 const maxDim = 1 << 16
@@ -50,6 +95,19 @@ func (p *Projection) Apply(x, dst []float32) []float32 {
 			s0 += row[i] * c[i]
 		}
 		dst[o] = (s0 + s1) + (s2 + s3)
+		if p.Bias != nil {
+			dst[o] += p.Bias[o]
+		}
+	}
+	at := 0
+	for _, b := range p.Blocks {
+		blk := dst[at : at+b.Out]
+		Normalize(blk)
+		w := float32(math.Sqrt(float64(b.Weight)))
+		for i := range blk {
+			blk[i] *= w
+		}
+		at += b.Out
 	}
 	return dst
 }
@@ -77,23 +135,43 @@ func Normalize(v []float32) {
 	}
 }
 
-// MarshalBinary encodes p in the format described in the package doc.
+// MarshalBinary encodes p in the format described in the package doc
+// (version 1 for a plain projection, version 2 with blocks and bias).
 func (p *Projection) MarshalBinary() ([]byte, error) {
 	if p == nil {
 		return nil, errors.New("project: nil projection")
 	}
-	b := make([]byte, 0, 20+len(p.Kind)+4*(len(p.Mean)+len(p.W)))
+	v := uint32(version)
+	if len(p.Blocks) > 0 || p.Bias != nil {
+		v = version2
+	}
+	b := make([]byte, 0, 32+len(p.Kind)+8*len(p.Blocks)+4*(len(p.Mean)+len(p.W)+len(p.Bias)))
 	b = append(b, magic[:]...)
-	b = binary.LittleEndian.AppendUint32(b, version)
+	b = binary.LittleEndian.AppendUint32(b, v)
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.In))
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.Out))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Kind)))
 	b = append(b, p.Kind...)
-	for _, v := range p.Mean {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	if v == version2 {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Blocks)))
+		for _, blk := range p.Blocks {
+			b = binary.LittleEndian.AppendUint32(b, uint32(blk.Out))
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(blk.Weight))
+		}
+		hasBias := uint32(0)
+		if p.Bias != nil {
+			hasBias = 1
+		}
+		b = binary.LittleEndian.AppendUint32(b, hasBias)
 	}
-	for _, v := range p.W {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	for _, x := range p.Mean {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	for _, x := range p.W {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	for _, x := range p.Bias {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
 	}
 	return b, nil
 }
@@ -103,8 +181,9 @@ func Decode(b []byte) (*Projection, error) {
 	if len(b) < 20 || [4]byte(b[:4]) != magic {
 		return nil, errors.New("project: not a projection file (bad magic)")
 	}
-	if v := binary.LittleEndian.Uint32(b[4:]); v != version {
-		return nil, fmt.Errorf("project: format version %d, this build reads %d: rebuild the assets with the same builder version", v, version)
+	v := binary.LittleEndian.Uint32(b[4:])
+	if v != version && v != version2 {
+		return nil, fmt.Errorf("project: format version %d, this build reads %d and %d: rebuild the assets with the same builder version", v, version, version2)
 	}
 	in := binary.LittleEndian.Uint32(b[8:])
 	out := binary.LittleEndian.Uint32(b[12:])
@@ -118,14 +197,48 @@ func Decode(b []byte) (*Projection, error) {
 		return nil, errors.New("project: truncated file")
 	}
 	p.Kind, rest = string(rest[:kl]), rest[kl:]
-	need := 4 * (p.In + p.In*p.Out)
+	u32 := func() (uint32, bool) {
+		if len(rest) < 4 {
+			return 0, false
+		}
+		x := binary.LittleEndian.Uint32(rest)
+		rest = rest[4:]
+		return x, true
+	}
+	hasBias := uint32(0)
+	if v == version2 {
+		nb, ok := u32()
+		if !ok || nb > 16 {
+			return nil, errors.New("project: bad block count")
+		}
+		sum := 0
+		for i := uint32(0); i < nb; i++ {
+			o, ok1 := u32()
+			w, ok2 := u32()
+			if !ok1 || !ok2 || o == 0 || o > out {
+				return nil, errors.New("project: bad block")
+			}
+			p.Blocks = append(p.Blocks, Block{Out: int(o), Weight: math.Float32frombits(w)})
+			sum += int(o)
+		}
+		if nb > 0 && sum != p.Out {
+			return nil, fmt.Errorf("project: blocks cover %d of %d outputs", sum, p.Out)
+		}
+		if hasBias, ok = u32(); !ok || hasBias > 1 {
+			return nil, errors.New("project: bad bias flag")
+		}
+	}
+	need := 4 * (p.In + p.In*p.Out + int(hasBias)*p.Out)
 	if len(rest) != need {
 		return nil, fmt.Errorf("project: %d data bytes, want %d for %d×%d", len(rest), need, p.Out, p.In)
 	}
-	f := make([]float32, p.In+p.In*p.Out)
+	f := make([]float32, need/4)
 	for i := range f {
 		f[i] = math.Float32frombits(binary.LittleEndian.Uint32(rest[4*i:]))
 	}
-	p.Mean, p.W = f[:p.In], f[p.In:]
+	p.Mean, p.W = f[:p.In], f[p.In:p.In+p.In*p.Out]
+	if hasBias == 1 {
+		p.Bias = f[p.In+p.In*p.Out:]
+	}
 	return p, nil
 }

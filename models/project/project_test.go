@@ -66,3 +66,48 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestConcatBlendsCosines(t *testing.T) {
+	// Two 2-d projections of 3-d input; the blended cosine must equal the
+	// weighted sum of the block cosines.
+	a := &Projection{Kind: "lda", In: 3, Out: 2, Mean: []float32{1, 0, 0}, W: []float32{1, 0, 0, 0, 1, 0}}
+	b := &Projection{Kind: "pca", In: 3, Out: 2, Mean: []float32{0, 0, 2}, W: []float32{0, 1, 0, 0, 0, 1}}
+	p, err := Concat(a, b, 0.7, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := []float32{3, 1, 5}, []float32{-2, 4, 1}
+	cos := func(u, v []float32) float64 {
+		var uv, uu, vv float64
+		for i := range u {
+			uv += float64(u[i] * v[i])
+			uu += float64(u[i] * u[i])
+			vv += float64(v[i] * v[i])
+		}
+		return uv / math.Sqrt(uu*vv)
+	}
+	want := 0.7*cos(a.Apply(x, nil), a.Apply(y, nil)) + 0.3*cos(b.Apply(x, nil), b.Apply(y, nil))
+	px, py := p.Apply(x, nil), p.Apply(y, nil)
+	Normalize(px)
+	Normalize(py)
+	if got := cos(px, py); math.Abs(got-want) > 1e-5 {
+		t.Fatalf("blended cosine %v, want %v", got, want)
+	}
+	raw, _ := p.MarshalBinary()
+	q, err := Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qx, want2 := q.Apply(x, nil), p.Apply(x, nil)
+	for i := range qx {
+		if qx[i] != want2[i] {
+			t.Fatalf("decoded projection differs at %d: %v vs %v", i, qx[i], want2[i])
+		}
+	}
+	if len(q.Blocks) != 2 || q.Bias == nil || q.Kind != "lda+pca" {
+		t.Fatalf("decoded %+v", q)
+	}
+	if _, err := Decode(raw[:len(raw)-3]); err == nil {
+		t.Fatal("truncated v2 file: want error")
+	}
+}
