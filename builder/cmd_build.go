@@ -295,7 +295,11 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	if cfg.Projection == "auto" {
 		// A label worth learning from has a few values shared by many items.
 		if l := autoLabel(attrs); l != "" {
-			if k := len(cat.Counts(l)); k >= 2 && k <= max(2, len(items)/5) {
+			vals := map[string]bool{}
+			for i := range items {
+				vals[items[i].Value(l)] = true
+			}
+			if k := len(vals); k >= 2 && k <= max(2, len(items)/5) {
 				cfg.LearnFrom = l
 			}
 		}
