@@ -883,20 +883,24 @@ func (r *evalResult) writeTable(w io.Writer) error {
 		}
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		cuts := make([]string, len(r.Cutoffs))
+		for i, c := range r.Cutoffs {
+			cuts[i] = fmt.Sprint(c)
+		}
 		head := "method\t"
 		for _, l := range r.Labels {
-			for _, c := range r.Cutoffs {
-				head += fmt.Sprintf("%s@%d\t", l, c)
-			}
+			head += fmt.Sprintf("%s p@%s\t", l, strings.Join(cuts, "/"))
 		}
 		head += "embed ms\tsearch ms\t"
 		fmt.Fprintln(tw, head)
 		for _, m := range run.Methods {
 			row := m.Method + "\t"
 			for _, l := range r.Labels {
-				for _, p := range m.Precision[l] {
-					row += fmt.Sprintf("%.3f\t", p)
+				ps := make([]string, len(m.Precision[l]))
+				for i, p := range m.Precision[l] {
+					ps[i] = fmt.Sprintf("%.3f", p)
 				}
+				row += strings.Join(ps, "/") + "\t"
 			}
 			embedMS, searchMS := "-", "-"
 			if m.Latency != nil {
@@ -914,10 +918,11 @@ func (r *evalResult) writeTable(w io.Writer) error {
 	fmt.Fprintln(w, "\nmethods:")
 	if len(r.Runs) > 0 {
 		for _, m := range r.Runs[0].Methods {
-			fmt.Fprintf(w, "  %-5s %s\n", m.Method, m.Description)
+			fmt.Fprintf(w, "  %-6s %s\n", m.Method, m.Description)
 		}
 	}
-	fmt.Fprintln(w, "precision@c = share of the top c results with the query's label (the last label column needs every label to match); timings are p50 per query, embed end to end through search.SearchImage on the first queries.")
+	fmt.Fprintln(w, "p@c = share of the top c results with the query's label, averaged over the queries (a+b: every label must match);")
+	fmt.Fprintln(w, "timings are p50 per query; embed is end to end through search.SearchImage on the first --latency-sample queries.")
 	return nil
 }
 

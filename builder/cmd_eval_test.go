@@ -200,7 +200,7 @@ func TestEvalPrecisionOnKnownAnswers(t *testing.T) {
 			if err := res.writeTable(&out); err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range []string{"articleType@1", "articleType+baseColour@2", "ours", "raw", "hist", "0.750"} {
+			for _, s := range []string{"articleType p@1/2", "articleType+baseColour p@1/2", "ours", "raw", "hist", "1.000/0.750", "0.500/0.250"} {
 				if !strings.Contains(out.String(), s) {
 					t.Errorf("table lacks %q:\n%s", s, out.String())
 				}
