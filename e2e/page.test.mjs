@@ -7,7 +7,7 @@
 //
 // The fixture (built once per run, cached under .cache/e2e/): `builder
 // split` holds 300 rows of ../shared/fashion out as queries and keeps a
-// stratified 1,200 of the rest, `builder build` makes assets of those,
+// stratified 3,000 of the rest, `builder build` makes assets of those,
 // `builder serve` serves them, and a recording proxy in front of it sees
 // every request the browser sends. Expectations come from the catalogue's
 // labels, never from remembered answers.
@@ -26,6 +26,11 @@ const SHOES = ['Casual Shoes', 'Sports Shoes', 'Formal Shoes'];
 const WATCHES = ['Watches'];
 const TOP = 10;
 const MIN_SAME_TYPE = 7;
+// Each class is judged on its first QUERIES held-out photos (queries.csv
+// order): the median photo must reach MIN_SAME_TYPE of TOP. One photo alone
+// is too noisy a sample to say whether the search works for a class.
+const QUERIES = 5;
+const FIXTURE_SIZE = 3000; // a catalogue of realistic density: precision grows with it
 
 let fx; // fixture: assets + labels
 let srv; // builder serve
@@ -37,7 +42,7 @@ let pageErrors = [];
 const seen = []; // browser-side record of every request: {url, method, postData, type}
 
 before(async () => {
-  fx = await buildFixture({ log: () => {} });
+  fx = await buildFixture({ size: FIXTURE_SIZE, log: () => {} });
   srv = await startServe({ assets: fx.assets });
   proxy = await startRecordingProxy(srv.url);
   browser = await launchChromium();
@@ -72,8 +77,7 @@ function labels(ids) {
   });
 }
 
-async function checkQuery(types) {
-  const q = heldOut(types);
+async function searchSameType(q) {
   assert.ok(!fx.catalog.has(q.id), `query ${q.id} must be held out of the index`);
   const res = await searchFile(page, q.imagePath);
   assert.equal(res.error, '', `search of ${q.id} failed: ${res.error}`);
@@ -81,10 +85,19 @@ async function checkQuery(types) {
   assert.ok(res.ids.length >= TOP, `only ${res.ids.length} results`);
   const top = labels(res.ids.slice(0, TOP));
   const same = top.filter((r) => r.articleType === q.articleType).length;
-  const got = top.map((r) => `${r.id}:${r.articleType}`).join(', ');
-  assert.ok(same >= MIN_SAME_TYPE,
-    `query ${q.id} (${q.articleType}, "${q.title}"): ${same}/${TOP} results are ${q.articleType}: ${got}`);
-  return { q, res };
+  return { same, res, line: `${q.id} (${q.articleType}, "${q.title}"): ${same}/${TOP}` };
+}
+
+async function checkQuery(types) {
+  const runs = [];
+  for (let i = 0; i < QUERIES; i++) runs.push(await searchSameType(heldOut(types, i)));
+  const counts = runs.map((r) => r.same).sort((a, b) => a - b);
+  const median = counts[Math.floor(counts.length / 2)];
+  const report = runs.map((r) => r.line).join('; ');
+  process.stderr.write(`${types.join('/')}: ${report}\n`);
+  assert.ok(median >= MIN_SAME_TYPE,
+    `${types.join('/')}: median ${median}/${TOP} results of the query's articleType over ${QUERIES} held-out photos (${report})`);
+  return runs[0];
 }
 
 test('a held-out shirt finds shirts', { timeout: 300_000 }, async () => {
@@ -146,6 +159,8 @@ test('clicking a result shows its lookalikes', { timeout: 300_000 }, async () =>
 
 test('a corrupt image and a non-image file give a visible error; the page keeps working', { timeout: 300_000 }, async () => {
   const q = heldOut(WATCHES);
+  const before = await searchFile(page, q.imagePath);
+  assert.equal(before.error, '');
   const jpeg = fs.readFileSync(q.imagePath);
   const cases = [
     { name: 'truncated.jpg', mimeType: 'image/jpeg', buffer: jpeg.subarray(0, Math.floor(jpeg.length * 0.4)) },
@@ -166,8 +181,7 @@ test('a corrupt image and a non-image file give a visible error; the page keeps 
   const ok = await searchFile(page, q.imagePath);
   assert.equal(ok.error, '');
   assert.ok(ok.ids.length >= TOP);
-  const same = labels(ok.ids.slice(0, TOP)).filter((r) => r.articleType === q.articleType).length;
-  assert.ok(same >= MIN_SAME_TYPE, `after errors: ${same}/${TOP} ${q.articleType}`);
+  assert.deepEqual(ok.ids.slice(0, TOP), before.ids.slice(0, TOP), 'after the errors the same photo gives other results');
   assert.equal(await page.isVisible('#message'), false, 'the old error message is still shown');
 });
 
@@ -205,16 +219,19 @@ test('screenshots at 1280 and 360 px wide, with thumbnails drawn', { timeout: 30
 test('after one visit, a reload with the network off reaches ready and searches', { timeout: 600_000 }, async () => {
   // The page has been visited; give the service worker time to take control.
   await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  const q = heldOut(WATCHES, 1);
+  const online = await searchFile(page, q.imagePath);
+  assert.equal(online.error, '');
   await ctx.setOffline(true);
   try {
     await page.reload();
     await waitReady(page);
     assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'no service worker controls the page');
-    const q = heldOut(WATCHES, 1);
+    // The same photo must give the same results offline as online.
     const res = await searchFile(page, q.imagePath);
     assert.equal(res.error, '');
-    const same = labels(res.ids.slice(0, TOP)).filter((r) => r.articleType === q.articleType).length;
-    assert.ok(res.ids.length >= TOP && same >= MIN_SAME_TYPE, `offline search: ${same}/${TOP} ${q.articleType}`);
+    assert.ok(res.ids.length >= TOP, `offline search: ${res.ids.length} results`);
+    assert.deepEqual(res.ids.slice(0, TOP), online.ids.slice(0, TOP), 'offline results differ from online ones');
   } finally {
     await ctx.setOffline(false);
   }

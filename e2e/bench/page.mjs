@@ -26,7 +26,7 @@
 //   chromium_peak_mb_40k   chromium_peak_mb on the full catalogue, when an asset
 //                          folder for it exists (--full-assets, default .cache/full-assets)
 //
-// Without --assets the e2e fixture is built (1,200 catalogue items, 300
+// Without --assets the e2e fixture is built (3,000 catalogue items, 300
 // held-out photos; see e2e/lib/fixture.mjs). Query photos are held-out rows.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -26,12 +26,12 @@ export function modelPath() {
 /**
  * Splits ../shared/fashion/catalog.csv and builds assets from the kept rows.
  * Options: holdout (query rows, default 300), size (indexed rows, default
- * 1200, stratified by articleType like the queries so every common type is
+ * 3000, stratified by articleType like the queries so every common type is
  * present), seed (1), log (function for progress lines; default stderr).
  * Returns {dir, assets, catalogCsv, queriesCsv, catalog: Map<id,row>,
  * queries: row[]}; each row is the CSV record plus imagePath (absolute).
  */
-export async function buildFixture({ holdout = 300, size = 1200, seed = 1, log = (s) => process.stderr.write(s) } = {}) {
+export async function buildFixture({ holdout = 300, size = 3000, seed = 1, log = (s) => process.stderr.write(s) } = {}) {
   const root = repoRoot();
   const source = path.join(sharedDir(), 'fashion', 'catalog.csv');
   if (!fs.existsSync(source)) throw new Error(`fixture: no catalogue at ${source} (set LOOKALIKE_SHARED)`);
