@@ -11,6 +11,7 @@ import (
 
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/vecfile"
+	"github.com/lookalike/lookalike/wasm/worker/edge"
 )
 
 // stageFixture writes a page folder and a small but real asset folder
@@ -74,7 +75,7 @@ func TestStageSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"index.html", "build/engine-0123456789ab.wasm", "assets/manifest.json",
-		"_worker/meta.json", "_worker/ids-0.txt", "_worker/nb-0.bin", "_worker/nb-1.bin", "_worker/cards-1.jsonl", siteMarker, ".assetsignore"} {
+		"_worker/meta.json", "_worker/ids-0.txt", "_worker/nb-0.bin", "_worker/nb-4.bin", "_worker/cards-9.jsonl", siteMarker, ".assetsignore"} {
 		if _, err := os.Stat(filepath.Join(out, want)); err != nil {
 			t.Errorf("staged site lacks %s: %v", want, err)
 		}
@@ -84,7 +85,8 @@ func TestStageSite(t *testing.T) {
 			t.Errorf("staged site has %s", not)
 		}
 	}
-	if st.edgeFiles != 6 || st.files < 10 {
+	ceil := func(a, b int) int { return (a + b - 1) / b }
+	if want := 2 + ceil(300, edge.ShardSize) + ceil(300, edge.CardShardSize); st.edgeFiles != want || st.files < 10 { // meta, ids, nb and cards shards
 		t.Errorf("stats %+v", st)
 	}
 	// Staging again replaces the folder (it carries the marker).

@@ -138,6 +138,10 @@ test('GET /api/health: build id, item count, asset versions', async () => {
   assert.equal(body.max_k, nb.K);
   for (const a of manifest.assets.filter((x) => x.kind !== 'thumbs')) assert.equal(body.assets[a.kind], a.file);
   assert.equal(r.headers.get('cache-control'), 'no-store');
+  const head = await rawGet(wr.url, '/api/health', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.body.length, 0);
+  assert.match(head.headers['content-type'], /^application\/json/);
 });
 
 test('GET /api/similar/{id}: the precomputed neighbours, with display data', async () => {

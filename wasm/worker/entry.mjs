@@ -88,16 +88,22 @@ async function serveAPI(request, env, ctx, url) {
   } catch {
     return apiError(400, "malformed path: bad escape");
   }
-  let res;
+  // Go sees GET only (a HEAD answer is the GET answer without its body),
+  // and its body is read here in full: the Go instance finishes with the
+  // request even if the client goes away mid-answer (a stranded instance
+  // keeps its memory; API answers are a few KB).
+  const head = request.method === "HEAD";
+  let res, body;
   try {
-    res = await goWorker.fetch(request, env, ctx);
+    res = await goWorker.fetch(head ? new Request(request, { method: "GET" }) : request, env, ctx);
+    body = await res.arrayBuffer();
   } catch (err) {
     console.error("worker: Go handler failed:", err);
     return apiError(500, "internal error");
   }
-  const out = new Response(res.body, res);
-  common(out.headers, { html: false });
-  return out;
+  const h = new Headers(res.headers);
+  common(h, { html: false });
+  return new Response(head ? null : body, { status: res.status, headers: h });
 }
 
 export default {

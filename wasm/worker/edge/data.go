@@ -19,10 +19,16 @@ const (
 	Version = 1
 )
 
-// ShardSize is the number of items per nb/cards shard: a card shard is
-// ~64 KB for the fashion catalogue, small enough to fetch a handful per
-// request.
-const ShardSize = 256
+// ShardSize is the number of items per nb shard (~18 KB with 24
+// neighbours in two lists; a request reads one).
+const ShardSize = 64
+
+// CardShardSize is the number of items per cards shard (~7 KB for the
+// fashion catalogue): a request reads up to k of them, and every byte read
+// is copied into a fresh Go instance, so they stay small (measured in
+// workerd: 256-item card shards made /api/similar ~7× slower than
+// /api/health).
+const CardShardSize = 32
 
 // idsPerShard sets the number of id shards (about this many ids each).
 const idsPerShard = 1024
@@ -39,9 +45,10 @@ type Meta struct {
 	BuilderVersion string `json:"builder_version,omitempty"`
 	BuildTime      string `json:"build_time,omitempty"`
 	ItemCount      int    `json:"item_count"`
-	K              int    `json:"k"`     // neighbours stored per list
-	Lists          int    `json:"lists"` // 1 = section, 2 = section then global
-	ShardSize      int    `json:"shard_size"`
+	K              int    `json:"k"`               // neighbours stored per list
+	Lists          int    `json:"lists"`           // 1 = section, 2 = section then global
+	ShardSize      int    `json:"shard_size"`      // items per nb shard
+	CardShardSize  int    `json:"card_shard_size"` // items per cards shard
 	IDShards       int    `json:"id_shards"`
 	SectionColumn  string `json:"section_column,omitempty"`
 	// Sections are the section names, most items first.
@@ -128,7 +135,7 @@ func Stage(manifest []byte, read func(catalog.Asset) ([]byte, error)) (map[strin
 	meta := Meta{
 		Format: Format, Version: Version, Build: catalog.SHA256Hex(manifest),
 		BuilderVersion: m.BuilderVersion, BuildTime: m.BuildTime,
-		ItemCount: n, K: h.K, Lists: h.Lists, ShardSize: ShardSize,
+		ItemCount: n, K: h.K, Lists: h.Lists, ShardSize: ShardSize, CardShardSize: CardShardSize,
 		IDShards:      max(1, (n+idsPerShard-1)/idsPerShard),
 		SectionColumn: disp.SectionColumn(), Sections: disp.Sections(),
 		Assets: map[string]string{},
@@ -150,6 +157,9 @@ func Stage(manifest []byte, read func(catalog.Asset) ([]byte, error)) (map[strin
 		nbuf.Write(nbb[:vecfile.HeaderSize])
 		nbuf.Write(nbb[vecfile.HeaderSize+lo*rec : vecfile.HeaderSize+hi*rec])
 		files[nbName(j)] = nbuf.Bytes()
+	}
+	for j := 0; j*CardShardSize < n; j++ {
+		lo, hi := j*CardShardSize, min(n, (j+1)*CardShardSize)
 		var cbuf bytes.Buffer
 		enc := json.NewEncoder(&cbuf) // one value per line; strings never hold a raw newline
 		enc.SetEscapeHTML(false)
@@ -198,8 +208,8 @@ func ParseMeta(b []byte) (*Meta, error) {
 		return nil, fmt.Errorf("%w: meta.json k %d out of range 1..4096", ErrData, m.K)
 	case m.Lists != 1 && m.Lists != 2:
 		return nil, fmt.Errorf("%w: meta.json lists %d, want 1 or 2", ErrData, m.Lists)
-	case m.ShardSize < 1 || m.IDShards < 1:
-		return nil, fmt.Errorf("%w: meta.json shard sizes %d/%d", ErrData, m.ShardSize, m.IDShards)
+	case m.ShardSize < 1 || m.CardShardSize < 1 || m.IDShards < 1:
+		return nil, fmt.Errorf("%w: meta.json shard sizes %d/%d/%d", ErrData, m.ShardSize, m.CardShardSize, m.IDShards)
 	}
 	return &m, nil
 }

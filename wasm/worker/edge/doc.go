@@ -13,7 +13,8 @@
 //	ids-<s>.txt         "<product id>"<TAB><item index> lines for ids with fnv32a(id) % IDShards == s
 //	nb-<j>.bin          the neighbour file's 32-byte header + the records of items
 //	                    j·ShardSize … (j+1)·ShardSize-1, byte for byte (see models/vecfile)
-//	cards-<j>.jsonl     one Card (display data) per line for the same items
+//	cards-<j>.jsonl     one Card (display data) per line for items
+//	                    j·CardShardSize … (j+1)·CardShardSize-1
 //
 // A similar-products request reads meta.json, one ids shard, one nb shard
 // and the card shards its neighbours fall in (fetched concurrently).

@@ -293,7 +293,7 @@ func TestSimilar(t *testing.T) {
 	get(t, "p600", "k=5")
 	shards := map[int]bool{}
 	for _, nb := range f.nb.Global(600)[:5] {
-		shards[int(nb.Item)/ShardSize] = true
+		shards[int(nb.Item)/CardShardSize] = true
 	}
 	if want := 3 + len(shards); f.store.gets != want {
 		t.Errorf("similar read %d files, want %d", f.store.gets, want)
@@ -395,8 +395,8 @@ func TestErrors(t *testing.T) {
 		bad.files[k] = v
 	}
 	bad.files["nb-0.bin"] = bad.files["nb-0.bin"][:100]
-	bad.files["cards-1.jsonl"] = []byte("{\n")
-	for _, target := range []string{"/api/similar/p1", "/api/products/p260"} {
+	bad.files["cards-9.jsonl"] = []byte("{\n")
+	for _, target := range []string{"/api/similar/p1", "/api/products/p290"} {
 		if w := do(t, Handler(bad), "GET", target); w.Code != 500 {
 			t.Errorf("%s on corrupt data: %d %s", target, w.Code, w.Body)
 		}
@@ -451,6 +451,7 @@ func TestParseMeta(t *testing.T) {
 		"k":       func(m *Meta) { m.K = 0 },
 		"lists":   func(m *Meta) { m.Lists = 3 },
 		"shards":  func(m *Meta) { m.IDShards = 0 },
+		"cards":   func(m *Meta) { m.CardShardSize = 0 },
 		"count":   func(m *Meta) { m.ItemCount = -1 },
 	} {
 		var m Meta

@@ -220,7 +220,7 @@ func (h *handler) lookup(ctx context.Context, m *Meta, id string) (int, error) {
 func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int][]byte, error) {
 	byShard := map[int][]int{}
 	for _, i := range items {
-		byShard[i/m.ShardSize] = append(byShard[i/m.ShardSize], i)
+		byShard[i/m.CardShardSize] = append(byShard[i/m.CardShardSize], i)
 	}
 	out := make(map[int][]byte, len(items))
 	var (
@@ -240,7 +240,7 @@ func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int][]by
 				return
 			}
 			for _, i := range list {
-				c, err := cardAt(b, i-j*m.ShardSize)
+				c, err := cardAt(b, i-j*m.CardShardSize)
 				if err != nil {
 					first = cmpErr(first, err)
 					return
