@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -729,6 +730,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
+	var lateHits atomic.Int64
 	for w := 0; w < cfg.Workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -736,7 +738,18 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 			for batch := range jobs {
 				var imgs []image.Image
 				var ok []*item
+				// Another build sharing the cache may have embedded some
+				// of these meanwhile.
+				if err := cache.Refresh(); err != nil {
+					fmt.Fprintf(cfg.Log, "build: %v (going on without it)\n", err)
+				}
+				late := 0
 				for _, it := range batch {
+					if v, hit := cache.Get(it.hash); hit {
+						it.feat = cached.features(v)
+						late++
+						continue
+					}
 					data, err := os.ReadFile(it.Image)
 					if err != nil {
 						it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
@@ -773,6 +786,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 						}
 					}
 				}
+				lateHits.Add(int64(late))
 				p.Add(len(batch))
 				if embedBatchHook != nil {
 					embedBatchHook()
@@ -792,6 +806,8 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 			report.Embedded++ // bad images that reached a worker don't count
 		}
 	}
+	report.Embedded -= int(lateHits.Load())
+	report.FromCache += int(lateHits.Load())
 	if s := time.Since(tEmbed).Seconds(); report.Embedded > 0 && s > 0 {
 		// Read + decode + resize + model, all workers: the build's throughput.
 		report.EmbedItemsPerSecond = math.Round(float64(report.Embedded)/s*100) / 100

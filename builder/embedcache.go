@@ -38,6 +38,31 @@ type embedCache struct {
 	f    *os.File
 	buf  []byte // whole records not yet written
 	n    int    // records in buf
+	// readOff is how far the log has been read: Refresh picks up records
+	// other builds appended since.
+	readOff int64
+}
+
+// Refresh reads records other builds sharing this cache have appended
+// since the last read, so a long build skips images they embedded
+// meanwhile. Cheap when nothing is new (one stat).
+func (c *embedCache) Refresh() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, err := c.f.Stat()
+	if err != nil || st.Size() <= c.readOff {
+		return err
+	}
+	if err := lockFile(c.f); err != nil {
+		return err
+	}
+	defer unlockFile(c.f)
+	off, err := c.loadFrom(c.f, c.readOff)
+	if err != nil {
+		return fmt.Errorf("embedding cache: %w", err)
+	}
+	c.readOff = off
+	return nil
 }
 
 type cacheMeta struct {
@@ -78,6 +103,7 @@ func openEmbedCache(root, modelSHA, pipeline string, dim int) (*embedCache, erro
 		return nil, fmt.Errorf("embedding cache %s: %w", path, err)
 	}
 	c.f = f
+	c.readOff = good
 	return c, nil
 }
 
@@ -85,9 +111,14 @@ func (c *embedCache) recordSize() int { return 32 + 4*c.dim + 4 }
 
 // load reads every valid record and returns the offset after the last one.
 func (c *embedCache) load(f *os.File) (int64, error) {
-	r := bufio.NewReaderSize(f, 1<<20)
+	return c.loadFrom(f, 0)
+}
+
+// loadFrom reads whole records from offset off on (without moving f's
+// append position) and returns the offset after the last whole one.
+func (c *embedCache) loadFrom(f *os.File, off int64) (int64, error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, off, 1<<62), 1<<20)
 	rec := make([]byte, c.recordSize())
-	var off int64
 	for {
 		if _, err := io.ReadFull(r, rec); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

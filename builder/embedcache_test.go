@@ -112,3 +112,22 @@ func TestEmbedCacheSkipsDamagedRecordKeepsLater(t *testing.T) {
 		t.Fatalf("len %d; the record after a damaged one must survive", c2.Len())
 	}
 }
+
+func TestEmbedCacheRefreshSeesOtherWriters(t *testing.T) {
+	root := t.TempDir()
+	a, _ := openEmbedCache(root, "m", "p", 2)
+	defer a.Close()
+	b, _ := openEmbedCache(root, "m", "p", 2)
+	k := sha256.Sum256([]byte("later"))
+	b.Put(k, []float32{4, 2})
+	b.Close()
+	if _, ok := a.Get(k); ok {
+		t.Fatal("seen before Refresh")
+	}
+	if err := a.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := a.Get(k); !ok || v[0] != 4 {
+		t.Fatalf("after Refresh: %v %v", v, ok)
+	}
+}
