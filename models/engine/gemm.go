@@ -38,10 +38,15 @@ func SetGemm(mode string) error {
 	return nil
 }
 
-// GemmKernel names the GEMM micro-kernel the "auto" mode uses on this
-// machine ("avx512", "avx2", "generic"), for benchmark reports. A platform
-// hook, if present, is tried before it.
-func GemmKernel() string { return activeKernel().name }
+// GemmKernel names the GEMM the engine uses on this machine, for benchmark
+// reports: "platform" when a platform hook (the wasm SIMD128 kernel) takes
+// the GEMMs, else the micro-kernel ("avx512", "avx2", "generic").
+func GemmKernel() string {
+	if platformGemm != nil && !forceGeneric.Load() {
+		return "platform"
+	}
+	return activeKernel().name
+}
 
 // microKernel computes one mr×nr tile: C = (acc ? C : 0) + Ap·Bp over kc,
 // where Ap is a packed strip (kc groups of mr values) and Bp a packed strip

@@ -94,19 +94,21 @@ func benchEngine(args []string) (map[string]any, error) {
 	for i := range in {
 		in[i] = float32(r.NormFloat64() * 50)
 	}
-	var times []float64
+	var times, cpu []float64
 	for i := 0; i <= *runs; i++ {
-		t := time.Now()
+		t, c := time.Now(), cpuMS()
 		if _, err := s.Run(in, 1, "gap"); err != nil {
 			return nil, err
 		}
 		if i > 0 {
 			times = append(times, ms(time.Since(t)))
+			cpu = append(cpu, cpuMS()-c)
 		}
 	}
 	w := where()
 	out := map[string]any{
 		"embed_" + w + "_ms":      quantile(times, 0.5),
+		"embed_" + w + "_cpu_ms":  quantile(cpu, 0.5),
 		"model_load_" + w + "_ms": ms(load),
 		"gemm_kernel_" + w:        engine.GemmKernel(),
 	}
