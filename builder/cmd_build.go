@@ -181,9 +181,10 @@ func parseBuildFlags(args []string) (*buildConfig, error) {
 }
 
 // Defaults chosen by `builder eval` on held-out photos (docs/quality.md):
-// with a product-type label column, an LDA on it blended half and half with
-// PCA-128 (precision@10 on 2,000 items: articleType 0.664 vs 0.601 for
-// PCA-256, colour 0.275 vs 0.292, both 0.197 vs 0.192); without one, PCA-256.
+// gap+gmp features; with a product-type label column, an LDA on it blended
+// half and half with PCA-128 (precision@10 on 2,000 items, articleType /
+// +colour: clean 0.675 / 0.195 vs 0.616 / 0.191 for PCA-256; busy-background
+// photos 0.359 vs 0.342; JPEG q10 0.549 vs 0.476); without one, PCA-256.
 const (
 	defaultDim         = 256
 	defaultBlendPCADim = 128

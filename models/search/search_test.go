@@ -54,7 +54,7 @@ func pngOf(c color.RGBA, w, h int) []byte {
 func newFixture(t *testing.T, n int) *fixture {
 	t.Helper()
 	model := tinymodel.Build(tinymodel.Options{Channels: 16})
-	e, err := embed.New(model, embed.Options{})
+	e, err := embed.New(model, embed.Options{Pooling: embed.GAP})
 	if err != nil {
 		t.Fatal(err)
 	}
