@@ -58,7 +58,7 @@ test-e2e: deps model
 test: deps vet test-go test-wasm test-node test-ref test-e2e
 
 fuzz:
-	@for p in $$($(GO) list ./models/... ./builder); do \
+	@for p in $$($(GO) list ./models/... ./builder ./wasm/worker/edge ./wasm/engine); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
 	    echo "== $$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=15s $$p || exit 1; \
 	  done; done
@@ -78,7 +78,7 @@ bench: deps model
 	bash e2e/bench/run.sh
 
 clean:
-	rm -rf $(MODEL_DIR) $(DEMO_OUT) static/build
+	rm -rf $(MODEL_DIR) $(DEMO_OUT) static/build .cache/site .cache/e2e-worker .cache/bench-edge wasm/worker/build/*.wasm
 
 ## ---- edge worker (wasm/worker, wrangler.toml, e2e/worker.test.mjs) ----
 # The site folder is wrangler.toml's [assets] directory; keep the two in step.
