@@ -30,7 +30,11 @@ piece() { # name command… : run, keep stdout's last JSON line as a piece with 
   node -e '
     const [out, cmd, l0] = process.argv.slice(1);
     const o = JSON.parse(out);
-    o.command = o.command || cmd; o.load_before = Number(l0);
+    o.command = o.command || cmd;
+    o.date = o.date || new Date().toISOString();
+    o.machine = o.machine || { cores: require("os").cpus().length, node: process.version };
+    o.detail = { ...(o.detail || {}), loadavg_1m: Number(l0) };
+    for (const k of Object.keys(o)) if (typeof o[k] === "string" && !["command", "date"].includes(k)) { o.detail[k] = o[k]; delete o[k]; }
     process.stdout.write(JSON.stringify(o) + "\n");' "$out" "$*" "$l0" > "$PIECES/$name.json" || echo "bench $name: bad JSON: $out" >&2
 }
 
