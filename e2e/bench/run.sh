@@ -26,10 +26,12 @@ piece() { # name command… : run, keep stdout's last JSON line as a piece with 
   echo "== bench $name: $*" >&2
   local l0; l0=$(load)
   local out
-  if ! out=$("$@" | tail -n 1); then echo "bench $name failed; other pieces are kept" >&2; return 0; fi
+  if ! out=$("$@"); then echo "bench $name failed; other pieces are kept" >&2; return 0; fi
   node -e '
     const [out, cmd, l0] = process.argv.slice(1);
-    const o = JSON.parse(out);
+    // One JSON object: the whole output, or its last line.
+    let o;
+    try { o = JSON.parse(out); } catch { o = JSON.parse(out.trim().split("\n").pop()); }
     o.command = o.command || cmd;
     o.date = o.date || new Date().toISOString();
     o.machine = o.machine || { cores: require("os").cpus().length, node: process.version };
