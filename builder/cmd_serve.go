@@ -441,10 +441,12 @@ func sourceHash(repo string, paths []string) (string, error) {
 }
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
+// repoRoot walks up from the working directory to the folder holding
+// go.mod (the builder's default cache and static/ live there).
 func repoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		return "", fmt.Errorf("serve: %w", err)
+		return "", fmt.Errorf("finding the repository root: %w", err)
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -452,7 +454,7 @@ func repoRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("serve: no go.mod above the working directory; run from the repository")
+			return "", errors.New("no go.mod above the working directory: run the builder from the repository (or pass --cache / --static)")
 		}
 		dir = parent
 	}

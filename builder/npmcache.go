@@ -32,24 +32,6 @@ var resnetPackage = npmPackage{
 // npmCommand is the npm executable; tests point it at a fake.
 var npmCommand = "npm"
 
-// npmRepoRoot walks up from the working directory to the folder holding go.mod.
-func npmRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("finding the repository root: no go.mod in the working directory or above it (run the builder inside the repository, or pass --cache)")
-		}
-		dir = parent
-	}
-}
-
 // npmCacheRoot picks the cache folder: the flag, else $LOOKALIKE_CACHE, else
 // .cache at the repository root.
 func npmCacheRoot(flagValue string) (string, error) {
@@ -59,7 +41,7 @@ func npmCacheRoot(flagValue string) (string, error) {
 	if env := os.Getenv("LOOKALIKE_CACHE"); env != "" {
 		return env, nil
 	}
-	root, err := npmRepoRoot()
+	root, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
