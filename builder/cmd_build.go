@@ -351,10 +351,6 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	modelSHA := catalog.SHA256Hex(modelBytes)
 
 	// 3. Embed (cached, parallel, resumable).
-	featDim := emb.FeatureDim()
-	if featDim == 0 {
-		return errors.New("the model produced no features")
-	}
 	cacheRoot, err := npmCacheRoot(cfg.Cache)
 	if err != nil {
 		return err
@@ -427,6 +423,10 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 		fmt.Fprintf(log, "build: projection %s learned from column %q (--projection pca for none)\n", cfg.Projection, cfg.LearnFrom)
 	}
 	n := len(good)
+	featDim := len(good[0].feat) // every item's features come from the same pooling
+	if featDim == 0 {
+		return errors.New("the model produced no features")
+	}
 	feats := make([]float32, 0, n*featDim)
 	for _, it := range good {
 		feats = append(feats, it.feat...)
@@ -619,12 +619,11 @@ type cachedFeatures struct {
 	key      string
 	compute  func([]image.Image) ([][]float32, error)
 	features func(cached []float32) []float32
-	both     bool
 }
 
 func newCachedFeatures(emb *embed.Embedder) cachedFeatures {
 	if emb.HasBothPoolings() {
-		return cachedFeatures{key: "gap|gmp", compute: emb.PooledBoth, features: emb.FromPooled, both: true}
+		return cachedFeatures{key: "gap|gmp", compute: emb.PooledBoth, features: emb.FromPooled}
 	}
 	return cachedFeatures{key: string(emb.Pooling()), compute: emb.Features,
 		features: func(v []float32) []float32 { return v }}

@@ -1,7 +1,6 @@
 package embed
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"sync"
@@ -301,6 +300,3 @@ func (e *Embedder) EmbedBytes(data []byte, crop *image.Rectangle) ([]float32, er
 	}
 	return e.Embed(img)
 }
-
-// ErrNoModel is returned by helpers that need a model when none is loaded.
-var ErrNoModel = errors.New("embed: no model loaded")
