@@ -32,6 +32,9 @@ type Options struct {
 	// SkipModel opens without the model: Similar works, SearchImage does not
 	// (the embed widget's carousel needs no model download).
 	SkipModel bool
+	// Embedder, when set, is used instead of loading the model (see
+	// OpenModel).
+	Embedder *embed.Embedder
 	// Decode limits for shopper photos (pixel budget).
 	Decode imageprep.Options
 }
@@ -55,20 +58,7 @@ type Loader func(a catalog.Asset) ([]byte, error)
 // index, vectors, neighbours, then the model (largest) unless skipped.
 func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 	e := &Engine{Manifest: m}
-	get := func(kind string, required bool) ([]byte, error) {
-		a, ok := m.Asset(kind)
-		if !ok {
-			if required {
-				return nil, fmt.Errorf("search: the manifest lists no %q asset", kind)
-			}
-			return nil, nil
-		}
-		b, err := load(a)
-		if err != nil {
-			return nil, fmt.Errorf("search: loading %s: %w", a.File, err)
-		}
-		return b, nil
-	}
+	get := func(kind string, required bool) ([]byte, error) { return getAsset(m, load, kind, required) }
 	b, err := get(KindCatalog, true)
 	if err != nil {
 		return nil, err
@@ -105,10 +95,43 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 	if e.Index.NumItems() != n {
 		return nil, fmt.Errorf("search: index has %d items, catalogue %d: assets from different builds", e.Index.NumItems(), n)
 	}
-	if opt.SkipModel {
-		return e, nil
+	switch {
+	case opt.Embedder != nil:
+		e.Embedder = opt.Embedder
+	case !opt.SkipModel:
+		if e.Embedder, err = OpenModel(m, load, opt); err != nil {
+			return nil, err
+		}
 	}
-	if b, err = get(KindModel, true); err != nil {
+	return e, nil
+}
+
+// getAsset loads the manifest's asset of a kind; nil when an optional one
+// is absent.
+func getAsset(m *catalog.Manifest, load Loader, kind string, required bool) ([]byte, error) {
+	a, ok := m.Asset(kind)
+	if !ok {
+		if required {
+			return nil, fmt.Errorf("search: the manifest lists no %q asset", kind)
+		}
+		return nil, nil
+	}
+	b, err := load(a)
+	if err != nil {
+		return nil, fmt.Errorf("search: loading %s: %w", a.File, err)
+	}
+	return b, nil
+}
+
+// OpenModel builds the embedder from the manifest's model and projection
+// assets. The browser engine calls it as soon as the model has arrived, so
+// the model's decoding garbage is collected before the index and the
+// vectors take their memory (Go's wasm memory never shrinks: the peak is
+// what counts), then hands the result to Open with Options.Embedder.
+func OpenModel(m *catalog.Manifest, load Loader, opt Options) (*embed.Embedder, error) {
+	get := func(kind string, required bool) ([]byte, error) { return getAsset(m, load, kind, required) }
+	b, err := get(KindModel, true)
+	if err != nil {
 		return nil, err
 	}
 	pooling := embed.Pooling(m.Model.Embedding.Pooling)
@@ -120,7 +143,8 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 		}
 		eo.Spec = &spec
 	}
-	if e.Embedder, err = embed.New(b, eo); err != nil {
+	emb, err := embed.New(b, eo)
+	if err != nil {
 		return nil, err
 	}
 	if pb, err := get(KindProjection, false); err != nil {
@@ -130,9 +154,9 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.Embedder.SetProjection(p)
+		emb.SetProjection(p)
 	}
-	return e, nil
+	return emb, nil
 }
 
 // Query says what to return.
