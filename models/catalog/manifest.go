@@ -31,7 +31,38 @@ type Manifest struct {
 	// Attributes maps filter column -> value -> item count.
 	Attributes map[string]map[string]int `json:"attributes,omitempty"`
 	Assets     []Asset                   `json:"assets"`
+	// Blend sets the defaults of the ranking blend; nil (older manifests)
+	// means the engine's compiled-in defaults.
+	Blend *Blend `json:"blend,omitempty"`
 }
+
+// Blend is the manifest's "blend" section: the defaults of the scoring rule
+// score = visual + w_cf·cf + w_personal·personal (docs/personal.md). A
+// missing field means the engine's compiled-in default; the builder writes
+// all three.
+type Blend struct {
+	WCF       *float64 `json:"w_cf,omitempty"`       // weight of the collaborative term (0..1 affinity)
+	WPersonal *float64 `json:"w_personal,omitempty"` // weight of the taste term (a cosine)
+	// HalfLifeHours is the age at which a shopper's signal counts half;
+	// 0 = no decay.
+	HalfLifeHours *float64 `json:"half_life_hours,omitempty"`
+}
+
+// check refuses negative weights and half-lives.
+func (b *Blend) check() error {
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"w_cf", b.WCF}, {"w_personal", b.WPersonal}, {"half_life_hours", b.HalfLifeHours}} {
+		if f.v != nil && !(*f.v >= 0 && *f.v <= maxBlendValue) {
+			return fmt.Errorf("blend.%s = %v, want 0..%g", f.name, *f.v, float64(maxBlendValue))
+		}
+	}
+	return nil
+}
+
+// maxBlendValue bounds every blend field (a weight of a million is a typo).
+const maxBlendValue = 1e6
 
 // ModelInfo describes the embedding model file and how to use it.
 type ModelInfo struct {
@@ -161,6 +192,11 @@ func ReadManifest(data []byte) (*Manifest, error) {
 	}
 	if m.ItemCount < 0 {
 		return nil, fmt.Errorf("%w: negative item_count %d", ErrManifest, m.ItemCount)
+	}
+	if m.Blend != nil {
+		if err := m.Blend.check(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+		}
 	}
 	for i, a := range m.Assets {
 		if a.Kind == "" || a.File == "" {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 )
 
 // The neighbours asset ("neighbors-cf-<hash>.bin"), little-endian:
@@ -136,47 +135,20 @@ func EncodeNeighbors(rows [][]Neighbor, k int) ([]byte, error) {
 
 // DecodeNeighbors parses a whole asset, checking the header, the exact
 // length, every index (< item count, empty slots only at the end of a row)
-// and every score (finite).
+// and every score (finite). ParseTable does the same checks without
+// copying the rows out.
 func DecodeNeighbors(data []byte) ([][]Neighbor, Header, error) {
-	if len(data) < HeaderSize {
-		return nil, Header{}, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrFormat, len(data), HeaderSize)
-	}
-	h, err := parseHeader(data)
+	t, err := ParseTable(data)
 	if err != nil {
-		return nil, Header{}, err
-	}
-	if want := HeaderSize + h.DataSize(); int64(len(data)) != want {
-		return nil, Header{}, fmt.Errorf("%w: %d bytes, header says %d items × %d × %d + %d = %d", ErrFormat, len(data), h.Items, h.K, RecordSize, HeaderSize, want)
-	}
-	rows := make([][]Neighbor, h.Items)
-	p := data[HeaderSize:]
-	for c := range rows {
-		var row []Neighbor
-		ended := false
-		for s := uint32(0); s < h.K; s++ {
-			idx := binary.LittleEndian.Uint32(p)
-			score := binary.LittleEndian.Uint16(p[4:])
-			p = p[RecordSize:]
-			if idx == EmptySlot {
-				if score != 0 {
-					return nil, h, fmt.Errorf("%w: item %d slot %d: empty slot with score bits %#04x", ErrFormat, c, s, score)
-				}
-				ended = true
-				continue
-			}
-			if ended {
-				return nil, h, fmt.Errorf("%w: item %d slot %d: neighbour after an empty slot", ErrFormat, c, s)
-			}
-			if idx >= h.Items {
-				return nil, h, fmt.Errorf("%w: item %d slot %d: neighbour %d ≥ item count %d", ErrFormat, c, s, idx, h.Items)
-			}
-			f := float32From16(score)
-			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-				return nil, h, fmt.Errorf("%w: item %d slot %d: score is not finite", ErrFormat, c, s)
-			}
-			row = append(row, Neighbor{int32(idx), f})
+		var h Header
+		if t != nil {
+			h = t.h
 		}
-		rows[c] = row
+		return nil, h, err
 	}
-	return rows, h, nil
+	rows := make([][]Neighbor, t.Len())
+	for c := range rows {
+		rows[c] = t.Row(c, nil)
+	}
+	return rows, t.h, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/cf"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/project"
@@ -47,6 +48,12 @@ type Engine struct {
 	Vectors   *vecfile.Vectors
 	Neighbors *vecfile.Neighbors
 	Embedder  *embed.Embedder
+	// CF is the site-wide collaborative neighbours asset (nil without one:
+	// the blend's CF term is then 0).
+	CF *cf.Table
+	// Signals weigh likes, views and searches in the blend (zero value =
+	// DefaultSignals).
+	Signals   SignalWeights
 	sectionOf []int
 }
 
@@ -90,6 +97,16 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 	} else if b != nil {
 		if e.Neighbors, err = vecfile.ParseNeighbors(b); err != nil {
 			return nil, err
+		}
+	}
+	if b, err = get(KindCF, false); err != nil {
+		return nil, err
+	} else if b != nil {
+		if e.CF, err = cf.ParseTable(b); err != nil {
+			return nil, err
+		}
+		if e.CF.Len() != n {
+			return nil, fmt.Errorf("search: CF neighbours have %d items, catalogue %d: assets from different builds", e.CF.Len(), n)
 		}
 	}
 	if e.Index.NumItems() != n {
@@ -168,6 +185,9 @@ type Query struct {
 	SearchK int
 	// Exact forces the exhaustive scan.
 	Exact bool
+	// Personal re-ranks towards the shopper's own history (blend.go);
+	// nil or empty = visual order.
+	Personal *Personal
 }
 
 // MaxK bounds Query.K.
@@ -177,7 +197,9 @@ const MaxK = 1000
 type Hit struct {
 	Index int
 	ID    string
-	Score float32
+	Score float32 // the blended score when a blend applied, else Visual
+	// Visual is the cosine between the query and the item.
+	Visual float32
 }
 
 // Timings of one image search, in milliseconds.
@@ -246,6 +268,16 @@ func (e *Engine) searchVector(v []float32, q Query, exclude int) ([]Hit, error) 
 	if q.K <= 0 || q.K > MaxK {
 		return nil, fmt.Errorf("search: k %d out of range 1..%d", q.K, MaxK)
 	}
+	bc, err := e.personalize(q.Personal, exclude)
+	if err != nil {
+		return nil, err
+	}
+	return e.searchBlended(v, q, exclude, bc)
+}
+
+// searchBlended searches; with a blend, a larger visual pool (same
+// filters) is re-ranked.
+func (e *Engine) searchBlended(v []float32, q Query, exclude int, bc *blendCtx) ([]Hit, error) {
 	f, allowed, err := e.filter(q, exclude)
 	if err != nil {
 		return nil, err
@@ -254,6 +286,9 @@ func (e *Engine) searchVector(v []float32, q Query, exclude int) ([]Hit, error) 
 		return []Hit{}, nil
 	}
 	opt := annoy.Options{K: q.K, SearchK: q.SearchK, Filter: f}
+	if bc != nil {
+		opt.K = poolSize(q.K)
+	}
 	var res []annoy.Result
 	if q.Exact || annoy.PreferExact(allowed) {
 		res, err = e.Index.Exact(v, opt)
@@ -263,13 +298,16 @@ func (e *Engine) searchVector(v []float32, q Query, exclude int) ([]Hit, error) 
 	if err != nil {
 		return nil, err
 	}
+	if bc != nil {
+		return bc.rerank(e, e.hits(res), q.K), nil
+	}
 	return e.hits(res), nil
 }
 
 func (e *Engine) hits(res []annoy.Result) []Hit {
 	out := make([]Hit, len(res))
 	for i, r := range res {
-		out[i] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score}
+		out[i] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: r.Score}
 	}
 	return out
 }
@@ -319,6 +357,10 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 	if q.K <= 0 || q.K > MaxK {
 		return nil, fmt.Errorf("search: k %d out of range 1..%d", q.K, MaxK)
 	}
+	bc, err := e.personalize(q.Personal, i)
+	if err != nil {
+		return nil, err
+	}
 	own := e.Display.Item(i).Section
 	noFilters := true
 	for _, v := range q.Filters {
@@ -326,7 +368,7 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 			noFilters = false
 		}
 	}
-	if e.Neighbors != nil && noFilters && q.K <= e.Neighbors.Header().K {
+	if bc == nil && e.Neighbors != nil && noFilters && q.K <= e.Neighbors.Header().K {
 		var list []vecfile.Neighbor
 		switch {
 		case q.Section == "" && e.Neighbors.HasGlobal():
@@ -340,7 +382,7 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 				if len(out) == q.K || nb.Item == vecfile.NoItem {
 					break
 				}
-				out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score})
+				out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score, Visual: nb.Score})
 			}
 			return out, nil
 		}
@@ -350,5 +392,5 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 		v = e.Vectors.Vector(i, nil)
 	}
 	q.Exact = true
-	return e.searchVector(v, q, i)
+	return e.searchBlended(v, q, i, bc)
 }
