@@ -9,9 +9,12 @@ const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
 
 // The order the engine needs them in; `optional` ones may be absent.
+// The projection comes before the model so that Go can build the embedder
+// the moment the model has arrived and collect the decoding garbage before
+// the index takes its memory (Go's wasm memory never shrinks).
 const STAGES = [
-  { kind: 'model' },
   { kind: 'projection', optional: true },
+  { kind: 'model' },
   { kind: 'index' },
   { kind: 'vectors', optional: true },
   { kind: 'neighbors', optional: true },
@@ -114,21 +117,18 @@ async function init(base) {
   checkGo(loadInfo, 'manifest.json');
   for (const st of stages) {
     const total = st.parts.reduce((t, p) => t + (p.size || 0), 0);
-    const chunks = [];
     let stageLoaded = 0;
-    for (const p of st.parts) {
+    // Each part goes into Go as soon as it is verified and is dropped here:
+    // the parts are never joined in JS, so no asset is held twice.
+    for (const [i, p] of st.parts.entries()) {
       const url = new URL(p.file, assetsBase).href;
       const bytes = await fetchBytes(url, {
         stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true,
         progress: (stage, loaded) => progress(stage, stageLoaded + loaded, total),
       });
       stageLoaded += bytes.length;
-      chunks.push(bytes);
+      checkGo(engine.load(st.kind, bytes, i, st.parts.length), p.file);
     }
-    const all = chunks.length === 1 ? chunks[0] : concat(chunks);
-    chunks.length = 0;
-    const r = engine.load(st.kind, all);
-    checkGo(r, st.parts.map((p) => p.file).join(' + '));
     overallLoaded += total || stageLoaded;
     progress(st.kind, total || stageLoaded, total || stageLoaded);
   }
@@ -218,13 +218,6 @@ async function startGo(wasmBytes, buildInfo, buildBase) {
   post({ type: 'info', engine: `Engine: Go ${buildInfo.go || ''} js/wasm${simd ? ' + wasm SIMD kernel' : ' (portable, no SIMD)'}.` });
 }
 
-function concat(chunks) {
-  const out = new Uint8Array(chunks.reduce((t, c) => t + c.length, 0));
-  let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.length; }
-  return out;
-}
-
 function hex(buf) {
   return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -276,7 +269,8 @@ async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progre
   }
   if (cache) {
     const headers = { 'Content-Type': res.headers.get('Content-Type') || 'application/octet-stream' };
-    cache.put(url, new Response(bytes.slice(), { headers })).catch(() => {});
+    // new Response() copies the bytes synchronously: no copy of our own.
+    cache.put(url, new Response(bytes, { headers })).catch(() => {});
   }
   return bytes;
 }

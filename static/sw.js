@@ -22,6 +22,7 @@ const SHELL = [
 ];
 
 const HASHED = /-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
+const ENGINE_DATA = /^(model|projection|index|vectors|neighbors|neighbours|catalog|cf|engine)-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -48,6 +49,11 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (req.headers.has('range')) return; // let partial requests go straight through
   const name = url.pathname.split('/').pop();
+  // The engine worker caches and verifies the catalogue's big files and the
+  // engine itself (engine-worker.js fetchBytes). Passing them through here
+  // as well would tee each body inside this worker: at 40k products that
+  // held ~90 MB of chunks in the service worker's heap during the first load.
+  if (ENGINE_DATA.test(name)) return;
   if (HASHED.test(name)) {
     event.respondWith(cacheFirst(req, ASSET_CACHE));
   } else {

@@ -54,7 +54,12 @@ func (l *loader) fuse() error {
 					break
 				}
 				k := c.kdim()
-				w := make([]float32, len(c.w)) // the weights may be shared
+				w := c.w
+				if l.weightShared(c, steps) {
+					w = make([]float32, len(c.w))
+				}
+				// Folding in place when the weights are this conv's own keeps
+				// the load's peak memory at one copy of the model.
 				for o := 0; o < c.cout; o++ {
 					for p := 0; p < k; p++ {
 						w[o*k+p] = c.w[o*k+p] * s.scale[o]
@@ -114,4 +119,27 @@ func (l *loader) fuse() error {
 		}
 	}
 	return nil
+}
+
+// weightShared reports whether c's weights are also read elsewhere: by
+// another conv or as a step's constant input.
+func (l *loader) weightShared(c *convStep, steps []step) bool {
+	if len(c.w) == 0 {
+		return false
+	}
+	p := &c.w[0]
+	for _, st := range steps {
+		if st == nil {
+			continue
+		}
+		if o, ok := st.(*convStep); ok && o != c && len(o.w) > 0 && &o.w[0] == p {
+			return true
+		}
+		for _, in := range st.ins() {
+			if f := l.m.values[in].f32; len(f) > 0 && &f[0] == p {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -138,17 +138,9 @@ func TestBatchNormAndBroadcastAdd(t *testing.T) {
 	for i := range vr {
 		vr[i] = vr[i]*vr[i] + 0.1
 	}
-	m, err := Load(oneOpModel("BatchNormalization", c, h, w, []onnxpb.Attr{onnxpb.FloatAttr("epsilon", 1e-3)},
+	x, out := runRandom(t, oneOpModel("BatchNormalization", c, h, w, []onnxpb.Attr{onnxpb.FloatAttr("epsilon", 1e-3)},
 		onnxpb.FloatTensor("s", []int64{c}, scale), onnxpb.FloatTensor("b", []int64{c}, bias),
-		onnxpb.FloatTensor("m", []int64{c}, mean), onnxpb.FloatTensor("v", []int64{c}, vr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := randSlice(r, n*c*h*w)
-	out, err := m.NewSession().Run(x, n)
-	if err != nil {
-		t.Fatal(err)
-	}
+		onnxpb.FloatTensor("m", []int64{c}, mean), onnxpb.FloatTensor("v", []int64{c}, vr)), r, n, c*h*w)
 	want := make([]float64, len(x))
 	for i, v := range x {
 		ch := (i / (h * w)) % c
@@ -157,7 +149,7 @@ func TestBatchNormAndBroadcastAdd(t *testing.T) {
 	assertClose(t, "batchnorm", out["y"], want, 1e-5)
 
 	cb := randSlice(r, c)
-	m, err = Load(oneOpModel("Add", c, h, w, nil, onnxpb.FloatTensor("cb", []int64{c, 1, 1}, cb)))
+	m, err := Load(oneOpModel("Add", c, h, w, nil, onnxpb.FloatTensor("cb", []int64{c, 1, 1}, cb)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,4 +239,65 @@ func TestResidualOfOwnInput(t *testing.T) {
 	x := refRelu(fromF32(in, 1, c, h, w))
 	want := refRelu(refAdd(refConv(x, wt, c, 1, 1, bias, 1, 1, 0, 0, 0, 0, 1, 1), x))
 	assertClose(t, "y", out["y"], want.d, 1e-5)
+}
+
+// TestSharedConvWeightsFoldedOnce: two 1×1 convs read the same weight
+// initializer and each is followed by its own BatchNormalization. The
+// loader folds each BN into the conv's weights; the folding must not leak
+// from one conv into the other (a conv folds in place only when it owns
+// its weights).
+func TestSharedConvWeightsFoldedOnce(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	const n, c, o, h, w = 1, 3, 2, 2, 2
+	wt := randSlice(r, o*c)
+	bn := func(p string) ([]float32, []float32, []onnxpb.Tensor) {
+		s, b := randSlice(r, o), randSlice(r, o)
+		return s, b, []onnxpb.Tensor{onnxpb.FloatTensor(p+".s", []int64{o}, s), onnxpb.FloatTensor(p+".b", []int64{o}, b),
+			onnxpb.FloatTensor(p+".m", []int64{o}, make([]float32, o)), onnxpb.FloatTensor(p+".v", []int64{o}, []float32{1, 1})}
+	}
+	s1, b1, t1 := bn("bn1")
+	s2, b2, t2 := bn("bn2")
+	convAttrs := []onnxpb.Attr{onnxpb.IntsAttr("kernel_shape", 1, 1)}
+	bnAttrs := []onnxpb.Attr{onnxpb.FloatAttr("epsilon", 0)}
+	g := onnxpb.Graph{
+		Initializers: append(append([]onnxpb.Tensor{onnxpb.FloatTensor("w", []int64{o, c, 1, 1}, wt)}, t1...), t2...),
+		Nodes: []onnxpb.Node{
+			{Name: "c1", OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c1"}, Attrs: convAttrs},
+			{Name: "n1", OpType: "BatchNormalization", Inputs: []string{"c1", "bn1.s", "bn1.b", "bn1.m", "bn1.v"}, Outputs: []string{"y1"}, Attrs: bnAttrs},
+			{Name: "c2", OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c2"}, Attrs: convAttrs},
+			{Name: "n2", OpType: "BatchNormalization", Inputs: []string{"c2", "bn2.s", "bn2.b", "bn2.m", "bn2.v"}, Outputs: []string{"y2"}, Attrs: bnAttrs},
+		},
+		Inputs:  []onnxpb.ValueInfo{{Name: "x", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
+		Outputs: []onnxpb.ValueInfo{{Name: "y1", ElemType: onnxpb.Float}, {Name: "y2", ElemType: onnxpb.Float}},
+	}
+	x, out := runRandom(t, (&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal(), r, n, c*h*w)
+	for i, bnp := range [][2][]float32{{s1, b1}, {s2, b2}} {
+		want := make([]float64, o*h*w)
+		for oc := 0; oc < o; oc++ {
+			for p := 0; p < h*w; p++ {
+				var acc float64
+				for ic := 0; ic < c; ic++ {
+					acc += float64(wt[oc*c+ic]) * float64(x[ic*h*w+p])
+				}
+				want[oc*h*w+p] = acc*float64(bnp[0][oc]) + float64(bnp[1][oc])
+			}
+		}
+		assertClose(t, fmt.Sprintf("y%d", i+1), out[fmt.Sprintf("y%d", i+1)], want, 1e-5)
+	}
+}
+
+// runRandom loads a model and runs it on a random batch of n inputs of
+// size values each; returns the input and the outputs.
+func runRandom(t *testing.T, model []byte, r *rand.Rand, n, size int) ([]float32, map[string][]float32) {
+	t.Helper()
+	m, err := Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randSlice(r, n*size)
+	out, err := m.NewSession().Run(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, out
 }

@@ -15,12 +15,30 @@ import (
 func main() {
 	s := newSession()
 	api := js.Global().Get("Object").New()
+	// load(kind, bytes[, part, parts]): one asset, or part `part` (0-based)
+	// of `parts`, copied straight into the asset's buffer in Go memory.
 	api.Set("load", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		return call(func() (any, error) {
 			if len(a) < 2 {
-				return nil, coded("internal", "engine: load(kind, bytes)")
+				return nil, coded("internal", "engine: load(kind, bytes[, part, parts])")
 			}
-			if err := s.load(a[0].String(), bytesOf(a[1])); err != nil {
+			i, parts := 0, 1
+			if len(a) >= 4 {
+				i, parts = a[2].Int(), a[3].Int()
+			}
+			kind, src := a[0].String(), a[1]
+			n := 0
+			if !src.IsUndefined() && !src.IsNull() {
+				n = src.Get("byteLength").Int()
+			}
+			dst, err := s.part(kind, i, parts, n)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				js.CopyBytesToGo(dst, src)
+			}
+			if err := s.partDone(kind, i, parts); err != nil {
 				return nil, err
 			}
 			return map[string]bool{"ok": true}, nil

@@ -6,11 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/search"
 	"github.com/lookalike/lookalike/models/vecfile"
@@ -91,14 +96,18 @@ type readyInfo struct {
 	Sections   map[string]int            `json:"sections"`
 	Attributes map[string]map[string]int `json:"attributes"`
 	Dim        int                       `json:"dim"`
+	MemoryMB   float64                   `json:"memoryMB"` // Go's memory after loading
 }
 
 // session holds one loaded catalogue. Not safe for concurrent use (the
 // worker sends one request at a time).
 type session struct {
-	man   *catalog.Manifest
-	files map[string][]byte // kind -> verified bytes, until ready
-	eng   *search.Engine
+	man       *catalog.Manifest
+	files     map[string][]byte // kind -> verified bytes, until ready
+	partsSeen map[string]int    // kind -> parts received so far
+	pending   []byte            // manifest.json while it is copied in
+	emb       *embed.Embedder   // built as soon as the model is complete
+	eng       *search.Engine
 
 	// The last photo's embedding, so that changing the section or a filter
 	// does not run the model again.
@@ -106,28 +115,125 @@ type session struct {
 	lastVec []float32
 }
 
-func newSession() *session { return &session{files: map[string][]byte{}} }
+func newSession() *session { return &session{files: map[string][]byte{}, partsSeen: map[string]int{}} }
 
 // load takes manifest.json, then each asset (already checked against the
-// manifest's sha256 by the worker) by kind.
+// manifest's sha256 by the worker) by kind, whole.
 func (s *session) load(kind string, data []byte) error {
+	dst, err := s.part(kind, 0, 1, len(data))
+	if err != nil {
+		return err
+	}
+	copy(dst, data)
+	return s.partDone(kind, 0, 1)
+}
+
+// part returns where the worker copies part i (of parts) of an asset, n
+// bytes long. The parts of a split asset are appended into one buffer
+// sized from the manifest, so the worker never joins them in JS and no
+// part is held twice.
+func (s *session) part(kind string, i, parts, n int) ([]byte, error) {
 	if kind == "manifest" {
-		m, err := catalog.ReadManifest(data)
+		if i != 0 || parts != 1 {
+			return nil, coded("internal", "engine: manifest.json comes in one piece")
+		}
+		s.pending = make([]byte, n)
+		return s.pending, nil
+	}
+	if s.man == nil {
+		return nil, coded("internal", "engine: load the manifest first")
+	}
+	a, ok := s.man.Asset(kind)
+	if !ok {
+		return nil, coded("corrupt", "engine: the manifest lists no %q asset", kind)
+	}
+	if i < 0 || i >= parts || n < 0 {
+		return nil, coded("internal", "engine: %s: part %d of %d", kind, i, parts)
+	}
+	b := s.files[kind]
+	if i == 0 {
+		// A fresh buffer: the size from the manifest when it is sane, so
+		// appending the parts never reallocates.
+		c := n
+		if a.Size > int64(n) && a.Size <= maxAssetBytes {
+			c = int(a.Size)
+		}
+		b = make([]byte, 0, c)
+		delete(s.files, kind)
+	} else if s.partsSeen[kind] != i {
+		return nil, coded("internal", "engine: %s: part %d arrived after part %d", kind, i, s.partsSeen[kind]-1)
+	}
+	if len(b)+n > maxAssetBytes {
+		return nil, coded("corrupt", "engine: %s is larger than %d bytes", a.File, maxAssetBytes)
+	}
+	if cap(b)-len(b) < n {
+		b = append(b, make([]byte, n)...)[:len(b)]
+	}
+	s.files[kind] = b[:len(b)+n]
+	s.partsSeen[kind] = i + 1
+	s.eng = nil
+	return s.files[kind][len(b):], nil
+}
+
+// gcPercentLoading is GOGC while the model is decoded (see partDone).
+const gcPercentLoading = 25
+
+// maxAssetBytes bounds one asset in memory (the sum of its parts).
+const maxAssetBytes = 1 << 30
+
+// partDone is called after part i has been copied. When the model is
+// complete it is decoded at once and its garbage collected, before the
+// index and vectors arrive: Go's wasm memory never shrinks, so the page's
+// peak is the largest live+garbage heap at any moment.
+func (s *session) partDone(kind string, i, parts int) error {
+	if kind == "manifest" {
+		m, err := catalog.ReadManifest(s.pending)
+		s.pending = nil
 		if err != nil {
 			return coded("corrupt", "%v", err)
 		}
-		s.man, s.eng = m, nil
+		s.man, s.eng, s.emb = m, nil, nil
+		s.files, s.partsSeen = map[string][]byte{}, map[string]int{}
 		return nil
 	}
-	if s.man == nil {
-		return coded("internal", "engine: load the manifest first")
+	if i != parts-1 || kind != search.KindModel {
+		return nil
 	}
-	if _, ok := s.man.Asset(kind); !ok {
-		return coded("corrupt", "engine: the manifest lists no %q asset", kind)
+	if _, hasProj := s.man.Asset(search.KindProjection); hasProj && s.files[search.KindProjection] == nil {
+		return nil // the projection comes later: ready() builds the embedder
 	}
-	s.files[kind] = data
-	s.eng = nil
+	// Decoding allocates about twice what it keeps (the int8 weights become
+	// float32): collect more often meanwhile, so the garbage does not grow
+	// the heap.
+	defer debug.SetGCPercent(debug.SetGCPercent(gcPercentLoading))
+	emb, err := search.OpenModel(s.man, s.loader, search.Options{})
+	if err != nil {
+		return openError(err)
+	}
+	s.emb = emb
+	delete(s.files, search.KindModel)
+	delete(s.files, search.KindProjection)
+	runtime.GC()
 	return nil
+}
+
+// loader hands search.Open the loaded bytes of an asset.
+func (s *session) loader(a catalog.Asset) ([]byte, error) {
+	b, ok := s.files[a.Kind]
+	if !ok {
+		return nil, fmt.Errorf("engine: %s was not loaded", a.File)
+	}
+	return b, nil
+}
+
+// openError maps an error from opening the assets to the protocol: what is
+// not a decoding error of a photo means a damaged catalogue file.
+func openError(err error) error {
+	c := codeOf(err)
+	if c.Code == "internal" {
+		c.Code = "corrupt"
+	}
+	return c
 }
 
 // ready opens the engine over the loaded assets.
@@ -137,29 +243,29 @@ func (s *session) ready() (*readyInfo, error) {
 			return nil, coded("internal", "engine: no manifest loaded")
 		}
 		_, hasModel := s.files[search.KindModel]
-		e, err := search.Open(s.man, func(a catalog.Asset) ([]byte, error) {
-			b, ok := s.files[a.Kind]
-			if !ok {
-				return nil, fmt.Errorf("engine: %s was not loaded", a.File)
-			}
-			return b, nil
-		}, search.Options{SkipModel: !hasModel})
+		e, err := search.Open(s.man, s.loader, search.Options{SkipModel: !hasModel, Embedder: s.emb})
 		if err != nil {
-			c := codeOf(err)
-			if c.Code == "internal" {
-				c.Code = "corrupt"
-			}
-			return nil, c
+			return nil, openError(err)
 		}
 		s.eng = e
 		s.files = map[string][]byte{} // the engine keeps what it uses
+		runtime.GC()
 	}
 	return &readyInfo{
 		Items:      s.eng.Display.Len(),
 		Sections:   s.man.Sections,
 		Attributes: s.man.Attributes,
 		Dim:        s.man.Model.Embedding.Dim,
+		MemoryMB:   memoryMB(),
 	}, nil
+}
+
+// memoryMB is the memory the Go runtime has mapped, in MB: in js/wasm the
+// size its linear memory has grown to (which never shrinks).
+func memoryMB() float64 {
+	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	metrics.Read(m)
+	return math.Round(float64(m[0].Value.Uint64())/(1<<20)*10) / 10
 }
 
 func (s *session) query(k int, section string, filters map[string]string) (search.Query, error) {

@@ -379,3 +379,59 @@ func FuzzParseCrop(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadParts: an asset handed over in parts (as the worker does for a
+// split file) gives the same engine as the whole file; parts out of order
+// or before the manifest are refused.
+func TestLoadParts(t *testing.T) {
+	f := newFixture(t, 70, 8, true, false)
+	whole := f.session(t)
+	parted := newSession()
+	if err := parted.load("manifest", f.files["manifest"]); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"index", "vectors", "neighbors", "catalog"} {
+		b := f.files[kind]
+		cuts := []int{0, len(b) / 3, len(b) / 2, len(b)}
+		for i := 0; i < 3; i++ {
+			dst, err := parted.part(kind, i, 3, cuts[i+1]-cuts[i])
+			if err != nil {
+				t.Fatalf("%s part %d: %v", kind, i, err)
+			}
+			copy(dst, b[cuts[i]:cuts[i+1]])
+			if err := parted.partDone(kind, i, 3); err != nil {
+				t.Fatalf("%s part %d done: %v", kind, i, err)
+			}
+		}
+	}
+	for _, id := range []string{"p3", "p10", "p41"} {
+		a, err := whole.similar(id, 7, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := parted.similar(id, 7, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(ids(a.Results), ",") != strings.Join(ids(b.Results), ",") {
+			t.Errorf("similar(%s): whole %v, in parts %v", id, ids(a.Results), ids(b.Results))
+		}
+	}
+
+	s := newSession()
+	if _, err := s.part("index", 0, 2, 10); err == nil {
+		t.Error("a part before the manifest was accepted")
+	}
+	if err := s.load("manifest", f.files["manifest"]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.part("index", 0, 3, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.part("index", 2, 3, 10); err == nil {
+		t.Error("part 2 after part 0 was accepted")
+	}
+	if _, err := s.part("index", 3, 3, 10); err == nil {
+		t.Error("part 3 of 3 was accepted")
+	}
+}
