@@ -64,7 +64,9 @@ type buildConfig struct {
 	Workers       int
 	Batch         int
 	Interactions  string
-	Log           io.Writer
+	// Blend defaults written into the manifest (docs/personal.md).
+	WCF, WPersonal, HalfLifeHours float64
+	Log                           io.Writer
 }
 
 func runBuild(args []string) error {
@@ -101,6 +103,9 @@ func parseBuildFlags(args []string) (*buildConfig, error) {
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.IntVar(&cfg.Batch, "batch", 4, "images per engine run")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
+	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
+	fs.Float64Var(&cfg.WPersonal, "w-personal", shortFloat(search.DefaultBlend.WPersonal), "blend weight of the shopper's taste term, written to the manifest")
+	fs.Float64Var(&cfg.HalfLifeHours, "half-life-hours", search.DefaultBlend.HalfLife.Hours(), "age in hours at which a shopper's like, view or search counts half (0 = no decay), written to the manifest")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -171,6 +176,14 @@ func parseBuildFlags(args []string) (*buildConfig, error) {
 	if cfg.Neighbors < 1 || cfg.Neighbors > 200 {
 		return nil, fmt.Errorf("--neighbors %d: want 1..200", cfg.Neighbors)
 	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"--w-cf", cfg.WCF}, {"--w-personal", cfg.WPersonal}, {"--half-life-hours", cfg.HalfLifeHours}} {
+		if !(f.v >= 0 && f.v <= 1e6) {
+			return nil, fmt.Errorf("%s %v: want a number ≥ 0", f.name, f.v)
+		}
+	}
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
@@ -178,6 +191,13 @@ func parseBuildFlags(args []string) (*buildConfig, error) {
 		cfg.Batch = 1
 	}
 	return cfg, nil
+}
+
+// shortFloat widens f to the float64 with the same shortest decimal form
+// (0.1, not 0.10000000149011612), for flags and the manifest.
+func shortFloat(f float32) float64 {
+	x, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return x
 }
 
 // Defaults chosen by `builder eval` on held-out photos (docs/quality.md):
@@ -460,7 +480,10 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := w.add(search.KindIndex, "ann", ann); err != nil {
+	// A part boundary where the split nodes begin: the page skips the item
+	// nodes (12 + 4·dim bytes per product, most of the file) and scores
+	// with the vector file instead.
+	if _, err := w.add(search.KindIndex, "ann", ann, int(annoy.ItemsSize(len(vecs)/dim, dim))); err != nil {
 		return err
 	}
 	var vb strings.Builder
@@ -533,6 +556,7 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 		Sections:      map[string]int{},
 		Attributes:    map[string]map[string]int{},
 		Assets:        w.assets,
+		Blend:         &catalog.Blend{WCF: &cfg.WCF, WPersonal: &cfg.WPersonal, HalfLifeHours: &cfg.HalfLifeHours},
 	}
 	if a, ok := w.asset(search.KindProjection); ok {
 		m.Model.Embedding.Projection = a.File
@@ -965,8 +989,8 @@ func newAssetWriter(dir string) *assetWriter {
 	return &assetWriter{dir: dir, files: map[string]bool{}}
 }
 
-func (w *assetWriter) add(kind, ext string, data []byte) (catalog.Asset, error) {
-	a, files := catalog.NewAsset(kind, ext, data, maxAssetSize)
+func (w *assetWriter) add(kind, ext string, data []byte, cuts ...int) (catalog.Asset, error) {
+	a, files := catalog.NewAsset(kind, ext, data, maxAssetSize, cuts...)
 	for name, b := range files {
 		path := filepath.Join(w.dir, name)
 		if st, err := os.Stat(path); err == nil && st.Size() == int64(len(b)) {

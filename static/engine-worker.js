@@ -94,7 +94,7 @@ async function init(base) {
       if (s.optional) continue;
       throw new EngineError('corrupt', `manifest.json lists no ${s.kind} file`);
     }
-    stages.push({ kind: s.kind, parts });
+    stages.push({ kind: s.kind, ...(s.kind === 'index' && files.vectors ? indexTail(manifest, parts) : { parts, from: 0 }) });
   }
   const engineFile = buildInfo.engine;
   if (!engineFile) throw new EngineError('corrupt', 'build/build.json names no engine');
@@ -127,7 +127,7 @@ async function init(base) {
         progress: (stage, loaded) => progress(stage, stageLoaded + loaded, total),
       });
       stageLoaded += bytes.length;
-      checkGo(engine.load(st.kind, bytes, i, st.parts.length), p.file);
+      checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file);
     }
     overallLoaded += total || stageLoaded;
     progress(st.kind, total || stageLoaded, total || stageLoaded);
@@ -136,6 +136,26 @@ async function init(base) {
   readyInfo = parseGo(engine.ready(), 'ready');
   post({ type: 'ready', ...readyInfo });
   pruneCaches([engineURL, ...stages.flatMap((s) => s.parts.map((p) => new URL(p.file, assetsBase).href))]).catch(() => {});
+}
+
+/**
+ * The index parts the engine needs. An Annoy file starts with one node per
+ * product holding its vector (12 + 4·dim bytes each: most of the file),
+ * which the vector file already has; the builder ends a part where the
+ * split nodes begin, so those parts are skipped. Returns the parts to fetch
+ * and the byte offset of the first one in the index file.
+ */
+function indexTail(manifest, parts) {
+  const items = Number(manifest.item_count) || 0;
+  const dim = Number(manifest.model?.embedding?.dim) || 0;
+  const itemBytes = items * (12 + 4 * dim);
+  let at = 0;
+  let first = 0;
+  while (first < parts.length - 1 && itemBytes > 0 && at + parts[first].size <= itemBytes && parts[first].size > 0) {
+    at += parts[first].size;
+    first++;
+  }
+  return { parts: parts.slice(first), from: at };
 }
 
 /**

@@ -262,3 +262,72 @@ func FuzzAnnoy(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadSplits: the index without its item nodes, scored with the full
+// index's vectors, answers exactly like the full index; it refuses to
+// score on its own and rejects tails that are not an index's split nodes.
+func TestLoadSplits(t *testing.T) {
+	const n, dim = 3000, 24
+	vecs := clusteredVectors(n, dim, 30, 0.3, 5)
+	b, err := Build(vecs, dim, BuildOptions{Trees: 8, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Load(b, dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := b[ItemsSize(n, dim):]
+	sp, err := LoadSplits(tail, n, dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sp.SplitsOnly() || full.SplitsOnly() || sp.NumItems() != n || sp.NumTrees() != full.NumTrees() || sp.NumNodes() != full.NumNodes() {
+		t.Fatalf("splits index: items %d trees %d nodes %d (full %d %d %d)", sp.NumItems(), sp.NumTrees(), sp.NumNodes(), n, full.NumTrees(), full.NumNodes())
+	}
+	if sp.Item(3) != nil || !sp.HasItem(3) {
+		t.Error("splits index: Item should be nil and HasItem true")
+	}
+	keep := func(i int) bool { return i%3 != 0 }
+	for q := 0; q < 40; q++ {
+		v := vecs[(q*71%n)*dim : (q*71%n+1)*dim]
+		for _, sk := range []int{50, 400} {
+			want, err := full.Search(v, Options{K: 10, SearchK: sk, Filter: keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sp.Search(v, Options{K: 10, SearchK: sk, Filter: keep, Rerank: full})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalInts(items(got), items(want)) {
+				t.Fatalf("query %d search_k %d: splits %v, full %v", q, sk, items(got), items(want))
+			}
+		}
+		want, _ := full.Exact(v, Options{K: 5})
+		got, err := sp.Exact(v, Options{K: 5, Rerank: full})
+		if err != nil || !equalInts(items(got), items(want)) {
+			t.Fatalf("exact: %v %v, want %v", items(got), err, items(want))
+		}
+	}
+	if _, err := sp.Search(vecs[:dim], Options{K: 3}); !errors.Is(err, ErrQuery) {
+		t.Errorf("search without Rerank on a splits index: %v", err)
+	}
+	if _, err := sp.Exact(vecs[:dim], Options{K: 3}); !errors.Is(err, ErrQuery) {
+		t.Errorf("exact without Rerank on a splits index: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		data  []byte
+		items int
+	}{
+		"wrong item count":   {tail, n - 1},
+		"whole file":         {b, n},
+		"cut mid-node":       {tail[3:], n},
+		"empty":              {nil, n},
+		"item nodes instead": {b[:ItemsSize(n, dim)], n},
+	} {
+		if _, err := LoadSplits(tc.data, tc.items, dim); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: LoadSplits err = %v, want ErrFormat", name, err)
+		}
+	}
+}

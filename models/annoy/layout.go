@@ -29,9 +29,12 @@ type Index struct {
 	nNodes   int
 	nItems   int
 	roots    []int32
-	words    []uint32  // the node array as 32-bit words
+	words    []uint32  // the node array as 32-bit words, from node `first`
 	floats   []float32 // the same memory as float32
 	hasItems int       // number of item slots with n_descendants == 1
+	// first is the id of the first node held: 0, or NumItems for an index
+	// loaded without its item nodes (LoadSplits); off is first·stride.
+	first, off int
 }
 
 // Load checks data as an angular float32 Annoy index over dim-dimensional
@@ -57,7 +60,7 @@ func Load(data []byte, dim int) (*Index, error) {
 	}
 	ix := &Index{dim: dim, stride: 3 + dim, k: maxChildren(dim), nNodes: n}
 	ix.words = wordsOf(data)
-	ix.floats = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(ix.words))), len(ix.words))
+	ix.floats = floatsOf(ix.words)
 	if err := ix.findRoots(); err != nil {
 		return nil, err
 	}
@@ -86,11 +89,64 @@ var littleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
 
-func (ix *Index) nDesc(i int) int32    { return int32(ix.words[i*ix.stride]) }
-func (ix *Index) child(i, j int) int32 { return int32(ix.words[i*ix.stride+1+j]) }
+// nDesc is node i's n_descendants; an item node that was not loaded
+// (LoadSplits) counts as present.
+func (ix *Index) nDesc(i int) int32 {
+	if i < ix.first {
+		return 1
+	}
+	return int32(ix.words[i*ix.stride-ix.off])
+}
+func (ix *Index) child(i, j int) int32 { return int32(ix.words[i*ix.stride-ix.off+1+j]) }
 func (ix *Index) vec(i int) []float32 {
-	b := i*ix.stride + 3
+	b := i*ix.stride - ix.off + 3
 	return ix.floats[b : b+ix.dim : b+ix.dim]
+}
+
+// SplitsOnly reports whether the index was loaded without its item nodes
+// (LoadSplits): searches then need Options.Rerank, and Item returns nil.
+func (ix *Index) SplitsOnly() bool { return ix.first > 0 }
+
+// ItemsSize is the size in bytes of the item nodes at the start of an
+// index file over items vectors of dimension dim: where the split nodes
+// begin.
+func ItemsSize(items, dim int) int64 { return int64(items) * int64(NodeSize(dim)) }
+
+// LoadSplits is Load for the tail of an index file: the bytes from
+// ItemsSize(items, dim) on, i.e. the split and bucket nodes and the roots,
+// without the item nodes (12 + 4·dim bytes per item, most of the file).
+// The tree search still works; candidates are scored with
+// Options.Rerank (for example an int8 vector file), which is required.
+// The browser loads an index this way to save the download and the memory
+// of a second copy of every vector. All items are taken to be present.
+func LoadSplits(data []byte, items, dim int) (*Index, error) {
+	if dim <= 0 || dim > 1<<20 {
+		return nil, fmt.Errorf("%w: dimension %d out of range", ErrFormat, dim)
+	}
+	if items <= 0 || int64(items) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: item count %d out of range", ErrFormat, items)
+	}
+	ns := NodeSize(dim)
+	if len(data) == 0 || len(data)%ns != 0 {
+		return nil, fmt.Errorf("%w: split nodes take %d bytes, not a positive multiple of the node size %d for dimension %d", ErrFormat, len(data), ns, dim)
+	}
+	n := items + len(data)/ns
+	if int64(n) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: %d nodes is more than Annoy's int32 node ids allow", ErrFormat, n)
+	}
+	ix := &Index{dim: dim, stride: 3 + dim, k: maxChildren(dim), nNodes: n, first: items, off: items * (3 + dim)}
+	ix.words = wordsOf(data)
+	ix.floats = floatsOf(ix.words)
+	if err := ix.findRoots(); err != nil {
+		return nil, err
+	}
+	if ix.nItems != items {
+		return nil, fmt.Errorf("%w: the roots cover %d items, the catalogue has %d", ErrFormat, ix.nItems, items)
+	}
+	if err := ix.validate(); err != nil {
+		return nil, err
+	}
+	return ix, nil
 }
 
 // findRoots follows Annoy's loader: the roots are the run of nodes at the
@@ -103,7 +159,7 @@ func (ix *Index) findRoots() error {
 		return fmt.Errorf("%w: last node claims %d items for %d nodes", ErrFormat, m, ix.nNodes)
 	}
 	var roots []int32
-	for i := ix.nNodes - 1; i >= 0 && ix.nDesc(i) == m; i-- {
+	for i := ix.nNodes - 1; i >= ix.first && ix.nDesc(i) == m; i-- {
 		roots = append(roots, int32(i))
 	}
 	if len(roots) > 1 && ix.child(int(roots[0]), 0) == ix.child(int(roots[len(roots)-1]), 0) {
@@ -117,7 +173,8 @@ func (ix *Index) findRoots() error {
 // validate checks every node so that searches need no bounds checks beyond
 // Go's own and terminate.
 func (ix *Index) validate() error {
-	for i := 0; i < ix.nNodes; i++ {
+	ix.hasItems = ix.first
+	for i := ix.first; i < ix.nNodes; i++ {
 		d := ix.nDesc(i)
 		switch {
 		case i < ix.nItems && d == 0:
@@ -162,9 +219,10 @@ func (ix *Index) HasItem(i int) bool {
 }
 
 // Item returns the stored vector of item i (a view into the index's memory:
-// do not modify it), or nil when the slot is empty or out of range.
+// do not modify it), or nil when the slot is empty or out of range, or the
+// index was loaded without its item nodes.
 func (ix *Index) Item(i int) []float32 {
-	if !ix.HasItem(i) {
+	if !ix.HasItem(i) || i < ix.first {
 		return nil
 	}
 	return ix.vec(i)

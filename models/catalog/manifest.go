@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -130,35 +131,53 @@ func ContentName(kind, ext string, data []byte) string {
 }
 
 // SplitParts cuts data into consecutive pieces of at most max bytes (one
-// piece if it fits; none for empty data). The pieces share data's memory.
-func SplitParts(data []byte, max int) [][]byte {
+// piece if it fits; none for empty data), and also at each offset in cuts
+// that falls inside data. The pieces share data's memory.
+func SplitParts(data []byte, max int, cuts ...int) [][]byte {
 	if max <= 0 {
 		max = MaxAssetSize
 	}
 	var parts [][]byte
-	for len(data) > 0 {
-		n := min(max, len(data))
-		parts = append(parts, data[:n:n])
-		data = data[n:]
+	at := 0
+	for _, c := range append(sortedInts(cuts), len(data)) {
+		if c <= at || c > len(data) {
+			continue
+		}
+		seg := data[at:c]
+		for len(seg) > 0 {
+			n := min(max, len(seg))
+			parts = append(parts, seg[:n:n])
+			seg = seg[n:]
+		}
+		at = c
 	}
 	return parts
 }
 
+func sortedInts(v []int) []int {
+	out := append([]int(nil), v...)
+	sort.Ints(out)
+	return out
+}
+
 // NewAsset describes data as an asset of the given kind, content-named,
 // split into parts named "<file>.partN" when it exceeds max bytes
-// (MaxAssetSize if max <= 0). It returns the asset and the file name ->
-// bytes to write.
-func NewAsset(kind, ext string, data []byte, max int) (Asset, map[string][]byte) {
+// (MaxAssetSize if max <= 0) or when cuts fall inside it: no part spans a
+// cut offset, so a reader can skip the bytes before a cut (the index's
+// item nodes, which the browser does not need). It returns the asset and
+// the file name -> bytes to write.
+func NewAsset(kind, ext string, data []byte, max int, cuts ...int) (Asset, map[string][]byte) {
 	if max <= 0 {
 		max = MaxAssetSize
 	}
 	a := Asset{Kind: kind, File: ContentName(kind, ext, data), SHA256: SHA256Hex(data), Size: int64(len(data))}
 	files := map[string][]byte{}
-	if len(data) <= max {
+	parts := SplitParts(data, max, cuts...)
+	if len(parts) <= 1 {
 		files[a.File] = data
 		return a, files
 	}
-	for i, p := range SplitParts(data, max) {
+	for i, p := range parts {
 		name := fmt.Sprintf("%s.part%d", a.File, i)
 		a.Parts = append(a.Parts, Part{File: name, SHA256: SHA256Hex(p), Size: int64(len(p))})
 		files[name] = p

@@ -33,6 +33,11 @@ type Options struct {
 	// SkipModel opens without the model: Similar works, SearchImage does not
 	// (the embed widget's carousel needs no model download).
 	SkipModel bool
+	// IndexFrom > 0 says the loader returns the index file from this byte
+	// offset on, skipping (some of) its item nodes, at most up to
+	// annoy.ItemsSize: the browser does not download the 12 + 4·dim bytes
+	// per item that duplicate the vector file. Needs a vector file.
+	IndexFrom int64
 	// Embedder, when set, is used instead of loading the model (see
 	// OpenModel).
 	Embedder *embed.Embedder
@@ -79,18 +84,18 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 		e.sectionOf[i] = e.Display.SectionIndex(i)
 	}
 	dim := m.Model.Embedding.Dim
-	if b, err = get(KindIndex, true); err != nil {
-		return nil, err
-	}
-	if e.Index, err = annoy.Load(b, dim); err != nil {
-		return nil, err
-	}
 	if b, err = get(KindVectors, false); err != nil {
 		return nil, err
 	} else if b != nil {
 		if e.Vectors, err = vecfile.ParseVectors(b); err != nil {
 			return nil, err
 		}
+	}
+	if b, err = get(KindIndex, true); err != nil {
+		return nil, err
+	}
+	if e.Index, err = loadIndex(b, n, dim, e.Vectors, opt.IndexFrom); err != nil {
+		return nil, err
 	}
 	if b, err = get(KindNeighbors, false); err != nil {
 		return nil, err
@@ -138,6 +143,26 @@ func getAsset(m *catalog.Manifest, load Loader, kind string, required bool) ([]b
 		return nil, fmt.Errorf("search: loading %s: %w", a.File, err)
 	}
 	return b, nil
+}
+
+// loadIndex reads the Annoy index: the whole file, or (from > 0) the bytes
+// from offset `from` on, of which only the split nodes are used and the
+// item vectors come from the vector file.
+func loadIndex(b []byte, n, dim int, vecs *vecfile.Vectors, from int64) (*annoy.Index, error) {
+	if from <= 0 {
+		return annoy.Load(b, dim)
+	}
+	if vecs == nil {
+		return nil, errors.New("search: the index was loaded without its item nodes, but there is no vector file to score with")
+	}
+	if vecs.Len() != n || vecs.Dim() != dim {
+		return nil, fmt.Errorf("search: vector file has %d×%d, catalogue %d×%d: assets from different builds", vecs.Len(), vecs.Dim(), n, dim)
+	}
+	items := annoy.ItemsSize(n, dim)
+	if from > items || items-from > int64(len(b)) {
+		return nil, fmt.Errorf("search: index bytes from offset %d do not reach the split nodes at %d", from, items)
+	}
+	return annoy.LoadSplits(b[items-from:], n, dim)
 }
 
 // OpenModel builds the embedder from the manifest's model and projection
@@ -286,6 +311,9 @@ func (e *Engine) searchBlended(v []float32, q Query, exclude int, bc *blendCtx) 
 		return []Hit{}, nil
 	}
 	opt := annoy.Options{K: q.K, SearchK: q.SearchK, Filter: f}
+	if e.Index.SplitsOnly() {
+		opt.Rerank = e.Vectors
+	}
 	if bc != nil {
 		opt.K = poolSize(q.K)
 	}

@@ -196,6 +196,8 @@ type Vectors struct {
 	rs   int       // record size in bytes
 	f32  []float32 // Float32: the records as floats (a view when aligned)
 	i8   []int8    // Int8: the records as int8 (a view)
+	// invNorm[i] = 1/|record i|: Score is then one dot product.
+	invNorm []float32
 }
 
 // ParseVectors checks data as a vector file (header and exact size) and
@@ -217,6 +219,7 @@ func ParseVectors(data []byte) (*Vectors, error) {
 			v.i8 = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(v.data))), len(v.data))
 		}
 	}
+	v.invNorm = v.inverseNorms()
 	return v, nil
 }
 
@@ -271,46 +274,61 @@ func (v *Vectors) Vector(i int, dst []float32) []float32 {
 func (v *Vectors) Score(q []float32, i int) float32 {
 	dim := v.h.Dim
 	q = q[:dim]
-	switch v.h.Encoding {
-	case Float32:
+	var d float32
+	if v.h.Encoding == Float32 {
 		y := v.f32[i*dim : (i+1)*dim]
-		var d0, d1, n0, n1 float32
+		var d0, d1, d2, d3 float32
 		j := 0
-		for ; j+2 <= dim; j += 2 {
+		for ; j+4 <= dim; j += 4 {
 			d0 += q[j] * y[j]
 			d1 += q[j+1] * y[j+1]
-			n0 += y[j] * y[j]
-			n1 += y[j+1] * y[j+1]
+			d2 += q[j+2] * y[j+2]
+			d3 += q[j+3] * y[j+3]
 		}
 		for ; j < dim; j++ {
 			d0 += q[j] * y[j]
-			n0 += y[j] * y[j]
 		}
-		d, n := d0+d1, n0+n1
-		if !(n > 0) {
-			return 0
-		}
-		return d / float32(math.Sqrt(float64(n)))
-	default: // Int8: the scale cancels out of the cosine.
+		d = (d0 + d1) + (d2 + d3)
+	} else { // Int8: the scale cancels out of the cosine.
 		off := i*v.rs + 4
 		c := v.i8[off : off+dim]
-		var d0, d1 float32
-		var n int32
+		var d0, d1, d2, d3 float32
 		j := 0
-		for ; j+2 <= dim; j += 2 {
-			a, b := c[j], c[j+1]
-			d0 += q[j] * float32(a)
-			d1 += q[j+1] * float32(b)
-			n += int32(a)*int32(a) + int32(b)*int32(b)
+		for ; j+4 <= dim; j += 4 {
+			d0 += q[j] * float32(c[j])
+			d1 += q[j+1] * float32(c[j+1])
+			d2 += q[j+2] * float32(c[j+2])
+			d3 += q[j+3] * float32(c[j+3])
 		}
 		for ; j < dim; j++ {
 			d0 += q[j] * float32(c[j])
-			n += int32(c[j]) * int32(c[j])
 		}
-		d := d0 + d1
-		if n == 0 {
-			return 0
-		}
-		return d / float32(math.Sqrt(float64(n)))
+		d = (d0 + d1) + (d2 + d3)
 	}
+	return d * v.invNorm[i]
+}
+
+// inverseNorms returns 1/|record i| for every record (0 for a zero
+// record), so Score costs one dot product.
+func (v *Vectors) inverseNorms() []float32 {
+	dim := v.h.Dim
+	out := make([]float32, v.h.Count)
+	for i := range out {
+		var n float64
+		if v.h.Encoding == Float32 {
+			for _, x := range v.f32[i*dim : (i+1)*dim] {
+				n += float64(x) * float64(x)
+			}
+		} else {
+			var s int32
+			for _, x := range v.i8[i*v.rs+4 : i*v.rs+4+dim] {
+				s += int32(x) * int32(x)
+			}
+			n = float64(s)
+		}
+		if n > 0 && !math.IsInf(n, 0) {
+			out[i] = float32(1 / math.Sqrt(n))
+		}
+	}
+	return out
 }

@@ -15,8 +15,10 @@ import (
 func main() {
 	s := newSession()
 	api := js.Global().Get("Object").New()
-	// load(kind, bytes[, part, parts]): one asset, or part `part` (0-based)
-	// of `parts`, copied straight into the asset's buffer in Go memory.
+	// load(kind, bytes[, part, parts[, from]]): one asset, or part `part`
+	// (0-based) of `parts`, copied straight into the asset's buffer in Go
+	// memory; `from` is the byte offset in the asset's file where the first
+	// part starts (the index may be loaded from its split nodes on).
 	api.Set("load", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		return call(func() (any, error) {
 			if len(a) < 2 {
@@ -34,6 +36,9 @@ func main() {
 			dst, err := s.part(kind, i, parts, n)
 			if err != nil {
 				return nil, err
+			}
+			if len(a) >= 5 && i == 0 {
+				s.from[kind] = int64(a[4].Float())
 			}
 			if n > 0 {
 				js.CopyBytesToGo(dst, src)

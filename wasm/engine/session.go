@@ -105,6 +105,7 @@ type session struct {
 	man       *catalog.Manifest
 	files     map[string][]byte // kind -> verified bytes, until ready
 	partsSeen map[string]int    // kind -> parts received so far
+	from      map[string]int64  // kind -> file offset of the first part loaded
 	pending   []byte            // manifest.json while it is copied in
 	emb       *embed.Embedder   // built as soon as the model is complete
 	eng       *search.Engine
@@ -115,7 +116,9 @@ type session struct {
 	lastVec []float32
 }
 
-func newSession() *session { return &session{files: map[string][]byte{}, partsSeen: map[string]int{}} }
+func newSession() *session {
+	return &session{files: map[string][]byte{}, partsSeen: map[string]int{}, from: map[string]int64{}}
+}
 
 // load takes manifest.json, then each asset (already checked against the
 // manifest's sha256 by the worker) by kind, whole.
@@ -193,7 +196,7 @@ func (s *session) partDone(kind string, i, parts int) error {
 			return coded("corrupt", "%v", err)
 		}
 		s.man, s.eng, s.emb = m, nil, nil
-		s.files, s.partsSeen = map[string][]byte{}, map[string]int{}
+		s.files, s.partsSeen, s.from = map[string][]byte{}, map[string]int{}, map[string]int64{}
 		return nil
 	}
 	if i != parts-1 || kind != search.KindModel {
@@ -243,7 +246,7 @@ func (s *session) ready() (*readyInfo, error) {
 			return nil, coded("internal", "engine: no manifest loaded")
 		}
 		_, hasModel := s.files[search.KindModel]
-		e, err := search.Open(s.man, s.loader, search.Options{SkipModel: !hasModel, Embedder: s.emb})
+		e, err := search.Open(s.man, s.loader, search.Options{SkipModel: !hasModel, Embedder: s.emb, IndexFrom: s.from[search.KindIndex]})
 		if err != nil {
 			return nil, openError(err)
 		}

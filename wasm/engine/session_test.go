@@ -418,6 +418,42 @@ func TestLoadParts(t *testing.T) {
 		}
 	}
 
+	// The index from its split nodes on (what the page downloads), scored
+	// with the vector file: the same answers.
+	tailOnly := newSession()
+	if err := tailOnly.load("manifest", f.files["manifest"]); err != nil {
+		t.Fatal(err)
+	}
+	from := annoy.ItemsSize(f.n, f.dim)
+	for _, kind := range []string{"index", "vectors", "neighbors", "catalog"} {
+		b := f.files[kind]
+		if kind == "index" {
+			b = b[from:]
+			tailOnly.from[kind] = from
+		}
+		if err := tailOnly.load(kind, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"p3", "p10"} {
+		for _, sec := range []string{"", "Shoes"} {
+			a, err := whole.similar(id, 30, sec, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := tailOnly.similar(id, 30, sec, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(ids(a.Results), ",") != strings.Join(ids(b.Results), ",") {
+				t.Errorf("similar(%s, %q): whole index %v, split nodes only %v", id, sec, ids(a.Results), ids(b.Results))
+			}
+		}
+	}
+	if !tailOnly.eng.Index.SplitsOnly() {
+		t.Error("the index was not loaded from its split nodes")
+	}
+
 	s := newSession()
 	if _, err := s.part("index", 0, 2, 10); err == nil {
 		t.Error("a part before the manifest was accepted")

@@ -127,6 +127,9 @@ func benchSearch(args []string) (map[string]any, error) {
 	nq := fs.Int("queries", 500, "queries")
 	k := fs.Int("k", 10, "results per query")
 	searchK := fs.Int("search-k", 0, "tree search candidate budget (0 = the engine's default)")
+	section := fs.String("section", "", "restrict queries and answers to this section")
+	exactAll := fs.Bool("force-exact", false, "answer with the exact scan (to compare with the tree)")
+	browser := fs.Bool("browser", runtime.GOARCH == "wasm", "load the assets as the page does: index without item nodes, int8 vectors score")
 	fs.Parse(args)
 	mb, err := os.ReadFile(filepath.Join(*dir, "manifest.json"))
 	if err != nil {
@@ -135,6 +138,14 @@ func benchSearch(args []string) (map[string]any, error) {
 	man, err := catalog.ReadManifest(mb)
 	if err != nil {
 		return nil, err
+	}
+	// Like the page: in js/wasm the index's item nodes are skipped and the
+	// int8 vector file scores the candidates (--browser=false: whole index).
+	var from int64
+	if *browser {
+		if _, ok := man.Asset(search.KindVectors); ok {
+			from = annoy.ItemsSize(man.ItemCount, man.Model.Embedding.Dim)
+		}
 	}
 	e, err := search.Open(man, func(a catalog.Asset) ([]byte, error) {
 		if len(a.Parts) == 0 {
@@ -148,8 +159,11 @@ func benchSearch(args []string) (map[string]any, error) {
 			}
 			all = append(all, b...)
 		}
+		if a.Kind == search.KindIndex && from > 0 {
+			all = all[from:]
+		}
 		return all, nil
-	}, search.Options{SkipModel: true})
+	}, search.Options{SkipModel: true, IndexFrom: from})
 	if err != nil {
 		return nil, err
 	}
@@ -163,18 +177,20 @@ func benchSearch(args []string) (map[string]any, error) {
 	hits := 0
 	for q := 0; q < *nq; q++ {
 		self := r.Intn(n)
-		v := e.Index.Item(self)
+		var v []float32
 		if e.Vectors != nil {
 			v = e.Vectors.Vector(self, nil)
+		} else {
+			v = e.Index.Item(self)
 		}
 		t := time.Now()
-		got, err := e.SearchVector(v, search.Query{K: *k + 1, SearchK: *searchK})
+		got, err := e.SearchVector(v, search.Query{K: *k + 1, SearchK: *searchK, Section: *section, Exact: *exactAll})
 		if err != nil {
 			return nil, err
 		}
 		tree = append(tree, ms(time.Since(t)))
 		t = time.Now()
-		want, err := e.SearchVector(v, search.Query{K: *k + 1, Exact: true})
+		want, err := e.SearchVector(v, search.Query{K: *k + 1, Exact: true, Section: *section})
 		if err != nil {
 			return nil, err
 		}
@@ -199,6 +215,7 @@ func benchSearch(args []string) (map[string]any, error) {
 		"search_dim":                    dim,
 		"search_mode":                   map[bool]string{true: "exact scan", false: "annoy tree"}[annoy.PreferExact(n)],
 		"search_k":                      *searchK,
+		"search_scoring":                map[bool]string{true: "int8 vector file (index item nodes not loaded, as in the page)", false: "float32 index item nodes"}[e.Index.SplitsOnly()],
 		"search_queries":                "stored vectors of random catalogue products, the product itself left out",
 	}, nil
 }
