@@ -412,13 +412,16 @@ async function run(m) {
   const section = m.section || '';
   const filters = JSON.stringify(m.filters || {});
   try {
+    // The shopper's on-device history ({likes, views, searches, w_cf?,
+    // w_personal?}); it goes to Go in this worker and nowhere else.
+    const personal = m.personal && typeof m.personal === 'object' ? JSON.stringify(m.personal) : '';
     let out;
     if (m.type === 'search') {
       const bytes = await toBytes(m.image);
       const crop = m.crop ? JSON.stringify({ x: m.crop.x | 0, y: m.crop.y | 0, w: m.crop.w | 0, h: m.crop.h | 0 }) : '';
-      out = parseGo(engine.search(bytes, crop, k, section, filters), 'search');
+      out = parseGo(engine.search(bytes, crop, k, section, filters, personal), 'search');
     } else {
-      out = parseGo(engine.similar(String(m.productId), k, section, filters), 'similar');
+      out = parseGo(engine.similar(String(m.productId), k, section, filters, personal), 'similar');
     }
     post({ type: 'results', id: m.id, query: out.query || {}, results: out.results || [], ms: out.ms || {} });
   } catch (err) {

@@ -55,7 +55,7 @@ func main() {
 	api.Set("search", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		return call(func() (any, error) {
 			if len(a) < 5 {
-				return nil, coded("internal", "engine: search(bytes, crop, k, section, filters)")
+				return nil, coded("internal", "engine: search(bytes, crop, k, section, filters[, personal])")
 			}
 			crop, err := parseCrop(a[1].String())
 			if err != nil {
@@ -65,23 +65,40 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
-			return s.search(bytesOf(a[0]), crop, a[2].Int(), a[3].String(), f)
+			p, err := parsePersonal(optString(a, 5))
+			if err != nil {
+				return nil, err
+			}
+			return s.search(bytesOf(a[0]), crop, a[2].Int(), a[3].String(), f, p)
 		})
 	}))
 	api.Set("similar", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		return call(func() (any, error) {
 			if len(a) < 4 {
-				return nil, coded("internal", "engine: similar(id, k, section, filters)")
+				return nil, coded("internal", "engine: similar(id, k, section, filters[, personal])")
 			}
 			f, err := parseFilters(a[3].String())
 			if err != nil {
 				return nil, err
 			}
-			return s.similar(a[0].String(), a[1].Int(), a[2].String(), f)
+			p, err := parsePersonal(optString(a, 4))
+			if err != nil {
+				return nil, err
+			}
+			return s.similar(a[0].String(), a[1].Int(), a[2].String(), f, p)
 		})
 	}))
 	js.Global().Set("lookalike", api)
 	select {}
+}
+
+// optString is argument i as a string, "" when absent, undefined or null
+// (the optional personal JSON).
+func optString(a []js.Value, i int) string {
+	if len(a) <= i || a[i].IsUndefined() || a[i].IsNull() {
+		return ""
+	}
+	return a[i].String()
 }
 
 func bytesOf(v js.Value) []byte {

@@ -65,7 +65,8 @@ type rect struct{ X, Y, W, H int }
 // result is one product in an answer (the page's result record).
 type result struct {
 	ID       string            `json:"id"`
-	Score    float32           `json:"score"`
+	Score    float32           `json:"score"`  // the ranking score: the blend when personal, else Visual
+	Visual   float32           `json:"visual"` // the cosine between the query and the product
 	Title    string            `json:"title,omitempty"`
 	URL      string            `json:"url,omitempty"`
 	Price    string            `json:"price,omitempty"`
@@ -271,7 +272,7 @@ func memoryMB() float64 {
 	return math.Round(float64(m[0].Value.Uint64())/(1<<20)*10) / 10
 }
 
-func (s *session) query(k int, section string, filters map[string]string) (search.Query, error) {
+func (s *session) query(k int, section string, filters map[string]string, p *search.Personal) (search.Query, error) {
 	if section != "" {
 		if _, ok := s.man.Sections[section]; !ok {
 			return search.Query{}, coded("not-found", "engine: no section %q", section)
@@ -282,18 +283,18 @@ func (s *session) query(k int, section string, filters map[string]string) (searc
 			return search.Query{}, coded("not-found", "engine: no filter column %q", col)
 		}
 	}
-	return search.Query{K: max(1, min(k, search.MaxK)), Section: section, Filters: filters}, nil
+	return search.Query{K: max(1, min(k, search.MaxK)), Section: section, Filters: filters, Personal: p}, nil
 }
 
-func (s *session) search(img []byte, crop *rect, k int, section string, filters map[string]string) (*answer, error) {
+// search embeds a photo (or reuses the last photo's embedding) and
+// searches; p (nil = none) re-ranks towards the shopper's history. The
+// answer's query carries the embedding as "vector" so the page can keep
+// it, on the device, as a photo search of the shopper's history.
+func (s *session) search(img []byte, crop *rect, k int, section string, filters map[string]string, p *search.Personal) (*answer, error) {
 	if _, err := s.ready(); err != nil {
 		return nil, err
 	}
-	emb := s.eng.Embedder
-	if emb == nil {
-		return nil, coded("corrupt", "engine: no model loaded")
-	}
-	q, err := s.query(k, section, filters)
+	q, err := s.query(k, section, filters, p)
 	if err != nil {
 		return nil, err
 	}
@@ -301,6 +302,10 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 	key := queryKey(img, crop)
 	v := s.lastVec
 	if v == nil || key != s.lastKey {
+		emb := s.eng.Embedder
+		if emb == nil {
+			return nil, coded("corrupt", "engine: no model loaded")
+		}
 		t0 := time.Now()
 		var r *image.Rectangle
 		if crop != nil {
@@ -325,15 +330,16 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 		return nil, coded("internal", "%v", err)
 	}
 	ms["search"] = millis(time.Since(t2))
-	query := map[string]any{"kind": "image"}
+	query := map[string]any{"kind": "image", "vector": v}
 	if crop != nil {
 		query["crop"] = map[string]int{"x": crop.X, "y": crop.Y, "w": crop.W, "h": crop.H}
 	}
 	return &answer{Query: query, Results: s.results(hits), MS: ms}, nil
 }
 
-// similar answers "more like this" without running the model.
-func (s *session) similar(id string, k int, section string, filters map[string]string) (*answer, error) {
+// similar answers "more like this" without running the model; p as for
+// search.
+func (s *session) similar(id string, k int, section string, filters map[string]string, p *search.Personal) (*answer, error) {
 	if _, err := s.ready(); err != nil {
 		return nil, err
 	}
@@ -341,7 +347,7 @@ func (s *session) similar(id string, k int, section string, filters map[string]s
 	if !ok {
 		return nil, coded("not-found", "engine: no product with id %q", id)
 	}
-	q, err := s.query(k, section, filters)
+	q, err := s.query(k, section, filters, p)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +356,7 @@ func (s *session) similar(id string, k int, section string, filters map[string]s
 	if err != nil {
 		return nil, coded("internal", "%v", err)
 	}
-	self := s.results([]search.Hit{{Index: i, ID: id, Score: 1}})[0]
+	self := s.results([]search.Hit{{Index: i, ID: id, Score: 1, Visual: 1}})[0]
 	query := map[string]any{"kind": "similar", "productId": id, "title": self.Title}
 	if self.Thumb != nil {
 		query["thumb"] = self.Thumb
@@ -362,7 +368,7 @@ func (s *session) results(hits []search.Hit) []result {
 	out := make([]result, 0, len(hits))
 	for _, h := range hits {
 		it := s.eng.Display.Item(h.Index)
-		out = append(out, result{ID: it.ID, Score: h.Score, Title: it.Title, URL: it.URL, Price: it.Price,
+		out = append(out, result{ID: it.ID, Score: h.Score, Visual: h.Visual, Title: it.Title, URL: it.URL, Price: it.Price,
 			Currency: it.Currency, Section: it.Section, Attrs: it.Attrs, Thumb: parseThumb(it.Thumb)})
 	}
 	return out
@@ -436,4 +442,42 @@ func parseFilters(s string) (map[string]string, error) {
 		return nil, coded("internal", "engine: filters: %v", err)
 	}
 	return f, nil
+}
+
+// Bounds on the shopper's history in one request (the page keeps the
+// newest 200 of each kind; a longer list is cut, newest first).
+const (
+	maxPersonalSignals = 200
+	maxPersonalBytes   = 8 << 20
+)
+
+// parsePersonal reads the page's personal JSON (search.Personal: likes,
+// views, searches, w_cf, w_personal); "" or "null" = none. Lists longer
+// than maxPersonalSignals keep their first (newest) entries. Malformed
+// JSON (JSON has no NaN or Inf; a number out of float32 range is refused
+// by the decoder) or a negative weight is a "bad-personal" error. Unknown
+// products and vectors of another dimension are skipped by the search.
+func parsePersonal(s string) (*search.Personal, error) {
+	if s == "" || s == "null" {
+		return nil, nil
+	}
+	if len(s) > maxPersonalBytes {
+		return nil, coded("bad-personal", "engine: personal history is %d bytes, more than %d", len(s), maxPersonalBytes)
+	}
+	var p search.Personal
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return nil, coded("bad-personal", "engine: personal history: %v", err)
+	}
+	p.Likes = p.Likes[:min(len(p.Likes), maxPersonalSignals)]
+	p.Views = p.Views[:min(len(p.Views), maxPersonalSignals)]
+	p.Searches = p.Searches[:min(len(p.Searches), maxPersonalSignals)]
+	for _, w := range []struct {
+		name string
+		v    *float32
+	}{{"w_cf", p.WCF}, {"w_personal", p.WPersonal}} {
+		if w.v != nil && !(*w.v >= 0) {
+			return nil, coded("bad-personal", "engine: personal %s = %v, want a weight ≥ 0", w.name, *w.v)
+		}
+	}
+	return &p, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/search"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
 
@@ -205,7 +207,7 @@ func TestSimilar(t *testing.T) {
 				{"", nil, 30, nil, "vectors"}, // more than the lists hold
 			}
 			for _, q := range tests {
-				ans, err := s.similar("p5", q.k, q.section, q.filters)
+				ans, err := s.similar("p5", q.k, q.section, q.filters, nil)
 				if err != nil {
 					t.Fatalf("similar(%q, %v): %v", q.section, q.filters, err)
 				}
@@ -238,11 +240,11 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: code %s (%v), want %s", what, got, err, code)
 		}
 	}
-	_, err := s.similar("nope", 5, "", nil)
+	_, err := s.similar("nope", 5, "", nil, nil)
 	check("unknown id", err, "not-found")
-	_, err = s.similar("p1", 5, "Hats", nil)
+	_, err = s.similar("p1", 5, "Hats", nil, nil)
 	check("unknown section", err, "not-found")
-	_, err = s.search([]byte("x"), nil, 5, "", nil)
+	_, err = s.search([]byte("x"), nil, 5, "", nil, nil)
 	check("search without a model", err, "corrupt")
 	check("unknown asset kind", s.load("sprites", nil), "corrupt")
 	check("asset before the manifest", newSession().load("vectors", f.files["vectors"]), "internal")
@@ -405,11 +407,11 @@ func TestLoadParts(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"p3", "p10", "p41"} {
-		a, err := whole.similar(id, 7, "", nil)
+		a, err := whole.similar(id, 7, "", nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := parted.similar(id, 7, "", nil)
+		b, err := parted.similar(id, 7, "", nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -437,11 +439,11 @@ func TestLoadParts(t *testing.T) {
 	}
 	for _, id := range []string{"p3", "p10"} {
 		for _, sec := range []string{"", "Shoes"} {
-			a, err := whole.similar(id, 30, sec, nil)
+			a, err := whole.similar(id, 30, sec, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := tailOnly.similar(id, 30, sec, nil)
+			b, err := tailOnly.similar(id, 30, sec, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -469,5 +471,170 @@ func TestLoadParts(t *testing.T) {
 	}
 	if _, err := s.part("index", 3, 3, 10); err == nil {
 		t.Error("part 3 of 3 was accepted")
+	}
+}
+
+func TestParsePersonal(t *testing.T) {
+	for _, in := range []string{"", "null"} {
+		if p, err := parsePersonal(in); p != nil || err != nil {
+			t.Errorf("parsePersonal(%q) = %v, %v; want nil, nil", in, p, err)
+		}
+	}
+	p, err := parsePersonal(`{"likes":[{"id":"p1","age_seconds":60}],"views":[{"id":"p2","age_seconds":0}],` +
+		`"searches":[{"vector":[0.5,-0.25],"age_seconds":3.5}],"w_cf":0.2,"w_personal":0.5}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Likes) != 1 || p.Likes[0].ID != "p1" || p.Likes[0].AgeSeconds != 60 || len(p.Views) != 1 || p.Views[0].ID != "p2" ||
+		len(p.Searches) != 1 || fmt.Sprint(p.Searches[0].Vector) != "[0.5 -0.25]" || p.Searches[0].AgeSeconds != 3.5 ||
+		p.WCF == nil || *p.WCF != 0.2 || p.WPersonal == nil || *p.WPersonal != 0.5 {
+		t.Errorf("parsed %+v", p)
+	}
+
+	// Long lists keep their first (newest) entries.
+	var b strings.Builder
+	b.WriteString(`{"likes":[`)
+	for i := 0; i < 3*maxPersonalSignals; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"p%d","age_seconds":%d}`, i, i)
+	}
+	b.WriteString(`],"searches":[`)
+	for i := 0; i < maxPersonalSignals+5; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"vector":[1,0],"age_seconds":1}`)
+	}
+	b.WriteString(`]}`)
+	if p, err = parsePersonal(b.String()); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Likes) != maxPersonalSignals || p.Likes[0].ID != "p0" || p.Likes[maxPersonalSignals-1].ID != fmt.Sprintf("p%d", maxPersonalSignals-1) || len(p.Searches) != maxPersonalSignals {
+		t.Errorf("capped lists: %d likes (first %s), %d searches", len(p.Likes), p.Likes[0].ID, len(p.Searches))
+	}
+
+	for _, bad := range []string{
+		`{"likes":[{"id":"p1"`,              // truncated
+		`[1,2]`,                             // not an object
+		`{"likes":"p1"}`,                    // wrong type
+		`{"likes":[{"id":7}]}`,              // id not a string
+		`{"searches":[{"vector":["a"]}]}`,   // vector of strings
+		`{"searches":[{"vector":[1e300]}]}`, // out of float32 range
+		`{"w_personal":-0.5}`,               // negative weight
+		`{"w_cf":-1,"likes":[{"id":"p1"}]}`, // negative weight
+		`{"likes":[{"id":"p1"}]}` + "\x00",  // trailing garbage
+		`{"likes":[` + strings.Repeat(`{"id":"p1","age_seconds":1},`, maxPersonalBytes/28) + `{"id":"p1"}]}`, // too long
+	} {
+		_, err := parsePersonal(bad)
+		short := bad[:min(len(bad), 40)]
+		if err == nil {
+			t.Errorf("parsePersonal(%q…) accepted", short)
+			continue
+		}
+		if c := codeOf(err).Code; c != "bad-personal" {
+			t.Errorf("parsePersonal(%q…): code %s (%v), want bad-personal", short, c, err)
+		}
+	}
+}
+
+// cosine of fixture items i and j (unit vectors).
+func (f *fixture) cos(i, j int) float32 {
+	var d float32
+	for c := 0; c < f.dim; c++ {
+		d += f.vecs[i*f.dim+c] * f.vecs[j*f.dim+c]
+	}
+	return d
+}
+
+func personalOf(t *testing.T, s string) *search.Personal {
+	t.Helper()
+	p, err := parsePersonal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPersonal: "more like this" and a photo search with the shopper's
+// history re-rank towards it; every result carries its visual cosine; an
+// empty history gives the visual order; a search answer returns the
+// photo's embedding.
+func TestPersonal(t *testing.T) {
+	f := newFixture(t, 80, 12, true, true)
+	for name, s := range map[string]*session{"whole index": f.session(t)} {
+		t.Run(name, func(t *testing.T) {
+			const item, liked = 5, 40
+			plain, err := s.similar("p5", 10, "", nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			empty, err := s.similar("p5", 10, "", nil, personalOf(t, `{"likes":[],"w_personal":3}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(ids(empty.Results), ",") != strings.Join(ids(plain.Results), ",") {
+				t.Errorf("an empty history changed the order: %v, want %v", ids(empty.Results), ids(plain.Results))
+			}
+			// A heavy taste weight puts the liked product first, and
+			// the rest follow their closeness to it.
+			p := personalOf(t, `{"likes":[{"id":"p40","age_seconds":10}],"w_personal":10,"w_cf":0}`)
+			ans, err := s.similar("p5", 10, "", nil, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ids(ans.Results)
+			if len(got) != 10 || got[0] != "p40" {
+				t.Fatalf("similar with a liked p40: %v, want p40 first", got)
+			}
+			for i, r := range ans.Results {
+				j := 0
+				fmt.Sscanf(r.ID, "p%d", &j)
+				if want := f.cos(item, j); math.Abs(float64(r.Visual-want)) > 1e-4 {
+					t.Errorf("%s: visual %.5f, want the cosine %.5f", r.ID, r.Visual, want)
+				}
+				if want := r.Visual + 10*f.cos(liked, j); math.Abs(float64(r.Score-want)) > 1e-3 {
+					t.Errorf("%s: score %.5f, want visual + 10·cos(p40) = %.5f", r.ID, r.Score, want)
+				}
+				if i > 0 && r.Score > ans.Results[i-1].Score {
+					t.Errorf("results not in score order at %d", i)
+				}
+			}
+			for _, r := range plain.Results {
+				if r.Visual != r.Score {
+					t.Errorf("%s: without a history, visual %v ≠ score %v", r.ID, r.Visual, r.Score)
+				}
+			}
+
+			// A photo search (the embedding of p5 stands in for the
+			// photo's: the engine reuses the last photo's embedding).
+			img := []byte("photo")
+			s.lastKey, s.lastVec = queryKey(img, nil), f.vecs[item*f.dim:(item+1)*f.dim]
+			photo, err := s.search(img, nil, 10, "", nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if photo.Results[0].ID != "p5" || math.Abs(float64(photo.Results[0].Visual-1)) > 1e-4 {
+				t.Errorf("photo of p5: first %s (visual %v)", photo.Results[0].ID, photo.Results[0].Visual)
+			}
+			vec, ok := photo.Query["vector"].([]float32)
+			if !ok || fmt.Sprint(vec) != fmt.Sprint(s.lastVec) {
+				t.Errorf("query vector %v, want the photo's embedding", photo.Query["vector"])
+			}
+			mine, err := s.search(img, nil, 10, "", nil, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mine.Results[0].ID != "p40" {
+				t.Errorf("photo search with a liked p40: %v", ids(mine.Results))
+			}
+			// A search of the shopper's own earlier photo counts too.
+			vs, _ := json.Marshal(f.vecs[liked*f.dim : (liked+1)*f.dim])
+			bySearch := personalOf(t, `{"searches":[{"vector":`+string(vs)+`,"age_seconds":5}],"w_personal":10}`)
+			if ans, err := s.search(img, nil, 10, "", nil, bySearch); err != nil || ans.Results[0].ID != "p40" {
+				t.Errorf("photo search after a search for p40's look: %v, %v", ids(ans.Results), err)
+			}
+		})
 	}
 }
