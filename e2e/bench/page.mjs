@@ -45,6 +45,7 @@ const { opts } = parseArgs(process.argv.slice(2),
   { assets: '', queries: '', 'full-assets': path.join(repoRoot(), '.cache', 'full-assets'), runs: 7, warmup: 2, 'full-only': false }, USAGE);
 if (opts.runs < 5) fail('--runs must be at least 5');
 const log = (s) => process.stderr.write(`page bench: ${s}\n`);
+const MEMORY_NOTE = 'peaks of PSS (/proc smaps_rollup) sampled every 100 ms from the first navigation to the last search: chromium_peak_mb = all Chromium processes (browser, GPU, utility, zygotes, renderers); renderer = all renderer processes; page_renderer = the largest single renderer, the one holding the page, its engine worker and the service worker (the page\'s own memory, as Chrome\'s task manager shows it); chromium_idle_mb = the same Chromium on about:blank';
 
 // Chromium can measure the page's and its workers' memory at once only on
 // request (measureUserAgentSpecificMemory otherwise waits for a GC).
@@ -139,6 +140,23 @@ async function pageRun(assetDir, { warm = 3, dropRows = drops } = {}) {
   }
 }
 
+/** Memory of an idle headless Chromium on about:blank: the floor every figure above includes. */
+async function idleBaseline() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lookalike-bench-idle-'));
+  const ctx = await launchPersistent(profile, { args: ARGS });
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    await page.goto('about:blank');
+    await new Promise((r) => setTimeout(r, 3000));
+    const m = sampleMemory(100);
+    await new Promise((r) => setTimeout(r, 500));
+    return m.stop();
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
 async function closeRun(r) {
   await r.ctx.close();
   await r.srv.stop();
@@ -219,10 +237,13 @@ if (opts['full-only']) {
   log(`full catalogue ${fullDir}`);
   const r = await pageRun(fullDir, { warm: 1 });
   await closeRun(r);
-  log(`full: cold ${round(r.cold)} ms, drops ${r.dropMs.map((x) => round(x)).join(', ')} ms, peak ${r.peak.totalMB} MB (renderers ${r.peak.rendererMB} MB)`);
+  const idle = await idleBaseline();
+  log(`full: cold ${round(r.cold)} ms, drops ${r.dropMs.map((x) => round(x)).join(', ')} ms, peak ${r.peak.totalMB} MB (renderers ${r.peak.rendererMB} MB, page renderer ${r.peak.pageRendererMB} MB; idle Chromium ${idle.totalMB} MB)`);
   report({
-    chromium_peak_mb_40k: r.peak.totalMB,
+    chromium_page_renderer_peak_mb_40k: r.peak.pageRendererMB,
     chromium_renderer_peak_mb_40k: r.peak.rendererMB,
+    chromium_peak_mb_40k: r.peak.totalMB,
+    chromium_idle_mb: idle.totalMB,
     page_ready_cold_ms_40k: round(r.cold, 0),
     drop_to_results_ms_40k: round(median(r.dropMs), 0),
   }, {
@@ -230,7 +251,8 @@ if (opts['full-only']) {
     catalogue_items: r.items,
     drop_to_results_all_ms: r.dropMs.map((x) => round(x, 0)),
     measure_ua_memory: r.ua,
-    memory_note: 'peak of summed PSS (/proc smaps_rollup) of all Chromium processes (renderer = renderer processes only: page, engine worker, service worker), every 100 ms from the first navigation to the last search',
+    idle_chromium: idle,
+    memory_note: MEMORY_NOTE,
   });
   process.exit(0);
 }
@@ -282,10 +304,14 @@ const metrics = {
   chromium_peak_mb: run.peak.totalMB,
   chromium_renderer_peak_mb: run.peak.rendererMB,
 };
+metrics.chromium_page_renderer_peak_mb = run.peak.pageRendererMB;
 if (full) {
   metrics.chromium_peak_mb_40k = full.peak.totalMB;
   metrics.chromium_renderer_peak_mb_40k = full.peak.rendererMB;
+  metrics.chromium_page_renderer_peak_mb_40k = full.peak.pageRendererMB;
 }
+const idle = await idleBaseline();
+metrics.chromium_idle_mb = idle.totalMB;
 report(metrics, {
   browser: `Debian Chromium ${run.version}, headless, driven by playwright-core`,
   catalogue_items: run.items,
@@ -299,7 +325,8 @@ report(metrics, {
   ortweb: { version: ortRes.version, threads: 1, simd: true, load_ms: round(ortRes.loadMs, 0), all_ms: ortRes.ms.map((x) => round(x)), output: ortRes.output, model: path.basename(modelFile) },
   warmup: opts.warmup,
   runs: opts.runs,
-  memory_note: 'chromium_peak_mb: peak of summed PSS (/proc smaps_rollup) of all Chromium processes of this run, every 100 ms from the first navigation to the last search (1 tab, engine worker, service worker); renderer = renderer processes only',
+  memory_note: MEMORY_NOTE,
+  idle_chromium: idle,
   measure_ua_memory: run.ua,
   measure_ua_memory_note: 'performance.measureUserAgentSpecificMemory() after the last search (page + workers, JS heaps and DOM; the Go wasm linear memory does not appear in it)',
   full_catalogue: full ?? `not measured: no manifest.json in ${path.relative(repoRoot(), fullDir) || fullDir}`,

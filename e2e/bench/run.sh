@@ -62,6 +62,8 @@ if want build; then
   rm -rf "$PIECES/build-cache"
 fi
 if want search && [ -f "$FULL_ASSETS/manifest.json" ]; then
+  go build -o "$PIECES/benchgo" ./e2e/cmd/benchgo
+  GOOS=js GOARCH=wasm go build -o "$PIECES/benchgo.wasm" ./e2e/cmd/benchgo
   piece search_native "$PIECES/benchgo" search --assets "$FULL_ASSETS" --queries 500
   piece search_wasm wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" search --assets "$FULL_ASSETS" --queries 300
 fi

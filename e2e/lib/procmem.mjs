@@ -55,18 +55,23 @@ export function readMemory(root = process.pid) {
  * Samples readMemory every intervalMs. stop() returns the peaks over the
  * samples: totalMB (all Chromium processes), rendererMB (renderer
  * processes only: the page, its workers and the service worker live there),
- * and samples (count).
+ * pageRendererMB (the largest single renderer: the one holding the page,
+ * its engine worker and the service worker; the others are Chromium's
+ * spare and start-up renderers) and samples (count).
  */
 export function sampleMemory(intervalMs = 100, root = process.pid) {
   let totalKB = 0;
   let rendererKB = 0;
+  let largestKB = 0;
   let samples = 0;
   const take = () => {
     const r = readMemory(root).filter((p) => p.chromium);
     if (!r.length) return;
     samples++;
     totalKB = Math.max(totalKB, r.reduce((t, p) => t + p.pssKB, 0));
-    rendererKB = Math.max(rendererKB, r.filter((p) => p.type === 'renderer').reduce((t, p) => t + p.pssKB, 0));
+    const rend = r.filter((p) => p.type === 'renderer');
+    rendererKB = Math.max(rendererKB, rend.reduce((t, p) => t + p.pssKB, 0));
+    largestKB = Math.max(largestKB, ...rend.map((p) => p.pssKB));
   };
   take();
   const timer = setInterval(take, intervalMs);
@@ -74,7 +79,7 @@ export function sampleMemory(intervalMs = 100, root = process.pid) {
     stop() {
       clearInterval(timer);
       take();
-      return { totalMB: Math.round(totalKB / 1024), rendererMB: Math.round(rendererKB / 1024), samples };
+      return { totalMB: Math.round(totalKB / 1024), rendererMB: Math.round(rendererKB / 1024), pageRendererMB: Math.round(largestKB / 1024), samples };
     },
   };
 }
