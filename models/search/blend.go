@@ -60,12 +60,15 @@ type Blend struct {
 }
 
 // DefaultBlend is used for whatever the manifest's "blend" section does not
-// set. Chosen with `builder blend-eval` on simulated shoppers
-// (docs/personal.md): the best precision@10 of the preferred articleType
-// and colour on validation shoppers for a photo of the preferred type,
-// while a photo of anything else keeps its own articleType in at least
-// ~95 % of the visual-only share.
-var DefaultBlend = Blend{WCF: 0.1, WPersonal: 0.3, HalfLife: 7 * 24 * time.Hour}
+// set. Chosen with `builder blend-eval` on SIMULATED shoppers
+// (docs/personal.md): w_personal is the best precision@10 of the preferred
+// articleType+colour for a photo of the preferred type, alone, while a
+// photo of another type keeps ≥ 90 % of its visual top 10; w_cf is then
+// the best on top of it keeping ≥ 80 %. Real interaction logs are noisier
+// than the simulation: a shop can lower w_cf with `build --w-cf`. The
+// simulation cannot measure the half-life (its histories span hours): one
+// week is a choice, not a measurement.
+var DefaultBlend = Blend{WCF: 2.5, WPersonal: 0.15, HalfLife: 7 * 24 * time.Hour}
 
 // SignalWeights weigh the kinds of signal inside the two terms (before
 // time decay). The zero value means DefaultSignals.
@@ -78,8 +81,10 @@ type SignalWeights struct {
 }
 
 // DefaultSignals: a heart says more than a view; a photo search says what
-// the shopper looks for but not that they liked any product.
-var DefaultSignals = SignalWeights{Like: 1, View: 0.5, ViewTaste: 0.5, Search: 0.5, Product: 1}
+// the shopper looks for but not that they liked any product. Views feed the
+// CF term only: in blend-eval, counting them in the taste vector too moved
+// precision and disruption together, no better per result changed.
+var DefaultSignals = SignalWeights{Like: 1, View: 0.5, ViewTaste: 0, Search: 0.5, Product: 1}
 
 // Blend returns the engine's blend: the manifest's fields over
 // DefaultBlend.
@@ -240,9 +245,19 @@ func (e *Engine) itemVector(i int, dst []float32) []float32 {
 	return append(dst[:0], e.Index.Item(i)...)
 }
 
+// scorer is what the visual search scores with: the index's own item
+// vectors, or the vector file when the index was loaded without them.
+func (e *Engine) scorer() annoy.Scorer {
+	if e.Index.SplitsOnly() {
+		return e.Vectors
+	}
+	return e.Index
+}
+
 // rerank scores the visual candidates (Score = Visual on entry) with the
 // blend and returns the best k, ties by item index.
 func (c *blendCtx) rerank(e *Engine, hits []Hit, k int) []Hit {
+	sc := e.scorer()
 	for i := range hits {
 		h := &hits[i]
 		s := h.Visual
@@ -250,7 +265,7 @@ func (c *blendCtx) rerank(e *Engine, hits []Hit, k int) []Hit {
 			s += c.wCF * c.cf[int32(h.Index)] * c.cfScale
 		}
 		if c.taste != nil {
-			s += c.wPersonal * e.Index.Score(c.taste, h.Index)
+			s += c.wPersonal * sc.Score(c.taste, h.Index)
 		}
 		h.Score = s
 	}

@@ -63,7 +63,11 @@ func handAssets(t testing.TB, vecs [][]float32, secs, cols []string, cfRows [][]
 		Blend:      blend,
 	}
 	if cfRows != nil {
-		b, err := cf.EncodeNeighbors(cfRows, 4)
+		k := 1
+		for _, r := range cfRows {
+			k = max(k, len(r))
+		}
+		b, err := cf.EncodeNeighbors(cfRows, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,6 +152,8 @@ func near32(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-4 }
 func TestBlendRuleOrder(t *testing.T) {
 	vecs, secs, cols := handVectors()
 	e := handAssets(t, vecs, secs, cols, handCF(), nil).open(t)
+	// Views count in the taste vector at half a like here (not by default).
+	e.Signals = SignalWeights{Like: 1, View: 0.5, ViewTaste: 0.5, Search: 0.5, Product: 1}
 	q := []float32{1, 0, 0, 0}
 	visual, err := e.SearchVector(q, Query{K: 3, Section: "a"})
 	if err != nil {
@@ -247,6 +253,57 @@ func TestPersonalDecayAndSearches(t *testing.T) {
 	want := 0.7 + float32(math.Sqrt(0.51))
 	if hits[0].ID != "h2" || !near32(hits[0].Score, want) {
 		t.Fatalf("search towards Y: %+v, want h2 scoring %v", hits, want)
+	}
+}
+
+func TestBlendSplitsOnlyIndex(t *testing.T) {
+	// The page loads the index without its item nodes and scores with the
+	// vector file: the blend must give the same answers.
+	vecs, secs, cols := handVectors()
+	f := handAssets(t, vecs, secs, cols, handCF(), nil)
+	full := f.open(t)
+	from := annoy.ItemsSize(nHand, 4)
+	split, err := Open(f.m, func(a catalog.Asset) ([]byte, error) {
+		b, err := f.load(a)
+		if a.Kind == KindIndex && err == nil {
+			b = b[from:]
+		}
+		return b, err
+	}, Options{SkipModel: true, IndexFrom: from})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !split.Index.SplitsOnly() {
+		t.Fatal("index loaded with its item nodes")
+	}
+	p := &Personal{Likes: []Signal{{ID: "h4"}, {ID: "h5", AgeSeconds: 3600}}, Views: []Signal{{ID: "h3"}},
+		Searches: []VectorSignal{{Vector: []float32{0, 1, 1, 0}}}, WCF: f32(0.5), WPersonal: f32(0.5)}
+	q := []float32{1, 0, 0, 0}
+	for _, k := range []int{1, 3, 6} {
+		a, err := full.SearchVector(q, Query{K: k, Personal: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := split.SearchVector(q, Query{K: k, Personal: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sa, err := full.SimilarIndex(itA, Query{K: k, Personal: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := split.SimilarIndex(itA, Query{K: k, Personal: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids(a) != ids(b) || ids(sa) != ids(sb) {
+			t.Fatalf("K=%d: full index %s / %s, split nodes only %s / %s", k, ids(a), ids(sa), ids(b), ids(sb))
+		}
+		for i := range a {
+			if !near32(a[i].Score, b[i].Score) || !near32(a[i].Visual, b[i].Visual) {
+				t.Fatalf("K=%d: %+v vs %+v", k, a[i], b[i])
+			}
+		}
 	}
 }
 
@@ -480,7 +537,7 @@ func BenchmarkBlendRerank(b *testing.B) {
 			v[j] = float32(r.NormFloat64())
 		}
 		vecs[i], secs[i], cols[i] = unit(v...), "s", "c"
-		for k := 0; k < 4; k++ {
+		for k := 0; k < 24; k++ {
 			rows[i] = append(rows[i], cf.Neighbor{Item: int32(r.IntN(n)), Score: 1 / float32(k+1)})
 		}
 	}
