@@ -315,6 +315,11 @@ func (e *Engine) searchBlended(v []float32, q Query, exclude int, bc *blendCtx) 
 		opt.Rerank = e.Vectors
 	}
 	if bc != nil {
+		// The pool comes from the budget the visual query would have had
+		// (≥ 100·K candidates), so a blend costs no extra tree search.
+		if opt.SearchK <= 0 {
+			opt.SearchK = annoy.DefaultSearchK(q.K, e.Index.NumTrees(), e.Index.NumItems())
+		}
 		opt.K = poolSize(q.K)
 	}
 	var res []annoy.Result
