@@ -1,9 +1,12 @@
 // app.js — the shopper's page. Talks to the engine Web Worker (engine-worker.js)
 // with postMessage; never sends the photo, or anything computed from it,
-// over the network. See static/README.md for the worker protocol.
+// over the network. See static/README.md for the worker protocol. The
+// shopper's likes, viewed products and photo searches (personal.js) stay
+// in this browser and reach only the worker.
 
 import { createCropBox } from './crop.js';
 import { imageInfo, ENGINE_FORMATS } from './imageinfo.js';
+import * as personal from './personal.js';
 
 // Limits checked before anything is decoded (the engine checks again).
 const MAX_FILE_BYTES = 40 * 1024 * 1024;
@@ -29,6 +32,8 @@ const el = {
   queryCard: $('query-card'), queryThumb: $('query-thumb'), queryKind: $('query-kind'), queryBack: $('query-back'),
   resultsTitle: $('results-title'), resultsSummary: $('results-summary'), live: $('live'),
   results: $('results'), more: $('more'), moreButton: $('more-button'), engineInfo: $('engine-info'),
+  personal: $('personal'), personalToggle: $('personal-toggle'), personalForget: $('personal-forget'),
+  personalCount: $('personal-count'), personalNote: $('personal-note'),
 };
 
 // ---------------------------------------------------------------- state
@@ -52,6 +57,14 @@ const state = {
   inflight: 0,          // id of the request the worker is working on
   pending: null,        // the latest request waiting for the worker
   summary: '',          // the summary line of the results on screen
+  note: '',             // said in the live region before the next summary (e.g. "Liked …")
+  personal: {
+    available: false,   // IndexedDB works here
+    on: personal.enabled(), // the shopper's "Personalise results" switch
+    liked: new Set(),   // hearted product ids
+  },
+  sentPersonal: false,  // the request in flight carried the history
+  recordSearch: false,  // keep the next photo answer's embedding (a new photo or crop, not a re-run)
 };
 
 // ---------------------------------------------------------------- worker
@@ -190,6 +203,7 @@ function flush() {
   state.pending = null;
   msg.id = state.nextId++;
   state.inflight = msg.id;
+  state.sentPersonal = !!msg.personal;
   setBodyState('searching');
   setResultsState('searching');
   if (!el.results.children.length) renderSkeleton();
@@ -203,22 +217,43 @@ function filters() {
   return f;
 }
 
+const personalActive = () => state.personal.available && state.personal.on;
+
+let requestSeq = 0;
+/**
+ * Sends make()'s [message, transfer] with the shopper's history attached
+ * when personal re-ranking is on and there is some (read from IndexedDB
+ * first, so a newer request made meanwhile wins).
+ */
+async function sendPersonal(make) {
+  const seq = ++requestSeq;
+  const p = personalActive() ? await personal.profile().catch(() => null) : null;
+  if (seq !== requestSeq) return;
+  const [msg, transfer] = make();
+  if (p) msg.personal = p;
+  send(msg, transfer);
+}
+
 function runImageSearch() {
   if (!state.image) return;
   state.query = { kind: 'image' };
-  // The worker receives its own copy: the page keeps the bytes to search
-  // again with another crop or filter (the engine caches the embedding).
-  const bytes = state.image.bytes.slice();
-  send({
-    type: 'search', image: bytes.buffer, crop: state.crop, k: state.k,
-    section: state.section, filters: filters(),
-  }, [bytes.buffer]);
+  const image = state.image;
+  sendPersonal(() => {
+    // The worker receives its own copy: the page keeps the bytes to search
+    // again with another crop or filter (the engine caches the embedding).
+    const bytes = image.bytes.slice();
+    return [{
+      type: 'search', image: bytes.buffer, crop: state.crop, k: state.k,
+      section: state.section, filters: filters(),
+    }, [bytes.buffer]];
+  });
 }
 
 function runSimilar(productId, { push = true, title = '', thumb = null } = {}) {
   state.query = { kind: 'similar', productId: String(productId), title, thumb };
   if (push) history.pushState({ similar: state.query.productId }, '', `#similar=${encodeURIComponent(state.query.productId)}`);
-  send({ type: 'similar', productId: state.query.productId, k: state.k, section: state.section, filters: filters() });
+  const q = state.query;
+  sendPersonal(() => [{ type: 'similar', productId: q.productId, k: state.k, section: state.section, filters: filters() }]);
 }
 
 function rerun() {
@@ -252,6 +287,13 @@ function onResults(m) {
     state.query.title = m.query.title || state.query.title;
     state.query.thumb = m.query.thumb || state.query.thumb;
   }
+  // A new photo's embedding (numbers, never the photo) joins the history;
+  // re-runs for a filter, a like or the switch do not count again.
+  if (m.query?.kind === 'image' && Array.isArray(m.query.vector) && state.recordSearch && personalActive()) {
+    personal.recordSearch(m.query.vector).then(renderPersonalCount);
+  }
+  if (m.query?.kind === 'image') state.recordSearch = false;
+  el.results.dataset.personal = String(state.sentPersonal);
   renderQueryCard();
   renderResults(results);
   const where = [state.section, state.colour].filter(Boolean).join(', ');
@@ -263,9 +305,11 @@ function onResults(m) {
   const ms = m.ms || {};
   const total = (ms.decode || 0) + (ms.embed || 0) + (ms.search || 0);
   const took = total >= 1 ? ` · ${Math.round(total).toLocaleString()} ms on this device` : ' · in under 1 ms on this device';
-  state.summary = summary + took;
+  const mine = state.sentPersonal && n ? ' · personalised' : '';
+  state.summary = summary + mine + took;
   el.resultsSummary.textContent = state.summary;
-  el.live.textContent = summary;
+  el.live.textContent = [state.note, summary + mine].filter(Boolean).join(' ');
+  state.note = '';
   setResultsState(n ? 'results' : 'none');
   if (state.scrollToResults && state.query?.kind === 'image' && narrow.matches) {
     el.queryCard.scrollIntoView({ block: 'start', behavior: 'smooth' });
@@ -321,9 +365,17 @@ function renderQueryCard() {
 }
 
 function renderResults(results) {
+  // Keep the keyboard where it was when the same product is still shown
+  // (e.g. its heart, after a like re-ranked the results).
+  const had = document.activeElement?.closest?.('#results li[data-product-id]');
+  const control = had && ['like', 'card-main', 'card-link'].find((c) => document.activeElement.classList.contains(c));
   const frag = document.createDocumentFragment();
   for (const r of results) frag.append(resultCard(r));
   el.results.replaceChildren(frag);
+  if (control) {
+    const li = [...el.results.children].find((x) => x.dataset.productId === had.dataset.productId);
+    li?.querySelector(`.${control}`)?.focus({ preventScroll: true });
+  }
 }
 
 function resultCard(r) {
@@ -344,7 +396,8 @@ function resultCard(r) {
   if (r.thumb) applyThumb(thumb, r.thumb); else thumb.classList.add('missing');
   const score = document.createElement('span');
   score.className = 'score';
-  const pct = Math.round(Math.max(0, Math.min(1, Number(r.score) || 0)) * 100);
+  // How alike it looks (the blend may order by more than looks).
+  const pct = Math.round(Math.max(0, Math.min(1, Number(r.visual ?? r.score) || 0)) * 100);
   score.textContent = `${pct}%`;
   score.title = `${pct}% similar`;
   thumb.append(score);
@@ -373,8 +426,10 @@ function resultCard(r) {
   main.addEventListener('click', () => {
     state.k = PAGE_K;
     runSimilar(r.id, { title, thumb: r.thumb });
+    if (personalActive()) personal.recordView(r.id).then(renderPersonalCount);
     el.queryCard.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   });
+  const like = likeButton(String(r.id), title);
 
   const foot = document.createElement('div');
   foot.className = 'card-foot';
@@ -392,11 +447,108 @@ function resultCard(r) {
     a.rel = 'noopener noreferrer';
     a.textContent = 'View';
     a.setAttribute('aria-label', `View ${title} in the shop`);
+    const viewed = (e) => {
+      if (e.type === 'auxclick' && e.button !== 1) return;
+      if (personalActive()) personal.recordView(r.id).then(renderPersonalCount);
+    };
+    a.addEventListener('click', viewed);
+    a.addEventListener('auxclick', viewed);
     foot.append(a);
   }
-  li.append(main, foot);
+  li.append(main, like, foot);
   return li;
 }
+
+// ---------------------------------------------------------------- personal
+
+const HEART = 'M12 21s-7.5-4.6-9.6-9.2C.9 8.4 3 4.5 6.6 4.5c2.1 0 3.7 1.2 5.4 3.1 1.7-1.9 3.3-3.1 5.4-3.1 3.6 0 5.7 3.9 4.2 7.3C19.5 16.4 12 21 12 21Z';
+
+/** The heart on a result: a toggle button, kept in IndexedDB only. */
+function likeButton(id, title) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'like';
+  b.hidden = !state.personal.available;
+  b.setAttribute('aria-pressed', String(state.personal.liked.has(id)));
+  b.setAttribute('aria-label', `Like ${title}`);
+  b.innerHTML = `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="${HEART}"></path></svg>`;
+  b.addEventListener('click', () => toggleLike(id, title, b));
+  return b;
+}
+
+async function toggleLike(id, title, button) {
+  const liked = !state.personal.liked.has(id);
+  if (liked) state.personal.liked.add(id); else state.personal.liked.delete(id);
+  button.setAttribute('aria-pressed', String(liked));
+  await (liked ? personal.like(id) : personal.unlike(id));
+  state.note = liked ? `Liked ${title}.` : `Removed ${title} from your likes.`;
+  renderPersonalCount();
+  // Show the effect: the results re-rank with the new history.
+  if (personalActive() && state.query) rerun();
+  else el.live.textContent = state.note;
+}
+
+function refreshHearts() {
+  for (const b of el.results.querySelectorAll('.like')) {
+    b.hidden = !state.personal.available;
+    b.setAttribute('aria-pressed', String(state.personal.liked.has(b.closest('li').dataset.productId)));
+  }
+}
+
+function renderPersonal() {
+  const p = state.personal;
+  el.personal.dataset.state = !p.available ? 'unavailable' : p.on ? 'on' : 'off';
+  el.personalToggle.setAttribute('aria-checked', String(p.available && p.on));
+  el.personalToggle.disabled = !p.available;
+  el.personalForget.hidden = !p.available;
+  el.personalNote.textContent = p.available
+    ? 'Your likes, the products you open and your photo searches (as numbers, never the photo) stay on this device and are never sent.'
+    : 'This browser keeps no history for this page (private browsing or storage blocked), so results are in visual order.';
+  renderPersonalCount();
+}
+
+async function renderPersonalCount() {
+  if (!state.personal.available) { el.personalCount.textContent = ''; return; }
+  const c = await personal.counts();
+  const parts = [[c.likes, 'liked'], [c.views, 'viewed'], [c.searches, c.searches === 1 ? 'photo search' : 'photo searches']]
+    .filter(([n]) => n > 0).map(([n, w]) => `${n} ${w}`);
+  el.personalCount.textContent = parts.length ? `Kept here: ${parts.join(', ')}` : 'Nothing kept yet';
+}
+
+el.personalToggle.addEventListener('click', () => {
+  if (!state.personal.available) return;
+  state.personal.on = !state.personal.on;
+  personal.setEnabled(state.personal.on);
+  renderPersonal();
+  state.note = state.personal.on ? 'Personalised results on.' : 'Personalised results off: results in order of looks alone.';
+  if (state.query) rerun(); else el.live.textContent = state.note;
+});
+
+el.personalForget.addEventListener('click', async () => {
+  // eslint-disable-next-line no-alert
+  if (!window.confirm('Forget your likes, viewed products and photo searches kept on this device?')) return;
+  await personal.forget();
+  state.personal.liked.clear();
+  refreshHearts();
+  renderPersonalCount();
+  state.note = 'Your history on this device has been deleted.';
+  el.live.textContent = state.note;
+  if (state.query) rerun();
+});
+
+async function initPersonal() {
+  state.personal.available = await personal.available();
+  if (state.personal.available) state.personal.liked = await personal.likedIds();
+  renderPersonal();
+  refreshHearts();
+}
+
+// Changes from another tab or from an embedded element on this origin.
+personal.subscribe(async ({ kind }) => {
+  if (kind === 'setting') { state.personal.on = personal.enabled(); renderPersonal(); }
+  if (kind === 'likes' || kind === 'forget') { state.personal.liked = await personal.likedIds(); refreshHearts(); }
+  renderPersonalCount();
+});
 
 function formatPrice(price, currency) {
   if (price === undefined || price === null || price === '') return '';
@@ -574,6 +726,7 @@ async function acceptImage(blob, { recentId = null } = {}) {
   sizePreview();
   crop.reset(img.naturalWidth, img.naturalHeight);
   state.scrollToResults = true;
+  state.recordSearch = true;
   if (similarFromHash()) history.pushState({}, '', location.pathname + location.search);
   runImageSearch();
   if (!recentId) saveRecent();
@@ -621,6 +774,7 @@ const crop = createCropBox(el.cropStage, el.preview, el.cropBox, (r, committed) 
   if (JSON.stringify(next) === JSON.stringify(state.crop)) return;
   state.crop = next;
   state.k = PAGE_K;
+  state.recordSearch = true;
   runImageSearch();
   saveRecent();
 });
@@ -910,4 +1064,5 @@ if ('serviceWorker' in navigator && window.isSecureContext) {
 }
 renderRecent();
 setResultsState('empty');
+initPersonal();
 startWorker();
