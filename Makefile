@@ -30,7 +30,7 @@ $(MODEL):
 
 vet:
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./models/... ./wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet ./internal/... ./models/... ./wasm/...
 
 ## test-go: native Go tests (the model-dependent ones find it under .cache).
 test-go: model
@@ -39,7 +39,7 @@ test-go: model
 ## test-wasm: the shared packages compiled to js/wasm, run under Node with the
 ## SIMD128 GEMM kernel (our runner), and once more on the portable Go path.
 test-wasm: deps
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./models/... ./wasm/engine
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./internal/... ./models/... ./wasm/engine
 	LOOKALIKE_WASM_KERNEL=off GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./models/engine ./models/embed
 
 ## test-ref: our engine vs TF.js (original model), ONNX Runtime and our own wasm build.

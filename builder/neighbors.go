@@ -1,10 +1,10 @@
 package main
 
 import (
-	"container/heap"
 	"runtime"
 	"sync"
 
+	"github.com/lookalike/lookalike/internal/topk"
 	"github.com/lookalike/lookalike/models/engine"
 )
 
@@ -69,43 +69,19 @@ func exactNeighbors(vecs []float32, dim int, group []int, k int) [][]neighbor {
 	return out
 }
 
-type nbHeap []neighbor // min-heap by score, ties: larger item first out
-
-func (h nbHeap) Len() int { return len(h) }
-func (h nbHeap) Less(i, j int) bool {
-	if h[i].Score != h[j].Score {
-		return h[i].Score < h[j].Score
-	}
-	return h[i].Item > h[j].Item
-}
-func (h nbHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *nbHeap) Push(x any)   { *h = append(*h, x.(neighbor)) }
-func (h *nbHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
 // topK picks the k best scores of row (indexed like items), skipping self,
 // best first; ties go to the lower item index so results are deterministic.
 func topK(row []float32, items []int, self, k int) []neighbor {
-	h := make(nbHeap, 0, k+1)
+	t := topk.New(k)
 	for c, s := range row {
-		if c == self {
-			continue
-		}
-		nb := neighbor{items[c], s}
-		if len(h) < k {
-			heap.Push(&h, nb)
-		} else if s > h[0].Score || (s == h[0].Score && nb.Item < h[0].Item) {
-			h[0] = nb
-			heap.Fix(&h, 0)
+		if c != self {
+			t.Push(items[c], s)
 		}
 	}
-	res := make([]neighbor, len(h))
-	for i := len(h) - 1; i >= 0; i-- {
-		res[i] = heap.Pop(&h).(neighbor)
+	kept := t.Sorted()
+	res := make([]neighbor, len(kept))
+	for i, e := range kept {
+		res[i] = neighbor{e.Item, e.Score}
 	}
 	return res
 }

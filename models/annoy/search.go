@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+
+	"github.com/lookalike/lookalike/internal/topk"
 )
 
 // Scorer gives the exact similarity between a unit-length query and a
@@ -150,7 +151,7 @@ func (ix *Index) Search(q []float32, opt Options) ([]Result, error) {
 	}
 	seenItem := make([]uint64, (ix.nItems+63)/64)
 	seenNode := make([]uint64, (ix.nNodes+63)/64)
-	top := newTopK(opt.K)
+	top := topk.New(opt.K)
 	found := 0
 	take := func(item int32) {
 		it := int(item)
@@ -163,7 +164,7 @@ func (ix *Index) Search(q []float32, opt Options) ([]Result, error) {
 			return
 		}
 		found++
-		top.push(it, scorer.Score(u, it))
+		top.Push(it, scorer.Score(u, it))
 	}
 	pq := make(maxHeap, 0, 64)
 	for _, r := range ix.roots {
@@ -196,7 +197,7 @@ func (ix *Index) Search(q []float32, opt Options) ([]Result, error) {
 			pq.push(min(d, -m), ix.child(int(i), 0))
 		}
 	}
-	return top.results(), nil
+	return results(top), nil
 }
 
 // Exact scores every item of the index against q with opt.Rerank (or the
@@ -209,7 +210,7 @@ func (ix *Index) Exact(q []float32, opt Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	top := newTopK(opt.K)
+	top := topk.New(opt.K)
 	if opt.Rerank == nil {
 		if ix.SplitsOnly() {
 			return nil, errNoScorer
@@ -218,17 +219,17 @@ func (ix *Index) Exact(q []float32, opt Options) ([]Result, error) {
 			if ix.nDesc(it) != 1 || (opt.Filter != nil && !opt.Filter(it)) {
 				continue
 			}
-			top.push(it, ix.Score(u, it))
+			top.Push(it, ix.Score(u, it))
 		}
-		return top.results(), nil
+		return results(top), nil
 	}
 	for it := 0; it < ix.nItems; it++ {
 		if ix.nDesc(it) != 1 || (opt.Filter != nil && !opt.Filter(it)) {
 			continue
 		}
-		top.push(it, opt.Rerank.Score(u, it))
+		top.Push(it, opt.Rerank.Score(u, it))
 	}
-	return top.results(), nil
+	return results(top), nil
 }
 
 // BruteForce scores items 0..n-1 with s against q (which it normalises) and
@@ -242,14 +243,14 @@ func BruteForce(s Scorer, n int, q []float32, k int, filter Filter) ([]Result, e
 	if err != nil {
 		return nil, err
 	}
-	top := newTopK(k)
+	top := topk.New(k)
 	for it := 0; it < n; it++ {
 		if filter != nil && !filter(it) {
 			continue
 		}
-		top.push(it, s.Score(u, it))
+		top.Push(it, s.Score(u, it))
 	}
-	return top.results(), nil
+	return results(top), nil
 }
 
 // PreferExact reports whether to answer a query with the exact scan rather
@@ -324,67 +325,12 @@ func (h *maxHeap) pop() (float32, int32) {
 	return top.d, top.n
 }
 
-// topK keeps the k best (score, item) pairs in a min-heap whose root is the
-// worst kept: higher score is better, equal scores prefer the lower item.
-type topK struct {
-	k int
-	h []Result
-}
-
-func newTopK(k int) *topK { return &topK{k: k, h: make([]Result, 0, min(k, 1<<16))} }
-
-// worse reports whether a ranks below b.
-func worse(a, b Result) bool {
-	if a.Score != b.Score {
-		return a.Score < b.Score
+// results converts the kept entries, best first.
+func results(t *topk.List) []Result {
+	kept := t.Sorted()
+	out := make([]Result, len(kept))
+	for i, e := range kept {
+		out[i] = Result{e.Item, e.Score}
 	}
-	return a.Item > b.Item
-}
-
-func (t *topK) push(item int, score float32) {
-	if score != score { // NaN (from a hostile vector) ranks last
-		score = float32(math.Inf(-1))
-	}
-	r := Result{item, score}
-	h := t.h
-	if len(h) < t.k {
-		h = append(h, r)
-		i := len(h) - 1
-		for i > 0 {
-			p := (i - 1) / 2
-			if !worse(h[i], h[p]) {
-				break
-			}
-			h[p], h[i] = h[i], h[p]
-			i = p
-		}
-		t.h = h
-		return
-	}
-	if !worse(h[0], r) {
-		return
-	}
-	h[0] = r
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			break
-		}
-		c := l
-		if rr := l + 1; rr < len(h) && worse(h[rr], h[l]) {
-			c = rr
-		}
-		if !worse(h[c], h[i]) {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-}
-
-func (t *topK) results() []Result {
-	out := append([]Result(nil), t.h...)
-	sort.Slice(out, func(i, j int) bool { return worse(out[j], out[i]) })
 	return out
 }

@@ -3,8 +3,9 @@ package vecfile
 import (
 	"fmt"
 	"runtime"
-	"sort"
 	"sync"
+
+	"github.com/lookalike/lookalike/internal/topk"
 )
 
 // ComputeNeighbors finds, for each of the n = len(vecs)/dim unit vectors,
@@ -38,8 +39,8 @@ func ComputeNeighbors(vecs []float32, dim int, sections []int32, k int, global b
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sec := make([]topList, block)
-			glo := make([]topList, block)
+			sec := make([]topk.List, block)
+			glo := make([]topk.List, block)
 			for {
 				mu.Lock()
 				i0 := next
@@ -50,8 +51,8 @@ func ComputeNeighbors(vecs []float32, dim int, sections []int32, k int, global b
 				}
 				i1 := min(i0+block, n)
 				for b := range i1 - i0 {
-					sec[b].reset(k)
-					glo[b].reset(k)
+					sec[b].Reset(k)
+					glo[b].Reset(k)
 				}
 				for j := 0; j < n; j++ {
 					vj := vecs[j*dim : (j+1)*dim]
@@ -65,17 +66,17 @@ func ComputeNeighbors(vecs []float32, dim int, sections []int32, k int, global b
 						}
 						s := dot(vecs[i*dim:(i+1)*dim], vj)
 						if same {
-							sec[i-i0].push(uint32(j), s)
+							sec[i-i0].Push(j, s)
 						}
 						if global {
-							glo[i-i0].push(uint32(j), s)
+							glo[i-i0].Push(j, s)
 						}
 					}
 				}
 				for i := i0; i < i1; i++ {
-					nl.Section[i] = sec[i-i0].sorted()
+					nl.Section[i] = neighbors(&sec[i-i0])
 					if global {
-						nl.Global[i] = glo[i-i0].sorted()
+						nl.Global[i] = neighbors(&glo[i-i0])
 					}
 				}
 			}
@@ -101,63 +102,12 @@ func dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// topList keeps the k best neighbours in a min-heap (root = worst kept).
-type topList struct {
-	k int
-	h []Neighbor
-}
-
-func (t *topList) reset(k int) { t.k, t.h = k, t.h[:0] }
-
-func nbWorse(a, b Neighbor) bool {
-	if a.Score != b.Score {
-		return a.Score < b.Score
+// neighbors converts the kept entries, best first.
+func neighbors(t *topk.List) []Neighbor {
+	kept := t.Sorted()
+	out := make([]Neighbor, len(kept))
+	for i, e := range kept {
+		out[i] = Neighbor{uint32(e.Item), e.Score}
 	}
-	return a.Item > b.Item
-}
-
-func (t *topList) push(item uint32, s float32) {
-	if s != s {
-		return
-	}
-	e := Neighbor{item, s}
-	h := t.h
-	if len(h) < t.k {
-		h = append(h, e)
-		for i := len(h) - 1; i > 0; {
-			p := (i - 1) / 2
-			if !nbWorse(h[i], h[p]) {
-				break
-			}
-			h[i], h[p] = h[p], h[i]
-			i = p
-		}
-		t.h = h
-		return
-	}
-	if !nbWorse(h[0], e) {
-		return
-	}
-	h[0] = e
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= len(h) {
-			break
-		}
-		c := l
-		if r := l + 1; r < len(h) && nbWorse(h[r], h[l]) {
-			c = r
-		}
-		if !nbWorse(h[c], h[i]) {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-}
-
-func (t *topList) sorted() []Neighbor {
-	out := append([]Neighbor(nil), t.h...)
-	sort.Slice(out, func(a, b int) bool { return nbWorse(out[b], out[a]) })
 	return out
 }
