@@ -3,10 +3,10 @@ package annoy
 import (
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/lookalike/lookalike/internal/testenv"
 )
 
 // randomVectors returns n Gaussian vectors of dimension dim, row-major,
@@ -119,21 +119,5 @@ func recall(got, want []int) float64 {
 	return float64(hit) / float64(len(want))
 }
 
-// repoRoot walks up from the working directory to the folder holding go.mod.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("annoy: test: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+// repoRoot is the folder holding go.mod.
+func repoRoot(tb testing.TB) string { return testenv.RepoRoot(tb) }

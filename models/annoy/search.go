@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/lookalike/lookalike/internal/topk"
+	"github.com/lookalike/lookalike/internal/vec"
 )
 
 // Scorer gives the exact similarity between a unit-length query and a
@@ -87,21 +88,7 @@ func (ix *Index) Score(q []float32, item int) float32 {
 var _ Scorer = (*Index)(nil)
 
 // Dot returns the dot product of a and b (len(b) >= len(a)).
-func Dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
+func Dot(a, b []float32) float32 { return vec.Dot(a, b) }
 
 // unitQuery checks q and returns a unit-length copy.
 func unitQuery(q []float32, dim int) ([]float32, error) {

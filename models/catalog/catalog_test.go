@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lookalike/lookalike/internal/testenv"
 )
 
 func parseString(t *testing.T, name, s string) *Catalog {
@@ -239,26 +241,8 @@ func TestDisplayErrors(t *testing.T) {
 	}
 }
 
-// sharedDir finds ../shared next to the repository (or $LOOKALIKE_SHARED).
-func sharedDir(t *testing.T) string {
-	if d := os.Getenv("LOOKALIKE_SHARED"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
+// sharedDir is ../shared next to the repository (or $LOOKALIKE_SHARED).
+func sharedDir(t *testing.T) string { return testenv.SharedDir(t) }
 
 func TestFashionCatalog(t *testing.T) {
 	path := filepath.Join(sharedDir(t), "fashion", "catalog.csv")

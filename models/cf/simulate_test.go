@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lookalike/lookalike/internal/testenv"
 )
 
 func toyCatalogue() []Product {
@@ -127,27 +129,8 @@ func TestReadProducts(t *testing.T) {
 	}
 }
 
-// sharedDir finds ../shared next to the repository root (the folder holding
-// go.mod), or LOOKALIKE_SHARED.
-func sharedDir(t *testing.T) string {
-	if d := os.Getenv("LOOKALIKE_SHARED"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
+// sharedDir is ../shared next to the repository (or $LOOKALIKE_SHARED).
+func sharedDir(t *testing.T) string { return testenv.SharedDir(t) }
 
 func TestSimulateRealCatalogue(t *testing.T) {
 	f, err := os.Open(filepath.Join(sharedDir(t), "fashion", "catalog.csv"))

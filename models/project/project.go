@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/lookalike/lookalike/internal/vec"
 )
 
 // Projection is y = W·(x − Mean). W is Out×In, row-major.
@@ -82,19 +84,7 @@ func (p *Projection) Apply(x, dst []float32) []float32 {
 		c[i] = x[i] - p.Mean[i]
 	}
 	for o := 0; o < p.Out; o++ {
-		row := p.W[o*p.In : (o+1)*p.In]
-		var s0, s1, s2, s3 float32
-		i := 0
-		for ; i+4 <= len(row); i += 4 {
-			s0 += row[i] * c[i]
-			s1 += row[i+1] * c[i+1]
-			s2 += row[i+2] * c[i+2]
-			s3 += row[i+3] * c[i+3]
-		}
-		for ; i < len(row); i++ {
-			s0 += row[i] * c[i]
-		}
-		dst[o] = (s0 + s1) + (s2 + s3)
+		dst[o] = vec.Dot(p.W[o*p.In:(o+1)*p.In], c)
 		if p.Bias != nil {
 			dst[o] += p.Bias[o]
 		}

