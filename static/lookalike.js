@@ -15,12 +15,14 @@
 // data-assets=…> (or data-lookalike-search) works the same for site builders
 // that strip unknown tags. On any failure an element renders nothing (or a
 // short quiet message), logs one console warning and throws nothing.
-// See docs/embed.md.
+// With the shopper's on-device history (../personal.js, IndexedDB of the
+// page's origin) both re-rank towards their taste unless personal="off";
+// the history never leaves the browser. See docs/embed.md.
 
 const NB_MAGIC = 'LKNB';
 const NB_HEADER = 32;
 const NO_ITEM = 0xffffffff;
-const ATTRS = ['product-id', 'assets', 'api', 'count', 'section', 'label', 'engine', 'results'];
+const ATTRS = ['product-id', 'assets', 'api', 'count', 'section', 'label', 'engine', 'results', 'personal', 'w-personal', 'w-cf'];
 
 // ---------------------------------------------------------------- assets
 
@@ -185,6 +187,88 @@ async function neighbours(base, h, i) {
   return { section: list(0), global: h.lists === 2 ? list(1) : null };
 }
 
+// ---------------------------------------------------------------- personal
+
+let personalJS = null;
+/** The shared history module (personal.js next to this file), or null. */
+const personalModule = () => (personalJS ||= import(new URL('personal.js', import.meta.url).href).catch(() => null));
+
+/**
+ * An asset read whole, once per page. A re-ranking carousel reads the
+ * vectors and CF files whole, never by the record, so its requests are
+ * the same for every shopper and tell the host nothing about the history.
+ */
+const whole = (base, a) => once('w ' + base + a.file, async () => {
+  const b = await assetBytes(base, a);
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+});
+
+const dot = (x, y) => x.reduce((t, v, j) => t + v * y[j], 0);
+const unit = (x) => { const n = Math.sqrt(dot(x, x)); return n > 0 ? x.map((v) => v / n) : null; };
+
+/** An IEEE 754 half (the CF asset's scores). */
+function half(b) {
+  const e = (b >> 10) & 31, f = b & 1023, v = e ? (e === 31 ? Infinity : 2 ** (e - 15) * (1 + f / 1024)) : 2 ** -24 * f;
+  return b >> 15 ? -v : v;
+}
+
+/**
+ * The blend of models/search (docs/personal.md) over a carousel's pool,
+ * the product's stored neighbours [[item, visual]…]:
+ * score = visual + w_cf·cf + w_personal·personal; cf is the CF asset's
+ * affinity to the product, likes and views (over its maximum), personal
+ * the cosine to the taste vector (liked products and searched photos);
+ * signals decay with age and weigh as search.DefaultSignals. Weights: p's
+ * (the element's), the manifest's, or search.DefaultBlend. Returns
+ * [[item, score]…], best first.
+ */
+async function blend(base, cat, i, pool, p) {
+  const m = await manifest(base), b = m.blend || {};
+  const wcf = p.w_cf ?? b.w_cf ?? 2.5, wp = p.w_personal ?? b.w_personal ?? 0.15, life = (b.half_life_hours ?? 168) * 3600;
+  const sigs = (k, w) => (p[k] || []).map((s) => ({ ...s, j: cat.byId.get(String(s.id)), w: w * (life > 0 && s.age_seconds > 0 ? 2 ** (-s.age_seconds / life) : 1) }));
+  const likes = sigs('likes', 1), searches = sigs('searches', 0.5);
+  const kind = (k) => m.assets.find((a) => a.kind === k);
+  let cf = null, scale = 0, taste = null, vec;
+  const cfa = wcf > 0 && kind('cf');
+  if (cfa) {
+    // "LKCF", u16 version, u16 record size, u32 items, u32 K; rows of K × (u32 item, f16 score).
+    const d = await whole(base, cfa), K = d.getUint32(12, true);
+    if (d.getUint32(8, true) !== cat.count) throw new Error(`${cfa.file} is from another build`);
+    cf = new Map();
+    for (const s of [{ j: i, w: 1 }, ...likes, ...sigs('views', 0.5)]) {
+      for (let o = 16 + s.j * K * 6, e = o + K * 6; s.j !== undefined && o < e; o += 6) {
+        const it = d.getUint32(o, true);
+        if (it === NO_ITEM) break;
+        cf.set(it, (cf.get(it) || 0) + s.w * half(d.getUint16(o + 4, true)));
+      }
+    }
+    scale = 1 / Math.max(0, ...cf.values());
+    if (!(scale < Infinity)) cf = null;
+  }
+  const va = wp > 0 && likes.length + searches.length && kind('vectors');
+  if (va) {
+    // "LKVC", u16 version, u16 encoding (1 float32, 2 int8 after a float32 scale), u32 count, dim, record size.
+    const d = await whole(base, va), dim = d.getUint32(12, true), rs = d.getUint32(16, true), int8 = d.getUint16(6, true) === 2;
+    if (d.getUint32(8, true) !== cat.count) throw new Error(`${va.file} is from another build`);
+    // Item j's vector at unit length (an int8 record's scale cancels).
+    vec = (j) => unit(Float32Array.from({ length: dim }, (_, k) => (int8 ? d.getInt8(36 + j * rs + k) : d.getFloat32(32 + j * rs + 4 * k, true))));
+    const sum = new Float32Array(dim);
+    let total = 0;
+    for (const [v, w] of [...likes.map((s) => [s.j !== undefined && vec(s.j), s.w]), ...searches.map((s) => [unit(Float32Array.from(s.vector || [])), s.w])]) {
+      if (!v || v.length !== dim || !(w > 0)) continue;
+      v.forEach((x, k) => { sum[k] += w * x; });
+      total += w;
+    }
+    taste = total > 0 && unit(sum);
+  }
+  if (!cf && !taste) return pool;
+  return pool.map(([j, vis]) => {
+    const v = taste && vec(j);
+    return [j, vis + (cf ? wcf * (cf.get(j) || 0) * scale : 0) + (v ? wp * dot(taste, v) : 0)];
+  })
+    .sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+}
+
 /**
  * The display data of one product ({id, title, url, price, currency,
  * section, thumb}), or null when the catalogue does not have it. For pages
@@ -213,7 +297,11 @@ h2{font-size:1.15em;font-weight:650;margin:0;color:inherit}
 .track{position:relative;display:grid;grid-auto-flow:column;grid-auto-columns:var(--lookalike-card-width,164px);gap:var(--lookalike-gap,12px);overflow-x:auto;scroll-snap-type:x mandatory;scroll-padding-inline:6px;scroll-behavior:smooth;scrollbar-width:none;list-style:none;margin:0;padding:6px}
 .track::-webkit-scrollbar{display:none}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(var(--lookalike-card-width,140px),1fr));gap:var(--lookalike-gap,12px);list-style:none;margin:12px 0 0;padding:0}
-.card{display:block;margin:0;padding:0;scroll-snap-align:start;min-width:0}
+.card{position:relative;display:block;margin:0;padding:0;scroll-snap-align:start;min-width:0}
+.like{position:absolute;top:14px;right:14px;display:grid;place-items:center;width:32px;height:32px;padding:0;border:0;border-radius:50%;background:rgb(255 255 255/.9);color:var(--lookalike-muted,#66666d);cursor:pointer}
+.like svg{width:18px;fill:none;stroke:currentColor;stroke-width:2}
+.like[aria-pressed=true]{color:var(--lookalike-like,#d1245f)}
+.like[aria-pressed=true] svg{fill:currentColor}
 .link{display:flex;flex-direction:column;gap:6px;width:100%;height:100%;margin:0;padding:8px;font:inherit;text-align:start;text-decoration:none;color:inherit;background:var(--lookalike-card-bg,#fff);border:1px solid var(--lookalike-border,#dedee3);border-radius:var(--lookalike-radius,10px);cursor:pointer}
 .link:hover{border-color:var(--lookalike-accent,#1f5fd6)}
 .img{position:relative;display:block;overflow:hidden;width:100%;aspect-ratio:3/4;border-radius:calc(var(--lookalike-radius,10px)/2);background:var(--lookalike-image-bg,#f3f3f5)}
@@ -325,6 +413,35 @@ class View {
     console.warn(`Lookalike <${this.kind}>: ${msg}`);
   }
 
+  /**
+   * The history module when this element may use it (not personal="off",
+   * IndexedDB available), with this.liked (hearted ids) loaded; else null.
+   */
+  async personal() {
+    const P = this.attr('personal') !== 'off' && (await personalModule());
+    if (!P || !(await P.available())) return null;
+    this.liked = await P.likedIds();
+    this.unsub ||= P.subscribe(async () => {
+      this.liked = await P.likedIds();
+      for (const b of this.root.querySelectorAll('.like')) b.setAttribute('aria-pressed', String(this.liked.has(b.dataset.id)));
+    });
+    return P;
+  }
+
+  /**
+   * The `personal` object of a request: the newest history when P allows
+   * re-ranking, with the element's w-cf / w-personal; or null.
+   */
+  async history(P) {
+    const p = P?.enabled() && (await P.profile());
+    if (!p) return null;
+    for (const k of ['w-cf', 'w-personal']) {
+      const v = parseFloat(this.attr(k));
+      if (v >= 0) p[k.replace('-', '_')] = v;
+    }
+    return p;
+  }
+
   emit(type, detail) {
     return this.host.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true, cancelable: type === 'lookalike-select' }));
   }
@@ -351,7 +468,9 @@ class View {
   card(it, i, n) {
     const li = h('li', { class: 'card', part: 'card', role: 'group', 'aria-roledescription': 'slide', 'aria-label': `${i + 1} of ${n}`, 'data-product-id': it.id });
     const tpl = this.host.querySelector(':scope > template');
+    const P = this.P;
     const activate = (e) => {
+      if (P?.enabled()) P.recordView(it.id);
       if (!this.emit('lookalike-select', { productId: it.id, url: it.url || null, source: this.kind })) e.preventDefault();
     };
     const price = formatPrice(it.price, it.currency);
@@ -372,6 +491,17 @@ class View {
       ? h('a', { class: 'link', part: 'link', href: it.url, onclick: activate }, ...body)
       : h('button', { class: 'link', part: 'link', type: 'button', onclick: activate }, ...body);
     li.append(link);
+    if (P) {
+      // The heart: kept in this browser's history only.
+      const like = h('button', { class: 'like', part: 'button like', type: 'button', 'data-id': it.id, 'aria-label': `Like ${it.title || it.id}`, 'aria-pressed': String(this.liked.has(it.id)) });
+      like.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 21S3 15.5 3 9a4.5 4.5 0 0 1 9-1 4.5 4.5 0 0 1 9 1c0 6.5-9 12-9 12Z"/></svg>';
+      like.onclick = () => {
+        const on = like.getAttribute('aria-pressed') !== 'true';
+        like.setAttribute('aria-pressed', String(on));
+        P[on ? 'like' : 'unlike'](it.id);
+      };
+      li.append(like);
+    }
     return li;
   }
 }
@@ -396,7 +526,8 @@ class SimilarView extends View {
         if (err.status === 404 || !this.attr('assets')) throw err;
       }
     }
-    items ||= await this.fromAssets(this.assets, id, count, section);
+    this.P = await this.personal();
+    items ||= await this.fromAssets(this.assets, id, count, section, await this.history(this.P));
     if (!current()) return;
     this.show(items);
     this.host.dataset.state = items.length ? 'ready' : 'empty';
@@ -409,7 +540,7 @@ class SimilarView extends View {
    * build stored only that); the product's own section → its section list;
    * another section → the global list filtered to it.
    */
-  async fromAssets(base, id, count, section) {
+  async fromAssets(base, id, count, section, personal) {
     // The catalogue (id -> item index) and the neighbours header at once.
     const [cat, hdr] = await Promise.all([catalog(base), nbHeader(base)]);
     const i = cat.byId.get(id);
@@ -420,7 +551,15 @@ class SimilarView extends View {
     if (!section) list = nb.global || nb.section;
     else if (section === cat.item(i).section) list = nb.section;
     else list = (nb.global || []).filter(([j]) => cat.item(j).section === section);
-    return list.filter(([j]) => j !== i).slice(0, count).map(([j, score]) => ({ ...cat.item(j), score }));
+    list = list.filter(([j]) => j !== i);
+    if (personal) {
+      try {
+        list = await blend(base, cat, i, list, personal);
+      } catch (err) {
+        this.warn(`personal re-ranking is off: ${err.message}`);
+      }
+    }
+    return list.slice(0, count).map(([j, score]) => ({ ...cat.item(j), score }));
   }
 
   /** The neighbours from the edge worker's GET {api}similar/{id}?k=&section=. */
@@ -613,8 +752,12 @@ class SearchView extends View {
       this.host.dataset.state = 'searching';
       this.say('Searching…');
       const count = Math.max(1, Math.min(48, parseInt(this.attr('count', '8'), 10) || 8));
-      const r = await e.request({ type: 'search', image, crop: null, k: count, section: this.attr('section'), filters: {} }, [image]);
+      const P = this.P = await this.personal();
+      const personal = await this.history(P);
+      const r = await e.request({ type: 'search', image, crop: null, k: count, section: this.attr('section'), filters: {}, personal }, [image]);
       if (token !== this.token) return;
+      // The photo's embedding (never the photo) joins the history.
+      if (P?.enabled() && r.query?.vector) P.recordSearch(r.query.vector);
       const items = r.results.map((x) => ({ ...x, id: String(x.id), thumb: x.thumb?.url ? { ...x.thumb, url: new URL(x.thumb.url, this.assets).href } : parseThumb(x.thumb, this.assets) }));
       this.grid.replaceChildren(...items.map((it, i) => this.card(it, i, items.length)));
       this.grid.hidden = false;
