@@ -560,10 +560,27 @@ func personalOf(t *testing.T, s string) *search.Personal {
 // TestPersonal: "more like this" and a photo search with the shopper's
 // history re-rank towards it; every result carries its visual cosine; an
 // empty history gives the visual order; a search answer returns the
-// photo's embedding.
+// photo's embedding. With the whole index and with the index loaded from
+// its split nodes only, as the page loads it.
 func TestPersonal(t *testing.T) {
 	f := newFixture(t, 80, 12, true, true)
-	for name, s := range map[string]*session{"whole index": f.session(t)} {
+	// The page loads the index from its split nodes only and scores with
+	// the vector file.
+	splitsOnly := newSession()
+	if err := splitsOnly.load("manifest", f.files["manifest"]); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"index", "vectors", "neighbors", "catalog"} {
+		b := f.files[kind]
+		if kind == "index" {
+			splitsOnly.from[kind] = annoy.ItemsSize(f.n, f.dim)
+			b = b[splitsOnly.from[kind]:]
+		}
+		if err := splitsOnly.load(kind, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, s := range map[string]*session{"whole index": f.session(t), "split nodes only (as the page)": splitsOnly} {
 		t.Run(name, func(t *testing.T) {
 			const item, liked = 5, 40
 			plain, err := s.similar("p5", 10, "", nil, nil)
