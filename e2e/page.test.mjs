@@ -48,6 +48,10 @@ before(async () => {
   browser = await launchChromium();
   ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   ctx.on('request', (r) => seen.push({ url: r.url(), method: r.method(), postData: r.postDataBuffer(), type: r.resourceType() }));
+  // These tests check the visual engine: the shopper's switch is off, so
+  // the photos searched along the way do not re-rank later answers
+  // (e2e/personal.test.mjs tests personalisation).
+  await ctx.addInitScript(() => localStorage.setItem('lookalike.personal', 'off'));
   page = await ctx.newPage();
   pageErrors = collectErrors(page);
   await page.goto(proxy.url);

@@ -18,6 +18,7 @@ const STAGES = [
   { kind: 'index' },
   { kind: 'vectors', optional: true },
   { kind: 'neighbors', optional: true },
+  { kind: 'cf', optional: true },        // collaborative neighbours (build --interactions)
   { kind: 'catalog' },
 ];
 
@@ -357,7 +358,7 @@ async function pruneCaches(keepData) {
     if (keep.has(u)) continue;
     // Only prune catalogue data and engine builds; thumbnails and scripts
     // are small and the service worker manages them.
-    if (u.startsWith(assetsBase) && /\/(model|index|vectors|neighbors|neighbours|catalog)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
+    if (u.startsWith(assetsBase) && /\/(model|projection|index|vectors|neighbors|neighbours|cf|catalog)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
     if (/\/build\/engine-[0-9a-f]{8,}\.wasm$/.test(u)) await cache.delete(req);
   }
 }

@@ -6,16 +6,24 @@
 // take and return plain values (bytes as Uint8Array, everything else as
 // strings and numbers; answers are JSON strings):
 //
-//	load(kind, bytes)                        -> {"ok":true} | {"error":{code,message}}
-//	    kind: manifest first, then any asset kind the manifest lists
-//	ready()                                  -> {"items":N,"sections":{…},"attributes":{…}}
-//	search(bytes, cropJSON, k, section, filtersJSON)
-//	                                         -> {"query":{…},"results":[…],"ms":{decode,embed,search}}
-//	similar(productId, k, section, filtersJSON)
+//	load(kind, bytes[, part, parts[, from]])
+//	                                         -> {"ok":true} | {"error":{code,message}}
+//	    kind: manifest first, then any asset kind the manifest lists; a split
+//	    asset comes part by part (copied into one Go buffer); `from` is the
+//	    file offset of the first part sent (the page sends the index from its
+//	    split nodes on). The model is decoded as soon as it is complete.
+//	ready()                                  -> {"items":N,"sections":{…},"attributes":{…},"dim":D,"memoryMB":M}
+//	search(bytes, cropJSON, k, section, filtersJSON[, personalJSON])
+//	                                         -> {"query":{…,"vector":[…]},"results":[…],"ms":{decode,embed,search}}
+//	similar(productId, k, section, filtersJSON[, personalJSON])
 //	                                         -> {"query":{…},"results":[…],"ms":{…}}
 //
+// personalJSON is the shopper's on-device history (search.Personal: likes,
+// views, searches, w_cf, w_personal); "" ranks by looks alone. Each result
+// carries score (blended) and visual (the cosine alone).
+//
 // Error codes: unsupported, corrupt, too-large, empty, not-found, oom,
-// internal (see static/README.md). The worker checks every asset's sha256
+// bad-personal, internal (see static/README.md). The worker checks every asset's sha256
 // against manifest.json before calling load.
 //
 // The logic is models/search (shared with `builder query`); session.go
