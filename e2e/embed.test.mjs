@@ -339,6 +339,8 @@ describe('embed', () => {
       const nbReqs = seen.requests.filter((r) => /neighbors-/.test(r.url));
       assert.ok(nbReqs.length >= 1 && nbReqs.every((r) => /^bytes=\d+-\d+$/.test(r.range)), JSON.stringify(nbReqs));
       assert.deepEqual(seen.requests.filter((r) => /\.wasm|\.onnx|model-|index-|vectors-|engine-worker|build\.json/.test(r.url)), []);
+      // A shopper with no history here does not fetch the history module.
+      assert.deepEqual(seen.requests.filter((r) => /personal\.js/.test(r.url)), []);
       const ev = await page.evaluate(() => window.__results);
       assert.equal(ev.length, 1);
       assert.deepEqual(ev[0].results.map((r) => r.productId), ids);

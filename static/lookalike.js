@@ -192,6 +192,20 @@ async function neighbours(base, h, i) {
 let personalJS = null;
 /** The shared history module (personal.js next to this file), or null. */
 const personalModule = () => (personalJS ||= import(new URL('personal.js', import.meta.url).href).catch(() => null));
+const stored = (k) => { try { return localStorage.getItem(k); } catch { return null; } };
+/**
+ * Until personal.js has recorded something in this browser (its flag
+ * 'lookalike.history'), a stand-in: no history to rank by, and the module
+ * is fetched only when the shopper hearts, opens or searches something.
+ */
+const lite = {
+  enabled: () => stored('lookalike.personal') !== 'off',
+  available: async () => typeof indexedDB !== 'undefined',
+  likedIds: async () => new Set(),
+  profile: async () => null,
+  subscribe: () => () => {},
+};
+for (const f of ['like', 'unlike', 'recordView', 'recordSearch']) lite[f] = async (x) => (await personalModule())?.[f](x);
 
 /**
  * An asset read whole, once per page. A re-ranking carousel reads the
@@ -418,7 +432,7 @@ class View {
    * IndexedDB available), with this.liked (hearted ids) loaded; else null.
    */
   async personal() {
-    const P = this.attr('personal') !== 'off' && (await personalModule());
+    const P = this.attr('personal') !== 'off' && (stored('lookalike.history') === '1' ? await personalModule() : lite);
     if (!P || !(await P.available())) return null;
     this.liked = await P.likedIds();
     this.unsub ||= P.subscribe(async () => {

@@ -21,6 +21,7 @@
 const DB = 'lookalike-personal';
 const KINDS = ['likes', 'views', 'searches'];
 const SETTING = 'lookalike.personal'; // localStorage: 'off' = no personal re-ranking
+export const HISTORY_FLAG = 'lookalike.history'; // localStorage: '1' once anything was recorded
 const CHANNEL = 'lookalike-personal';
 
 /** How many records of each kind are kept (the engine reads as many). */
@@ -98,6 +99,12 @@ try {
 } catch { channel = null; }
 
 function changed(kind, id) {
+  // A flag (not history) that says there may be history here, so the embed
+  // can skip loading this module for shoppers who have none.
+  try {
+    if (kind === 'forget') localStorage.removeItem(HISTORY_FLAG);
+    else if (kind !== 'setting') localStorage.setItem(HISTORY_FLAG, '1');
+  } catch { /* storage blocked */ }
   const detail = { kind, id };
   bus.dispatchEvent(new CustomEvent('change', { detail }));
   try { channel?.postMessage(detail); } catch { /* closed */ }

@@ -69,6 +69,7 @@ const KNOWN = {
   edge_errors: 'workerd: failed requests out of 10,000',
   worker_bundle_bytes: 'edge worker bundle, gzip (bytes; limit 3 MB)',
   embed_script_gzip_bytes: 'lookalike.js gzip (bytes; target ≤ 15 KB)',
+  embed_personal_gzip_bytes: 'personal.js gzip, loaded by the embed only with on-device history or on the first heart (bytes)',
 };
 
 // Ours against the peers. kind "time": ratio = ours / peer (< 1: we are

@@ -38,6 +38,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   console.log(JSON.stringify({
     embed_script_gzip_bytes: gz,
     embed_script_bytes: raw,
+    // personal.js (the shared history module) loads only once the shopper
+    // has history on this origin, or hearts / opens / searches something.
+    embed_personal_gzip_bytes: zlib.gzipSync(fs.readFileSync(path.join(staticDir, 'personal.js')), { level: 9 }).length,
     command: 'node e2e/bench/embed_size.mjs',
     date: new Date().toISOString(),
     detail: `${embedFiles().map((f) => path.relative(path.join(staticDir, '..'), f)).join(' + ')}, gzip -9, engine excluded; target ≤ 15360`,
