@@ -402,8 +402,9 @@ describe('embed', () => {
       assert.equal((await info()).focusedPart, 'button next');
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.querySelector('lookalike-similar').shadowRoot.querySelector('[part~=track]').scrollLeft > 0);
-      s = await info();
-      assert.ok(Number(s.index) > 0, JSON.stringify(s));
+      // data-index follows the scroll (updated from its scroll events).
+      await page.waitForFunction(() => Number(document.querySelector('lookalike-similar').dataset.index) > 0, null, { timeout: 5000 })
+        .catch(async () => assert.fail(`data-index did not follow the scroll: ${JSON.stringify(await info())}`));
       await page.waitForFunction(() => document.querySelector('lookalike-similar').shadowRoot.querySelector('[part~=prev]').getAttribute('aria-disabled') === 'false');
       // Prev button by mouse: back to the start.
       await page.locator('lookalike-similar [part~=prev]').click();

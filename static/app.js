@@ -97,6 +97,12 @@ function startWorker() {
 }
 
 function onWorkerMessage(m) {
+  // Answers to productVector() (a string id): not part of the search flow.
+  if (vectorWaits.has(m?.id)) {
+    vectorWaits.get(m.id)(m.type === 'vector' ? m.vector : null);
+    vectorWaits.delete(m.id);
+    return;
+  }
   switch (m?.type) {
     case 'progress': onProgress(m); break;
     case 'ready': onReady(m); break;
@@ -476,11 +482,30 @@ function likeButton(id, title) {
   return b;
 }
 
+/** Resolve functions of the worker's pending `vector` answers, by request id. */
+const vectorWaits = new Map();
+let vectorSeq = 0;
+
+/**
+ * A product's stored vector from the engine (null when it cannot say), to
+ * keep with a heart: the embed's carousel then ranks by the like from the
+ * few records it reads instead of the whole vector file.
+ */
+function productVector(id) {
+  if (!worker || !state.ready || state.fatal) return Promise.resolve(null);
+  const rid = `vector-${++vectorSeq}`;
+  return new Promise((resolve) => {
+    vectorWaits.set(rid, resolve);
+    worker.postMessage({ type: 'vector', id: rid, productId: id });
+    setTimeout(() => { if (vectorWaits.delete(rid)) resolve(null); }, 15000);
+  });
+}
+
 async function toggleLike(id, title, button) {
   const liked = !state.personal.liked.has(id);
   if (liked) state.personal.liked.add(id); else state.personal.liked.delete(id);
   button.setAttribute('aria-pressed', String(liked));
-  await (liked ? personal.like(id) : personal.unlike(id));
+  await (liked ? personal.like(id, await productVector(id)) : personal.unlike(id));
   state.note = liked ? `Liked ${title}.` : `Removed ${title} from your likes.`;
   renderPersonalCount();
   // Show the effect: the results re-rank with the new history.

@@ -51,6 +51,7 @@ self.onmessage = (e) => {
       break;
     case 'search':
     case 'similar':
+    case 'vector':
       handle(m);
       break;
     default:
@@ -417,6 +418,12 @@ async function run(m) {
     // w_personal?}); it goes to Go in this worker and nowhere else.
     const personal = m.personal && typeof m.personal === 'object' ? JSON.stringify(m.personal) : '';
     let out;
+    if (m.type === 'vector') {
+      // A product's stored vector (the page keeps it with a heart).
+      out = parseGo(engine.vector(String(m.productId)), 'vector');
+      post({ type: 'vector', id: m.id, productId: out.id, vector: out.vector });
+      return;
+    }
     if (m.type === 'search') {
       const bytes = await toBytes(m.image);
       const crop = m.crop ? JSON.stringify({ x: m.crop.x | 0, y: m.crop.y | 0, w: m.crop.w | 0, h: m.crop.h | 0 }) : '';

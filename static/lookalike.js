@@ -205,16 +205,40 @@ const lite = {
   profile: async () => null,
   subscribe: () => () => {},
 };
-for (const f of ['like', 'unlike', 'recordView', 'recordSearch']) lite[f] = async (x) => (await personalModule())?.[f](x);
+for (const f of ['like', 'unlike', 'recordView', 'recordSearch']) lite[f] = async (...a) => (await personalModule())?.[f](...a);
 
-/**
- * An asset read whole, once per page. A re-ranking carousel reads the
- * vectors and CF files whole, never by the record, so its requests are
- * the same for every shopper and tell the host nothing about the history.
+/*
+ * The carousel re-ranks by range reads of records named by the page's own
+ * product only — its CF row and its neighbours' vector and CF records —
+ * never by the shopper's history, so its requests are the same for every
+ * shopper on that page. Liked products enter the taste through the vector
+ * kept with each heart (personal.js), not through a read.
  */
-const whole = (base, a) => once('w ' + base + a.file, async () => {
-  const b = await assetBytes(base, a);
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** The vector file's header (models/vecfile "LKVC", 32 bytes). */
+const vecHeader = (base, a) => once('vh ' + base + a.file, async () => {
+  const d = new DataView((await assetRange(base, a, 0, 32)).buffer);
+  if (d.getUint32(0, true) !== 0x43564b4c) throw new Error(`${a.file} is not a Lookalike vector file`);
+  return { a, count: d.getUint32(8, true), dim: d.getUint32(12, true), rs: d.getUint32(16, true), int8: d.getUint16(6, true) === 2 };
+});
+
+/** Item j's stored vector at unit length (an int8 record's scale cancels). */
+const itemVector = (base, h, j) => once(`v ${base}${h.a.file} ${j}`, async () => {
+  const d = new DataView((await assetRange(base, h.a, 32 + j * h.rs, h.rs)).buffer);
+  return unit(Float32Array.from({ length: h.dim }, (_, k) => (h.int8 ? d.getInt8(4 + k) : d.getFloat32(4 * k, true))));
+});
+
+/** Item j's CF row (models/cf "LKCF": 16-byte header, K × (u32 item, f16 score)) as Map item → score. */
+const cfRow = (base, a, j) => once(`cf ${base}${a.file} ${j}`, async () => {
+  const hd = await once('ch ' + base + a.file, async () => new DataView((await assetRange(base, a, 0, 16)).buffer));
+  const K = hd.getUint32(12, true), out = new Map();
+  const d = new DataView((await assetRange(base, a, 16 + j * K * 6, K * 6)).buffer);
+  for (let o = 0; o < K * 6; o += 6) {
+    const it = d.getUint32(o, true);
+    if (it === NO_ITEM) break;
+    out.set(it, half(d.getUint16(o + 4, true)));
+  }
+  return out;
 });
 
 const dot = (x, y) => x.reduce((t, v, j) => t + v * y[j], 0);
@@ -229,58 +253,75 @@ function half(b) {
 /**
  * The blend of models/search (docs/personal.md) over a carousel's pool,
  * the product's stored neighbours [[item, visual]…]:
- * score = visual + w_cf·cf + w_personal·personal; cf is the CF asset's
- * affinity to the product, likes and views (over its maximum), personal
- * the cosine to the taste vector (liked products and searched photos);
- * signals decay with age and weigh as search.DefaultSignals. Weights: p's
- * (the element's), the manifest's, or search.DefaultBlend. Returns
- * [[item, score]…], best first.
+ * score = visual + w_cf·cf + w_personal·personal. cf(j) = sim(i→j) from the
+ * product's own CF row plus Σ w_h·sim(j→h) over liked (1) and viewed (0.5)
+ * products h found in j's CF row, over the pool's maximum (the engine reads
+ * the history's rows instead, which a page must not request); personal =
+ * cosine(j, taste), taste = liked products' kept vectors (1) and searched
+ * photos (0.5). Signals decay with age. Weights: p's (the element's), the
+ * manifest's, or search.DefaultBlend. Returns [[item, score]…], best first.
  */
 async function blend(base, cat, i, pool, p) {
   const m = await manifest(base), b = m.blend || {};
   const wcf = p.w_cf ?? b.w_cf ?? 2.5, wp = p.w_personal ?? b.w_personal ?? 0.15, life = (b.half_life_hours ?? 168) * 3600;
-  const sigs = (k, w) => (p[k] || []).map((s) => ({ ...s, j: cat.byId.get(String(s.id)), w: w * (life > 0 && s.age_seconds > 0 ? 2 ** (-s.age_seconds / life) : 1) }));
-  const likes = sigs('likes', 1), searches = sigs('searches', 0.5);
-  const kind = (k) => m.assets.find((a) => a.kind === k);
-  let cf = null, scale = 0, taste = null, vec;
-  const cfa = wcf > 0 && kind('cf');
+  const decay = (s) => (life > 0 && s.age_seconds > 0 ? 2 ** (-s.age_seconds / life) : 1);
+  const find = (k) => m.assets.find((a) => a.kind === k);
+  const js = pool.map(([j]) => j);
+  let cf = null, scale = 0, taste = null, vh = null;
+  const cfa = wcf > 0 && find('cf');
   if (cfa) {
-    // "LKCF", u16 version, u16 record size, u32 items, u32 K; rows of K × (u32 item, f16 score).
-    const d = await whole(base, cfa), K = d.getUint32(12, true);
-    if (d.getUint32(8, true) !== cat.count) throw new Error(`${cfa.file} is from another build`);
-    cf = new Map();
-    for (const s of [{ j: i, w: 1 }, ...likes, ...sigs('views', 0.5)]) {
-      for (let o = 16 + s.j * K * 6, e = o + K * 6; s.j !== undefined && o < e; o += 6) {
-        const it = d.getUint32(o, true);
-        if (it === NO_ITEM) break;
-        cf.set(it, (cf.get(it) || 0) + s.w * half(d.getUint16(o + 4, true)));
+    const hist = new Map();
+    for (const [k, w] of [['likes', 1], ['views', 0.5]]) {
+      for (const s of p[k] || []) {
+        const h = cat.byId.get(String(s.id));
+        if (h !== undefined) hist.set(h, (hist.get(h) || 0) + w * decay(s));
       }
     }
+    const [own, ...rows] = await Promise.all([i, ...js].map((j) => cfRow(base, cfa, j)));
+    cf = new Map();
+    js.forEach((j, n) => {
+      let a = own.get(j) || 0;
+      for (const [h, sc] of rows[n]) a += (hist.get(h) || 0) * sc;
+      if (a > 0) cf.set(j, a);
+    });
     scale = 1 / Math.max(0, ...cf.values());
     if (!(scale < Infinity)) cf = null;
   }
-  const va = wp > 0 && likes.length + searches.length && kind('vectors');
+  const va = wp > 0 && find('vectors');
   if (va) {
-    // "LKVC", u16 version, u16 encoding (1 float32, 2 int8 after a float32 scale), u32 count, dim, record size.
-    const d = await whole(base, va), dim = d.getUint32(12, true), rs = d.getUint32(16, true), int8 = d.getUint16(6, true) === 2;
-    if (d.getUint32(8, true) !== cat.count) throw new Error(`${va.file} is from another build`);
-    // Item j's vector at unit length (an int8 record's scale cancels).
-    vec = (j) => unit(Float32Array.from({ length: dim }, (_, k) => (int8 ? d.getInt8(36 + j * rs + k) : d.getFloat32(32 + j * rs + 4 * k, true))));
-    const sum = new Float32Array(dim);
+    vh = await vecHeader(base, va);
+    if (vh.count !== cat.count) throw new Error(`${va.file} is from another build`);
+    const sum = new Float32Array(vh.dim);
     let total = 0;
-    for (const [v, w] of [...likes.map((s) => [s.j !== undefined && vec(s.j), s.w]), ...searches.map((s) => [unit(Float32Array.from(s.vector || [])), s.w])]) {
-      if (!v || v.length !== dim || !(w > 0)) continue;
-      v.forEach((x, k) => { sum[k] += w * x; });
+    for (const [v, w] of [...(p.likes || []).map((s) => [s.vector, decay(s)]), ...(p.searches || []).map((s) => [s.vector, 0.5 * decay(s)])]) {
+      const u = v && v.length === vh.dim && unit(Float32Array.from(v));
+      if (!u || !(w > 0)) continue;
+      u.forEach((x, k) => { sum[k] += w * x; });
       total += w;
     }
     taste = total > 0 && unit(sum);
   }
   if (!cf && !taste) return pool;
-  return pool.map(([j, vis]) => {
-    const v = taste && vec(j);
+  const vecs = taste ? await Promise.all(js.map((j) => itemVector(base, vh, j))) : [];
+  return pool.map(([j, vis], n) => {
+    const v = vecs[n];
     return [j, vis + (cf ? wcf * (cf.get(j) || 0) * scale : 0) + (v ? wp * dot(taste, v) : 0)];
   })
     .sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+}
+
+/**
+ * The stored vector of product j for a heart given in a carousel over
+ * pool: every record of the pool is read (cached), so the requests do not
+ * say which card was liked. null without a vector file.
+ */
+async function likeVector(base, pool, j) {
+  const va = (await manifest(base)).assets.find((a) => a.kind === 'vectors');
+  if (!va) return null;
+  const vh = await vecHeader(base, va);
+  const vs = await Promise.all(pool.map((k) => itemVector(base, vh, k)));
+  const v = vs[pool.indexOf(j)];
+  return v ? Array.from(v) : null;
 }
 
 /**
@@ -446,8 +487,8 @@ class View {
    * The `personal` object of a request: the newest history when P allows
    * re-ranking, with the element's w-cf / w-personal; or null.
    */
-  async history(P) {
-    const p = P?.enabled() && (await P.profile());
+  async history(P, likeVectors = false) {
+    const p = P?.enabled() && (await P.profile(Date.now(), { likeVectors }));
     if (!p) return null;
     for (const k of ['w-cf', 'w-personal']) {
       const v = parseFloat(this.attr(k));
@@ -509,10 +550,12 @@ class View {
       // The heart: kept in this browser's history only.
       const like = h('button', { class: 'like', part: 'button like', type: 'button', 'data-id': it.id, 'aria-label': `Like ${it.title || it.id}`, 'aria-pressed': String(this.liked.has(it.id)) });
       like.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 21S3 15.5 3 9a4.5 4.5 0 0 1 9-1 4.5 4.5 0 0 1 9 1c0 6.5-9 12-9 12Z"/></svg>';
-      like.onclick = () => {
+      like.onclick = async () => {
         const on = like.getAttribute('aria-pressed') !== 'true';
         like.setAttribute('aria-pressed', String(on));
-        P[on ? 'like' : 'unlike'](it.id);
+        if (!on) return P.unlike(it.id);
+        const pool = this.pool, j = pool?.cat.byId.get(it.id);
+        P.like(it.id, j === undefined ? null : await likeVector(pool.base, pool.js, j).catch(() => null));
       };
       li.append(like);
     }
@@ -541,7 +584,7 @@ class SimilarView extends View {
       }
     }
     this.P = await this.personal();
-    items ||= await this.fromAssets(this.assets, id, count, section, await this.history(this.P));
+    items ||= await this.fromAssets(this.assets, id, count, section, await this.history(this.P, true));
     if (!current()) return;
     this.show(items);
     this.host.dataset.state = items.length ? 'ready' : 'empty';
@@ -566,6 +609,8 @@ class SimilarView extends View {
     else if (section === cat.item(i).section) list = nb.section;
     else list = (nb.global || []).filter(([j]) => cat.item(j).section === section);
     list = list.filter(([j]) => j !== i);
+    // The cards' pool, for the vector kept with a heart given here.
+    this.pool = { base, cat, js: list.map(([j]) => j) };
     if (personal) {
       try {
         list = await blend(base, cat, i, list, personal);

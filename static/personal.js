@@ -150,9 +150,16 @@ const put = (kind, rec) => tx([kind], 'readwrite', (t) => {
   return true;
 });
 
-/** Hearts a product. */
-export async function like(id) {
-  const ok = await put('likes', { id: String(id), t: Date.now() });
+/**
+ * Hearts a product. vector (optional) is its stored vector, kept with the
+ * like so the embed's carousel can use it without downloading the vector
+ * file (the engine ranks with its own copy).
+ */
+export async function like(id, vector) {
+  const rec = { id: String(id), t: Date.now() };
+  const v = cleanVector(vector);
+  if (v) rec.vector = v;
+  const ok = await put('likes', rec);
   changed('likes', String(id));
   return !!ok;
 }
@@ -187,8 +194,8 @@ export async function recordView(id) {
  * photo searched again with another filter) is kept once.
  */
 export async function recordSearch(vector) {
-  const v = Array.from(vector || [], Number);
-  if (!v.length || v.length > 4096 || !v.every(Number.isFinite)) return false;
+  const v = cleanVector(vector);
+  if (!v) return false;
   const ok = await tx(['searches'], 'readwrite', (t) => {
     const s = t.objectStore('searches');
     const last = s.openCursor(null, 'prev');
@@ -202,6 +209,12 @@ export async function recordSearch(vector) {
   });
   changed('searches');
   return !!ok;
+}
+
+/** vector as a plain array of finite numbers (≤ 4096), or null. */
+function cleanVector(vector) {
+  const v = Array.from(vector || [], Number);
+  return v.length && v.length <= 4096 && v.every(Number.isFinite) ? v : null;
 }
 
 /** Newest-first records of one kind (at most limit). */
@@ -219,9 +232,11 @@ function newest(t, kind, limit, out) {
  * The `personal` object of a request: {likes:[{id, age_seconds}],
  * views:[…], searches:[{vector, age_seconds}]}, newest first, ages from
  * now (ms since the epoch). null when there is no history (or no
- * IndexedDB). limit caps each list.
+ * IndexedDB). limit caps each list; likeVectors adds each like's stored
+ * vector when it has one (for the embed's carousel; the engine does not
+ * need them).
  */
-export async function profile(now = Date.now(), { limit = LIMIT } = {}) {
+export async function profile(now = Date.now(), { limit = LIMIT, likeVectors = false } = {}) {
   const recs = { likes: [], views: [], searches: [] };
   const ok = await tx(KINDS, 'readonly', (t) => {
     for (const kind of KINDS) newest(t, kind, limit, recs[kind]);
@@ -230,7 +245,7 @@ export async function profile(now = Date.now(), { limit = LIMIT } = {}) {
   if (!ok) return null;
   const age = (r) => Math.max(0, (now - (Number(r.t) || 0)) / 1000);
   const p = {
-    likes: recs.likes.map((r) => ({ id: r.id, age_seconds: age(r) })),
+    likes: recs.likes.map((r) => ({ id: r.id, age_seconds: age(r), ...(likeVectors && Array.isArray(r.vector) ? { vector: r.vector } : {}) })),
     views: recs.views.map((r) => ({ id: r.id, age_seconds: age(r) })),
     searches: recs.searches.filter((r) => Array.isArray(r.vector)).map((r) => ({ vector: r.vector, age_seconds: age(r) })),
   };

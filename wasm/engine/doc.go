@@ -17,6 +17,7 @@
 //	                                         -> {"query":{…,"vector":[…]},"results":[…],"ms":{decode,embed,search}}
 //	similar(productId, k, section, filtersJSON[, personalJSON])
 //	                                         -> {"query":{…},"results":[…],"ms":{…}}
+//	vector(productId)                        -> {"id":…,"vector":[…]} (stored, unit length)
 //
 // personalJSON is the shopper's on-device history (search.Personal: likes,
 // views, searches, w_cf, w_personal); "" ranks by looks alone. Each result

@@ -88,6 +88,14 @@ func main() {
 			return s.similar(a[0].String(), a[1].Int(), a[2].String(), f, p)
 		})
 	}))
+	api.Set("vector", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return call(func() (any, error) {
+			if len(a) < 1 {
+				return nil, coded("internal", "engine: vector(id)")
+			}
+			return s.productVector(a[0].String())
+		})
+	}))
 	js.Global().Set("lookalike", api)
 	select {}
 }

@@ -337,6 +337,36 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 	return &answer{Query: query, Results: s.results(hits), MS: ms}, nil
 }
 
+// productVector is a product's stored vector at unit length (the page
+// keeps it with a heart, so the embed's carousel can use the like without
+// downloading the vector file); Go ranks with its own copy.
+func (s *session) productVector(id string) (map[string]any, error) {
+	if _, err := s.ready(); err != nil {
+		return nil, err
+	}
+	i, ok := s.eng.Display.IndexOf(id)
+	if !ok {
+		return nil, coded("not-found", "engine: no product with id %q", id)
+	}
+	var v []float32
+	if s.eng.Vectors != nil {
+		v = s.eng.Vectors.Vector(i, nil)
+	} else {
+		v = append(v, s.eng.Index.Item(i)...)
+	}
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	if n > 0 {
+		inv := float32(1 / math.Sqrt(n))
+		for j := range v {
+			v[j] *= inv
+		}
+	}
+	return map[string]any{"id": id, "vector": v}, nil
+}
+
 // similar answers "more like this" without running the model; p as for
 // search.
 func (s *session) similar(id string, k int, section string, filters map[string]string, p *search.Personal) (*answer, error) {

@@ -655,3 +655,29 @@ func TestPersonal(t *testing.T) {
 		})
 	}
 }
+
+// TestProductVector: a product's stored vector comes back at unit length,
+// equal to the fixture's; an unknown id is not-found.
+func TestProductVector(t *testing.T) {
+	f := newFixture(t, 40, 8, true, false)
+	s := f.session(t)
+	out, err := s.productVector("p7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := out["vector"].([]float32)
+	if len(v) != f.dim {
+		t.Fatalf("vector has %d values, want %d", len(v), f.dim)
+	}
+	var dot, n float64
+	for j, x := range v {
+		dot += float64(x) * float64(f.vecs[7*f.dim+j])
+		n += float64(x) * float64(x)
+	}
+	if math.Abs(n-1) > 1e-5 || dot < 0.99999 {
+		t.Errorf("vector of p7: |v|² = %v, cosine with the stored one %v", n, dot)
+	}
+	if _, err := s.productVector("nope"); codeOf(err).Code != "not-found" {
+		t.Errorf("unknown id: %v", err)
+	}
+}
