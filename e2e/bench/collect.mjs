@@ -49,6 +49,7 @@ const KNOWN = {
   recall_at_10_native: 'native search (whole index, float32 vectors) vs exact cosine top-10 (recall)',
   search_native_exact_p50_ms: 'exact scan of the full catalogue, native (ms, p50)',
   search_wasm_exact_p50_ms: 'exact scan of the full catalogue, js/wasm (ms, p50)',
+  page_download_bytes: 'full catalogue: bytes the shopper page downloads before it is ready (assets but thumbnails; index split nodes only)',
   chromium_page_renderer_peak_mb_40k: 'Chromium, full catalogue: peak PSS of the renderer holding the page, engine worker and service worker (MB; target ≤ 500)',
   chromium_renderer_peak_mb_40k: 'Chromium, full catalogue: peak PSS of all renderer processes (MB)',
   chromium_peak_mb_40k: 'Chromium, full catalogue: peak PSS of all Chromium processes (MB; compare chromium_idle_mb)',

@@ -73,6 +73,16 @@ if want sizes && [ -f "$FULL_ASSETS/manifest.json" ]; then
     const o = {assets_items: m.item_count};
     for (const a of m.assets) o[`assets_${a.kind}_bytes`] = (o[`assets_${a.kind}_bytes`] || 0) + a.size;
     o.assets_total_bytes = m.assets.reduce((s, a) => s + a.size, 0);
+    // What the shopper page downloads before it is ready (engine-worker.js):
+    // every asset but thumbnails, the index without the parts that hold only
+    // item nodes (12 + 4·dim bytes per item; the vector file scores instead).
+    const itemBytes = m.item_count * (12 + 4 * m.model.embedding.dim);
+    o.page_download_bytes = m.assets.filter((a) => a.kind !== "thumbs").reduce((s, a) => {
+      if (a.kind !== "index" || !a.parts?.length) return s + a.size;
+      let at = 0, keep = 0;
+      a.parts.forEach((p, i) => { if (!(at + p.size <= itemBytes && i < a.parts.length - 1)) keep += p.size; at += p.size; });
+      return s + keep;
+    }, 0);
     o.command = "sizes from " + process.argv[1] + "/manifest.json";
     console.log(JSON.stringify(o));' "$FULL_ASSETS" > "$PIECES/sizes.json"
 fi
