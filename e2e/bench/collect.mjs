@@ -90,6 +90,8 @@ const RATIOS = [
 ];
 
 function unit(key) {
+  key = key.replace(/_(40k|native)$/, '');
+  if (key.endsWith('_bytes')) return 'B';
   if (key.endsWith('_ms')) return 'ms';
   if (key.endsWith('_mb')) return 'MB';
   if (key.endsWith('_per_s')) return '/s';

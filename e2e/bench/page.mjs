@@ -309,6 +309,8 @@ if (full) {
   metrics.chromium_peak_mb_40k = full.peak.totalMB;
   metrics.chromium_renderer_peak_mb_40k = full.peak.rendererMB;
   metrics.chromium_page_renderer_peak_mb_40k = full.peak.pageRendererMB;
+  metrics.page_ready_cold_ms_40k = round(full.cold, 0);
+  metrics.drop_to_results_ms_40k = round(median(full.dropMs), 0);
 }
 const idle = await idleBaseline();
 metrics.chromium_idle_mb = idle.totalMB;
