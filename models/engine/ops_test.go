@@ -301,3 +301,61 @@ func runRandom(t *testing.T, model []byte, r *rand.Rand, n, size int) ([]float32
 	}
 	return x, out
 }
+
+// TestDequantizeAxes: DequantizeLinear of a constant (uint8 and int8, with
+// zero points, per-axis on axis 1 and per-tensor) folded at load, checked
+// through y = x + dequant(q) against the ONNX definition
+// (q - zero_point) · scale, channel = (i / inner) % chans.
+func TestDequantizeAxes(t *testing.T) {
+	const c, h, w = 3, 2, 4
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, tc := range []struct {
+		name  string
+		dtype onnxpb.DataType
+		scale []float32
+		zp    []byte
+	}{
+		{"uint8 per channel", onnxpb.Uint8, []float32{0.5, 0.25, 2}, []byte{128, 3, 250}},
+		{"int8 per channel", onnxpb.Int8, []float32{0.1, 0.2, 0.3}, []byte{0, 0xff, 5}},
+		{"uint8 per tensor", onnxpb.Uint8, []float32{0.75}, []byte{10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := make([]byte, c*h*w)
+			for i := range raw {
+				raw[i] = byte(r.IntN(256))
+			}
+			dims := []int64{1, c, h, w}
+			zdims := []int64{int64(len(tc.zp))}
+			attrs := []onnxpb.Attr{onnxpb.IntAttr("axis", 1)}
+			g := onnxpb.Graph{
+				Initializers: []onnxpb.Tensor{
+					{Name: "q", DataType: tc.dtype, Dims: dims, Raw: raw},
+					onnxpb.FloatTensor("s", []int64{int64(len(tc.scale))}, tc.scale),
+					{Name: "z", DataType: tc.dtype, Dims: zdims, Raw: tc.zp},
+				},
+				Nodes: []onnxpb.Node{
+					{Name: "dq", OpType: "DequantizeLinear", Inputs: []string{"q", "s", "z"}, Outputs: []string{"d"}, Attrs: attrs},
+					{Name: "add", OpType: "Add", Inputs: []string{"x", "d"}, Outputs: []string{"y"}},
+				},
+				Inputs:  []onnxpb.ValueInfo{{Name: "x", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
+				Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
+			}
+			x, out := runRandom(t, (&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal(), r, 1, c*h*w)
+			val := func(b byte) float64 {
+				if tc.dtype == onnxpb.Int8 {
+					return float64(int8(b))
+				}
+				return float64(b)
+			}
+			want := make([]float64, len(x))
+			for i := range want {
+				ch := 0
+				if len(tc.scale) > 1 {
+					ch = (i / (h * w)) % c
+				}
+				want[i] = float64(x[i]) + (val(raw[i])-val(tc.zp[ch]))*float64(tc.scale[ch])
+			}
+			assertClose(t, tc.name, out["y"], want, 1e-5)
+		})
+	}
+}
