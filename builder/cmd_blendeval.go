@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -187,13 +186,7 @@ func runBlendEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	printBlendReport(os.Stdout, rep)
-	return nil
+	return writeReport(os.Stdout, *asJSON, rep, func(w io.Writer) error { printBlendReport(w, rep); return nil })
 }
 
 // blendEvaluate runs the protocol of docs/personal.md.

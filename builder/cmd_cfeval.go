@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -159,13 +158,7 @@ func runCFEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	printCFReport(os.Stdout, rep)
-	return nil
+	return writeReport(os.Stdout, *asJSON, rep, func(w io.Writer) error { printCFReport(w, rep); return nil })
 }
 
 func readLogFile(path string, opt cf.ReadOptions, warn io.Writer) (*cf.Log, error) {

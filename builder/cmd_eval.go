@@ -126,12 +126,7 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.JSON {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		_, err = fmt.Fprintf(cfg.Out, "%s\n", b)
-		return err
-	}
-	return res.writeTable(cfg.Out)
+	return writeReport(cfg.Out, cfg.JSON, res, res.writeTable)
 }
 
 // evalResult is eval's report (the --json output).

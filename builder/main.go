@@ -8,9 +8,11 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 )
@@ -21,6 +23,17 @@ type command struct {
 }
 
 var commands = map[string]command{}
+
+// writeReport writes an evaluation's report to w: indented JSON with
+// --json, else the command's table.
+func writeReport(w io.Writer, asJSON bool, rep any, table func(io.Writer) error) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return table(w)
+}
 
 // register adds a subcommand. Called from init() in each cmd_*.go file.
 func register(name, summary string, run func(args []string) error) {
