@@ -54,15 +54,24 @@ func Load(data []byte, dim int) (*Index, error) {
 		return nil, fmt.Errorf("%w: size %d is not a multiple of the node size %d for dimension %d; "+
 			"was the index built with this dimension and the angular metric?", ErrFormat, len(data), ns, dim)
 	}
-	n := len(data) / ns
+	return readNodes(data, dim, 0)
+}
+
+// readNodes reads the node array data, whose first node has id first (0, or the
+// item count when the item nodes were left out), and checks every node.
+func readNodes(data []byte, dim, first int) (*Index, error) {
+	n := first + len(data)/NodeSize(dim)
 	if int64(n) > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: %d nodes is more than Annoy's int32 node ids allow", ErrFormat, n)
 	}
-	ix := &Index{dim: dim, stride: 3 + dim, k: maxChildren(dim), nNodes: n}
+	ix := &Index{dim: dim, stride: 3 + dim, k: maxChildren(dim), nNodes: n, first: first, off: first * (3 + dim)}
 	ix.words = wordsOf(data)
 	ix.floats = floatsOf(ix.words)
 	if err := ix.findRoots(); err != nil {
 		return nil, err
+	}
+	if first > 0 && ix.nItems != first {
+		return nil, fmt.Errorf("%w: the roots cover %d items, the catalogue has %d", ErrFormat, ix.nItems, first)
 	}
 	if err := ix.validate(); err != nil {
 		return nil, err
@@ -130,23 +139,7 @@ func LoadSplits(data []byte, items, dim int) (*Index, error) {
 	if len(data) == 0 || len(data)%ns != 0 {
 		return nil, fmt.Errorf("%w: split nodes take %d bytes, not a positive multiple of the node size %d for dimension %d", ErrFormat, len(data), ns, dim)
 	}
-	n := items + len(data)/ns
-	if int64(n) > math.MaxInt32 {
-		return nil, fmt.Errorf("%w: %d nodes is more than Annoy's int32 node ids allow", ErrFormat, n)
-	}
-	ix := &Index{dim: dim, stride: 3 + dim, k: maxChildren(dim), nNodes: n, first: items, off: items * (3 + dim)}
-	ix.words = wordsOf(data)
-	ix.floats = floatsOf(ix.words)
-	if err := ix.findRoots(); err != nil {
-		return nil, err
-	}
-	if ix.nItems != items {
-		return nil, fmt.Errorf("%w: the roots cover %d items, the catalogue has %d", ErrFormat, ix.nItems, items)
-	}
-	if err := ix.validate(); err != nil {
-		return nil, err
-	}
-	return ix, nil
+	return readNodes(data, dim, items)
 }
 
 // findRoots follows Annoy's loader: the roots are the run of nodes at the
