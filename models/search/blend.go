@@ -213,7 +213,7 @@ func (e *Engine) tasteVector(p *Personal, halfLife time.Duration, sw SignalWeigh
 		}
 		for _, s := range sigs {
 			if i, ok := e.Display.IndexOf(s.ID); ok {
-				buf = e.itemVector(i, buf)
+				buf = e.ItemVector(i, buf)
 				addVec(buf, w*decay(s.AgeSeconds, halfLife))
 			}
 		}
@@ -236,9 +236,9 @@ func (e *Engine) tasteVector(p *Personal, halfLife time.Duration, sw SignalWeigh
 	return sum
 }
 
-// itemVector returns item i's stored vector (the vectors asset when loaded,
+// ItemVector returns item i's stored vector (the vectors asset when loaded,
 // else a copy of the index's) in dst's memory.
-func (e *Engine) itemVector(i int, dst []float32) []float32 {
+func (e *Engine) ItemVector(i int, dst []float32) []float32 {
 	if e.Vectors != nil {
 		return e.Vectors.Vector(i, dst)
 	}

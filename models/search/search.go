@@ -420,10 +420,6 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 			return out, nil
 		}
 	}
-	v := e.Index.Item(i)
-	if e.Vectors != nil {
-		v = e.Vectors.Vector(i, nil)
-	}
 	q.Exact = true
-	return e.searchBlended(v, q, i, bc)
+	return e.searchBlended(e.ItemVector(i, nil), q, i, bc)
 }

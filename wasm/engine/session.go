@@ -17,6 +17,7 @@ import (
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/project"
 	"github.com/lookalike/lookalike/models/search"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
@@ -348,22 +349,8 @@ func (s *session) productVector(id string) (map[string]any, error) {
 	if !ok {
 		return nil, coded("not-found", "engine: no product with id %q", id)
 	}
-	var v []float32
-	if s.eng.Vectors != nil {
-		v = s.eng.Vectors.Vector(i, nil)
-	} else {
-		v = append(v, s.eng.Index.Item(i)...)
-	}
-	var n float64
-	for _, x := range v {
-		n += float64(x) * float64(x)
-	}
-	if n > 0 {
-		inv := float32(1 / math.Sqrt(n))
-		for j := range v {
-			v[j] *= inv
-		}
-	}
+	v := s.eng.ItemVector(i, nil)
+	project.Normalize(v)
 	return map[string]any{"id": id, "vector": v}, nil
 }
 

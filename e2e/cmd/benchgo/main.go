@@ -177,12 +177,7 @@ func benchSearch(args []string) (map[string]any, error) {
 	hits := 0
 	for q := 0; q < *nq; q++ {
 		self := r.Intn(n)
-		var v []float32
-		if e.Vectors != nil {
-			v = e.Vectors.Vector(self, nil)
-		} else {
-			v = e.Index.Item(self)
-		}
+		v := e.ItemVector(self, nil)
 		t := time.Now()
 		got, err := e.SearchVector(v, search.Query{K: *k + 1, SearchK: *searchK, Section: *section, Exact: *exactAll})
 		if err != nil {
