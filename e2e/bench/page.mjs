@@ -229,6 +229,17 @@ function ortServer(modelFile) {
   })));
 }
 
+/** The *_40k figures of a page run on the full catalogue. */
+function fullMetrics(r) {
+  return {
+    chromium_page_renderer_peak_mb_40k: r.peak.pageRendererMB,
+    chromium_renderer_peak_mb_40k: r.peak.rendererMB,
+    chromium_peak_mb_40k: r.peak.totalMB,
+    page_ready_cold_ms_40k: round(r.cold, 0),
+    drop_to_results_ms_40k: round(median(r.dropMs), 0),
+  };
+}
+
 // --full-only: just the full catalogue's memory and load figures (the
 // 3,000-item fixture, the embed timing and onnxruntime-web are skipped).
 if (opts['full-only']) {
@@ -239,14 +250,7 @@ if (opts['full-only']) {
   await closeRun(r);
   const idle = await idleBaseline();
   log(`full: cold ${round(r.cold)} ms, drops ${r.dropMs.map((x) => round(x)).join(', ')} ms, peak ${r.peak.totalMB} MB (renderers ${r.peak.rendererMB} MB, page renderer ${r.peak.pageRendererMB} MB; idle Chromium ${idle.totalMB} MB)`);
-  report({
-    chromium_page_renderer_peak_mb_40k: r.peak.pageRendererMB,
-    chromium_renderer_peak_mb_40k: r.peak.rendererMB,
-    chromium_peak_mb_40k: r.peak.totalMB,
-    chromium_idle_mb: idle.totalMB,
-    page_ready_cold_ms_40k: round(r.cold, 0),
-    drop_to_results_ms_40k: round(median(r.dropMs), 0),
-  }, {
+  report({ ...fullMetrics(r), chromium_idle_mb: idle.totalMB }, {
     browser: `Debian Chromium ${r.version}, headless, driven by playwright-core`,
     catalogue_items: r.items,
     drop_to_results_all_ms: r.dropMs.map((x) => round(x, 0)),
@@ -305,13 +309,7 @@ const metrics = {
   chromium_renderer_peak_mb: run.peak.rendererMB,
 };
 metrics.chromium_page_renderer_peak_mb = run.peak.pageRendererMB;
-if (full) {
-  metrics.chromium_peak_mb_40k = full.peak.totalMB;
-  metrics.chromium_renderer_peak_mb_40k = full.peak.rendererMB;
-  metrics.chromium_page_renderer_peak_mb_40k = full.peak.pageRendererMB;
-  metrics.page_ready_cold_ms_40k = round(full.cold, 0);
-  metrics.drop_to_results_ms_40k = round(median(full.dropMs), 0);
-}
+if (full) Object.assign(metrics, fullMetrics(full));
 const idle = await idleBaseline();
 metrics.chromium_idle_mb = idle.totalMB;
 report(metrics, {
