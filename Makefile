@@ -58,7 +58,7 @@ test-e2e: deps model
 test: deps vet test-go test-wasm test-node test-ref test-e2e
 
 fuzz:
-	@for p in $$($(GO) list ./models/... ./builder ./wasm/worker/edge ./wasm/engine); do \
+	@for p in $$($(GO) list ./models/... ./builder ./wasm/worker/api ./wasm/engine); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
 	    echo "== $$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=15s $$p || exit 1; \
 	  done; done

@@ -3,7 +3,7 @@ package main
 // builder stage: the complete static site for a static host or the edge
 // worker (wrangler.toml): the page (static/ with the engine built into
 // static/build/), a built asset folder under assets/, and the edge
-// worker's lookup files under _worker/ (see wasm/worker/edge).
+// worker's lookup files under _worker/ (see models/edge).
 
 import (
 	"encoding/json"
@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/models/catalog"
-	"github.com/lookalike/lookalike/wasm/worker/edge"
+	"github.com/lookalike/lookalike/models/edge"
 )
 
 func init() {

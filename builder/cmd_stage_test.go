@@ -11,7 +11,7 @@ import (
 
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/vecfile"
-	"github.com/lookalike/lookalike/wasm/worker/edge"
+	"github.com/lookalike/lookalike/models/edge"
 )
 
 // stageFixture writes a page folder and a small but real asset folder

@@ -4,11 +4,12 @@
 // the headers builder serve sends, read from build/headers.json so the two
 // hosts share one policy.
 //
-// Why not route assets through Go too: syumai/workers starts a fresh Go
-// instance per request and copies bodies through Go memory; a 24 MB model
-// should stream straight from the assets store.
+// Why not route assets through Go too: Go copies bodies through its
+// memory, and one request at a time goes into the Go instance
+// (instance.mjs); a 24 MB model should stream straight from the assets
+// store.
 
-import goWorker from "./build/worker.mjs";
+import { handle as goHandle } from "./instance.mjs";
 import policy from "./build/headers.json";
 
 const hashed = new RegExp(policy.hashedName);
@@ -58,7 +59,18 @@ async function serveAsset(request, env, url) {
     return plain(405, "method not allowed", { Allow: "GET, HEAD, OPTIONS" });
   }
   if (!safePath(url.pathname)) return plain(404, "not found");
-  const res = await env.ASSETS.fetch(request);
+  if (typeof env.ASSETS?.fetch !== "function") {
+    // e.g. `wrangler dev --assets DIR` (wrangler 3 drops the binding then).
+    console.error("worker: no ASSETS binding; serve the site through wrangler.toml's [assets] (binding = \"ASSETS\")");
+    return plain(503, "static assets are not bound to this worker (wrangler.toml [assets] binding = \"ASSETS\")");
+  }
+  let res;
+  try {
+    res = await env.ASSETS.fetch(request);
+  } catch (err) {
+    console.error("worker: the assets store failed:", err);
+    return plain(502, "the static assets store failed");
+  }
   if (res.status === 404) return plain(404, "not found");
   const out = new Response(res.body, res); // mutable headers
   const h = out.headers;
@@ -90,25 +102,16 @@ async function serveAPI(request, env, ctx, url) {
   } catch {
     return apiError(400, "malformed path: bad escape");
   }
-  // Go sees GET only (a HEAD answer is the GET answer without its body),
-  // and its body is read here in full: the Go instance finishes with the
-  // request even if the client goes away mid-answer (a stranded instance
-  // keeps its memory; API answers are a few KB).
+  // Go sees GET only (a HEAD answer is the GET answer without its body).
+  // Every answer comes from the isolate's one Go instance, which keeps the
+  // staged files it has read in memory: a repeat costs what a Cache API
+  // lookup would (measured in workerd: docs/deploy.md), so there is no
+  // Cache API in front of it; answers still say max-age=60 for browsers.
   const head = request.method === "HEAD";
   const get = head ? new Request(request, { method: "GET" }) : request;
-  // Answers the Go worker marks public (similar, products: a pure function
-  // of the URL and the deployed build, max-age 60) go through the Cache
-  // API: a repeat costs a cache lookup instead of a fresh Go instance
-  // (~25 ms of CPU). A new deployment is served within max-age.
-  const cache = request.method === "GET" || head ? apiCache() : null;
-  const key = cache ? new Request(url.toString(), { method: "GET" }) : null;
-  if (cache) {
-    const hit = await cache.match(key).catch(() => undefined);
-    if (hit) return head ? new Response(null, { status: hit.status, headers: hit.headers }) : hit;
-  }
   let res, body;
   try {
-    res = await goWorker.fetch(get, env, ctx);
+    res = await goHandle(get, env, ctx);
     body = await res.arrayBuffer();
   } catch (err) {
     console.error("worker: Go handler failed:", err);
@@ -116,28 +119,21 @@ async function serveAPI(request, env, ctx, url) {
   }
   const h = new Headers(res.headers);
   common(h, { html: false });
-  if (cache && res.status === 200 && /(^|,)\s*public/.test(h.get("Cache-Control") || "")) {
-    ctx.waitUntil(cache.put(key, new Response(body.slice(0), { status: 200, headers: h })).catch(() => {}));
-  }
-  return new Response(head ? null : body, { status: res.status, headers: h });
-}
-
-// apiCache is the data centre's cache (Cache API), or null where there is
-// none (some local runtimes).
-function apiCache() {
-  try {
-    return globalThis.caches?.default ?? null;
-  } catch {
-    return null;
-  }
+  // A 204 (OPTIONS) or 304 has no body, not even an empty one.
+  const noBody = head || res.status === 204 || res.status === 304;
+  return new Response(noBody ? null : body, { status: res.status, headers: h });
 }
 
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
-    if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
-      return serveAPI(request, env, ctx, url);
+    const api = url.pathname === "/api" || url.pathname.startsWith("/api/");
+    try {
+      return await (api ? serveAPI(request, env, ctx, url) : serveAsset(request, env, url));
+    } catch (err) {
+      // Never a stack trace to the client.
+      console.error("worker:", err);
+      return api ? apiError(500, "internal error") : plain(500, "internal error");
     }
-    return serveAsset(request, env, url);
   },
 };
