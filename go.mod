@@ -5,6 +5,7 @@ go 1.26.8
 require google.golang.org/protobuf v1.36.12
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/chewxy/hm v1.0.0 // indirect
 	github.com/chewxy/math32 v1.0.4 // indirect
 	github.com/gogo/protobuf v1.3.0 // indirect

@@ -44,7 +44,7 @@ function run(cmd, args, { log = () => {}, env = {} } = {}) {
  * folder pointed there (wrangler's --assets flag would drop the ASSETS
  * binding). Returns the paths and the worker's compressed size.
  */
-export function prepareSite({ name = 'e2e-worker', limit = 200, assets = '', log = () => {} } = {}) {
+export function prepareSite({ name = 'e2e-worker', limit = 200, assets = '', siblings = false, log = () => {} } = {}) {
   const dir = path.join(root, '.cache', name);
   fs.mkdirSync(dir, { recursive: true });
   const out = run('bash', ['wasm/worker/build.sh'], { log });
@@ -57,6 +57,7 @@ export function prepareSite({ name = 'e2e-worker', limit = 200, assets = '', log
     if (fs.existsSync(model)) args.push('--model', model);
     run('go', args, { log });
   }
+  if (siblings) writeSiblings(assets);
   const site = path.join(dir, 'site');
   run('go', ['run', './builder', 'stage', '--assets', assets, '--out', site], { log });
   const top = fs.readFileSync(path.join(root, 'wrangler.toml'), 'utf8');
@@ -69,6 +70,22 @@ export function prepareSite({ name = 'e2e-worker', limit = 200, assets = '', log
   const config = path.join(dir, 'wrangler.toml');
   fs.writeFileSync(config, cfg);
   return { dir, site, assets, config, bundleBytes, buildLog: out };
+}
+
+/**
+ * Writes precompressed siblings (F.br, F.gz) of the catalogue JSON and
+ * the manifest in a built asset folder (again, so that they match the
+ * files): what the sibling rule of internal/headers serves.
+ */
+export function writeSiblings(assets) {
+  const m = JSON.parse(fs.readFileSync(path.join(assets, 'manifest.json'), 'utf8'));
+  const files = ['manifest.json', ...m.assets.filter((a) => a.kind === 'catalog').map((a) => a.file)];
+  for (const f of files) {
+    const b = fs.readFileSync(path.join(assets, f));
+    fs.writeFileSync(path.join(assets, f + '.br'), zlib.brotliCompressSync(b));
+    fs.writeFileSync(path.join(assets, f + '.gz'), zlib.gzipSync(b, { level: 9 }));
+  }
+  return files;
 }
 
 /** A free loopback TCP port. */
