@@ -253,7 +253,7 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := sourceHash(repo, []string{"go.mod", "go.sum", "models", filepath.Join("wasm", "engine")})
+	key, err := engineSourceHash(repo, "./wasm/engine")
 	if err != nil {
 		return nil, err
 	}
@@ -385,52 +385,74 @@ func writeFileAtomic(dst string, b []byte) error {
 	return nil
 }
 
-// sourceHash hashes the names and contents of the Go sources (and go.mod,
-// go.sum) under the given repository-relative paths, plus the Go version:
-// the cache key of an engine build.
-func sourceHash(repo string, paths []string) (string, error) {
+// engineSourceHash is the cache key of an engine build: the Go version,
+// go.mod and go.sum, and every file the js/wasm build of pkg compiles —
+// its packages' Go, assembly and embedded files, as `go list -deps`
+// reports them for GOOS=js GOARCH=wasm (so internal/vec, internal/topk and
+// whatever the engine imports next count, and tests, docs and other
+// programs do not). Packages outside the repository (the module cache)
+// count by import path and folder, which holds their version.
+func engineSourceHash(repo, pkg string) (string, error) {
+	cmd := exec.Command("go", "list", "-deps", "-f",
+		`{{if not .Standard}}{{.ImportPath}}|{{.Dir}}|{{join .GoFiles ","}}|{{join .SFiles ","}}|{{join .EmbedFiles ","}}{{end}}`, pkg)
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("serve: go list -deps %s: %w\n%s", pkg, err, stderr.String())
+	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n", runtime.Version())
-	var files []string
-	for _, p := range paths {
-		full := filepath.Join(repo, p)
-		err := filepath.WalkDir(full, func(f string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				return err
-			}
-			if d.IsDir() {
-				if strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			n := d.Name()
-			if strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") || n == "go.mod" || n == "go.sum" || strings.HasSuffix(n, ".s") {
-				files = append(files, f)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", fmt.Errorf("serve: hashing sources: %w", err)
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if err := hashFile(h, repo, f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
 		}
 	}
-	sort.Strings(files)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("serve: hashing sources: %w", err)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sort.Strings(lines)
+	for _, line := range lines {
+		if line == "" {
+			continue
 		}
-		rel, _ := filepath.Rel(repo, f)
-		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
-		h.Write(b)
+		parts := strings.Split(line, "|")
+		if len(parts) != 5 {
+			return "", fmt.Errorf("serve: go list -deps: unexpected line %q", line)
+		}
+		rel, err := filepath.Rel(repo, parts[1])
+		if err != nil || strings.HasPrefix(rel, "..") {
+			fmt.Fprintf(h, "dep %s %s\n", parts[0], parts[1])
+			continue
+		}
+		var files []string
+		for _, list := range parts[2:] {
+			if list != "" {
+				files = append(files, strings.Split(list, ",")...)
+			}
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if err := hashFile(h, repo, filepath.Join(rel, f)); err != nil {
+				return "", err
+			}
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// repoRoot walks up from the working directory to the folder holding go.mod.
+// hashFile writes a repository file's slash-separated name, size and bytes
+// to h.
+func hashFile(h io.Writer, repo, rel string) error {
+	b, err := os.ReadFile(filepath.Join(repo, rel))
+	if err != nil {
+		return fmt.Errorf("serve: hashing sources: %w", err)
+	}
+	fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
+	h.Write(b)
+	return nil
+}
+
 // repoRoot walks up from the working directory to the folder holding
 // go.mod (the builder's default cache and static/ live there).
 func repoRoot() (string, error) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -177,38 +178,66 @@ func TestServeRange(t *testing.T) {
 	}
 }
 
-func TestSourceHashChangesWithSources(t *testing.T) {
+func TestEngineSourceHash(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) {
+		t.Helper()
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module x\n")
-	write("wasm/engine/main.go", "package main\n")
+	write("go.mod", "module x\n\ngo 1.22\n")
+	write("wasm/engine/main.go", "package main\n\nimport _ \"x/internal/dep\"\n\nfunc main() {}\n")
 	write("wasm/engine/main_test.go", "package main\n")
-	paths := []string{"go.mod", "models", "wasm/engine"}
-	h1, err := sourceHash(dir, paths)
+	write("internal/dep/dep.go", "package dep\n")
+	write("internal/dep/dep_other.go", "//go:build !js\n\npackage dep\n")
+	write("internal/unrelated/u.go", "package unrelated\n")
+	hash := func() string {
+		t.Helper()
+		h, err := engineSourceHash(dir, "./wasm/engine")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h1 := hash()
+	for _, tc := range []struct {
+		what, file, body string
+		changes          bool
+	}{
+		{"a test file", "wasm/engine/main_test.go", "package main // tests do not change the build\n", false},
+		{"a README", "wasm/engine/README.md", "docs neither", false},
+		{"a package the engine does not import", "internal/unrelated/u.go", "package unrelated\n\nvar X = 1\n", false},
+		{"a file js/wasm does not compile", "internal/dep/dep_other.go", "//go:build !js\n\npackage dep\n\nvar Y = 2\n", false},
+		{"an imported package (internal/…)", "internal/dep/dep.go", "package dep\n\nvar X = 1\n", true},
+		{"a new file in an imported package", "internal/dep/more.go", "package dep\n", true},
+		{"the engine", "wasm/engine/main.go", "package main\n\nimport _ \"x/internal/dep\"\n\nfunc main() { println() }\n", true},
+		{"go.mod", "go.mod", "module x\n\ngo 1.23\n", true},
+	} {
+		write(tc.file, tc.body)
+		h2 := hash()
+		if (h2 != h1) != tc.changes {
+			t.Errorf("editing %s: hash changed = %v, want %v", tc.what, h2 != h1, tc.changes)
+		}
+		h1 = h2
+	}
+	// The real engine's key covers the internal packages it compiles.
+	repo, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	write("wasm/engine/main_test.go", "package main // tests do not change the build\n")
-	write("wasm/engine/README.md", "docs neither")
-	h2, _ := sourceHash(dir, paths)
-	if h1 != h2 {
-		t.Errorf("hash changed for a test or doc edit")
+	cmd := exec.Command("go", "list", "-deps", "./wasm/engine")
+	cmd.Dir, cmd.Env = repo, append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
 	}
-	write("models/x/x.go", "package x\n")
-	h3, _ := sourceHash(dir, paths)
-	if h3 == h2 {
-		t.Errorf("hash did not change when a models/ source was added")
-	}
-	write("wasm/engine/main.go", "package main\n\nfunc f() {}\n")
-	h4, _ := sourceHash(dir, paths)
-	if h4 == h3 {
-		t.Errorf("hash did not change when the engine source changed")
+	for _, want := range []string{"internal/vec", "internal/topk"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("wasm/engine does not depend on %s any more; fix this test", want)
+		}
 	}
 }
 
