@@ -389,6 +389,48 @@ test('unknown assets are 404; no path traversal; edge lookup files are not publi
   }
 });
 
+test('without the ASSETS binding (wrangler dev --assets DIR): clear errors, no stack traces', async () => {
+  const w = await startWrangler({ config: site.config, extraArgs: ['--assets', site.site], readyPath: '/', readyStatus: 503 });
+  try {
+    for (const [p, status, type] of [['/', 503, /^text\/plain/], ['/assets/manifest.json', 503, /^text\/plain/], ['/api/health', 500, /^application\/json/]]) {
+      const r = await rawGet(w.url, p);
+      const text = r.body.toString();
+      assert.equal(r.status, status, `${p}: ${text}`);
+      assert.match(r.headers['content-type'], type, p);
+      assert.match(text, /ASSETS|internal error/, p);
+      assert.ok(!/TypeError|\bat \w+ \(|entry\.mjs|\.go:\d/.test(text), `${p} leaks a stack trace: ${text}`);
+    }
+  } finally {
+    await w.stop();
+  }
+});
+
+test('node wasm/worker/wrangler.mjs (make demo): wrangler quiet, our "open" line last', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['wasm/worker/wrangler.mjs', '--port', String(port), '--config', site.config],
+    { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b) => { out += b; });
+  child.stderr.on('data', (b) => { out += b; });
+  const exited = new Promise((res) => child.once('exit', res));
+  try {
+    for (let t = Date.now(); !/open http/.test(out); ) {
+      if (child.exitCode !== null || Date.now() - t > 180_000) assert.fail(`no "open" line:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // anything wrangler prints late
+    const r = await fetch(`http://127.0.0.1:${port}/api/health`);
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const lines = out.trim().split('\n');
+    assert.match(lines[lines.length - 1], new RegExp(`^Lookalike: open http://127\\.0\\.0\\.1:${port}/ `));
+    assert.ok(!/ENOTFOUND|out-of-date|wrangler@4|Request\.cf|\bat \w+ \(/.test(out), `noise:\n${out}`);
+  } finally {
+    try { process.kill(-child.pid, 'SIGINT'); } catch {}
+    await exited;
+  }
+});
+
 test('the page loads its engine in Chromium under the worker\'s headers (CSP, COEP)', async (t) => {
   try {
     chromiumPath();

@@ -14,14 +14,14 @@
 // Also the helpers e2e/worker.test.mjs uses: prepareSite (worker build,
 // asset build, stage, a wrangler config for the staged folder) and
 // startWrangler.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { repoRoot, sharedDir, parseArgs } from '../ref/common.mjs';
+import { freePort, startWrangler } from '../../wasm/worker/wrangler.mjs';
 import { report, round } from './bench_common.mjs';
 
 const root = repoRoot();
@@ -88,63 +88,7 @@ export function writeSiblings(assets) {
   return files;
 }
 
-/** A free loopback TCP port. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Starts `wrangler dev` (node_modules, no account, no telemetry) for config
- * on a free loopback port and waits until readyPath (default /api/health)
- * answers 200. stop() ends its whole process group.
- */
-export async function startWrangler({ config, timeoutMs = 180_000, log = () => {}, readyPath = '/api/health' }) {
-  const port = await freePort();
-  const inspector = await freePort();
-  const bin = path.join(root, 'node_modules', '.bin', 'wrangler');
-  if (!fs.existsSync(bin)) throw new Error('edge: node_modules/.bin/wrangler missing; run npm ci');
-  const child = spawn(bin, ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port),
-    '--inspector-port', String(inspector), '--show-interactive-dev-session=false', '--log-level', 'warn'], {
-    cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1' },
-  });
-  let output = '';
-  const keep = (b) => { output = (output + b).slice(-20000); log(String(b)); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig)));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
-    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
-    await exited;
-    clearTimeout(t);
-  };
-  const deadline = Date.now() + timeoutMs;
-  let early = null;
-  exited.then((c) => { early = c; });
-  for (;;) {
-    if (early !== null) throw new Error(`edge: wrangler dev exited (${early}):\n${output}`);
-    try {
-      const r = await fetch(url + readyPath);
-      if (r.status === 200) { await r.arrayBuffer(); break; }
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`edge: wrangler dev not ready after ${timeoutMs} ms:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return { url, port, pid: child.pid, stop, output: () => output, exited: () => early };
-}
+export { freePort, startWrangler };
 
 /** The product ids of a staged site (from its edge lookup files). */
 export function stagedIds(site) {
