@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/lookalike/lookalike/internal/testenv"
 )
 
 // pagesRule is one rule of a `_headers` file.
@@ -297,6 +298,33 @@ http {
 	for _, p := range []string{catalog + ".gz", catalog + ".br", "/_worker/meta.json", "/.lookalike-site", "/_headers"} {
 		if res, _ := get(p, nil); res.StatusCode != 404 {
 			t.Errorf("%s: status %d, want 404", p, res.StatusCode)
+		}
+	}
+}
+
+// TestDocsShowTheRecipes: docs/deploy.md shows what the generators print.
+func TestDocsShowTheRecipes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for format, want := range map[string]string{"pages": PagesFile(ExampleSite), "nginx": Nginx()} {
+		marker := "<!-- generated: go run ./builder headers --format " + format + " -->\n"
+		i := strings.Index(doc, marker)
+		if i < 0 {
+			t.Errorf("docs/deploy.md lacks %q", marker)
+			continue
+		}
+		rest := doc[i+len(marker):]
+		start := strings.Index(rest, "\n") + 1 // the opening fence
+		end := strings.Index(rest[start:], "```")
+		if start <= 0 || end < 0 {
+			t.Errorf("no code block after %q", marker)
+			continue
+		}
+		if got := rest[start : start+end]; got != want {
+			t.Errorf("docs/deploy.md's %s recipe is not what `go run ./builder headers --format %s` prints; paste it again:\n%s", format, format, want)
 		}
 	}
 }
