@@ -94,7 +94,7 @@ export { freePort, startWrangler };
 export function stagedIds(site) {
   const dir = path.join(site, '_worker');
   const ids = [];
-  // Lines of "<id as a JSON string>\t<item index>" (wasm/worker/edge).
+  // Lines of "<id as a JSON string>\t<item index>" (models/edge).
   for (const f of fs.readdirSync(dir).filter((f) => /^ids-\d+\.txt$/.test(f)).sort()) {
     for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
       if (line) ids.push(JSON.parse(line.slice(0, line.lastIndexOf('\t'))));
