@@ -688,7 +688,6 @@ func decodeQuant(v *value, start int, out []float32) {
 	}
 }
 
-
 func (l *loader) lowerBatchNorm(n node) error {
 	x, err := l.in(n, 0, false)
 	if err != nil {
