@@ -1,0 +1,45 @@
+//go:build !js
+
+// Package atomicfile writes a file so that readers see the old content or
+// the new, never half of it: a temporary file in the same folder, synced,
+// then renamed into place. The builder writes every asset, manifest,
+// report and cache file this way, so a killed build never leaves a torn
+// file where a reader looks.
+package atomicfile
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Write writes b to a temporary file in path's folder
+// (".<name>.tmp-<digits>") and renames it to path. On failure the
+// temporary file is removed and path is left as it was.
+func Write(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = io.Copy(f, bytes.NewReader(b))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
