@@ -279,21 +279,7 @@ type item struct {
 func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	start := time.Now()
 	log := cfg.Log
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return fmt.Errorf("creating --out: %w", err)
-	}
 	report := &Report{Catalog: cfg.Catalog, Problems: []rowProblem{}}
-	defer func() {
-		report.Seconds = math.Round(time.Since(start).Seconds()*10) / 10
-		report.Status = "ok"
-		if err != nil {
-			report.Status = err.Error()
-		}
-		b, _ := json.MarshalIndent(report, "", "  ")
-		if werr := atomicfile.Write(filepath.Join(cfg.Out, "build-report.json"), append(b, '\n')); werr != nil && err == nil {
-			err = werr
-		}
-	}()
 
 	// 1. Catalogue.
 	cat, err := catalog.ParseFile(cfg.Catalog)
@@ -360,7 +346,28 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		maxErrors = rows / 100
 	}
 	report.MaxErrors = maxErrors
-	fmt.Fprintf(log, "build: %s: %d rows, %d usable, section column %q, filters %v\n", cfg.Catalog, rows, len(items), section, attrs)
+	// The build starts here: a catalogue that cannot be read, or flags
+	// that do not fit its columns, leave --out untouched (not even created).
+	// From here on build-report.json says how the build ended.
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return fmt.Errorf("creating --out: %w", err)
+	}
+	defer func() {
+		report.Seconds = math.Round(time.Since(start).Seconds()*10) / 10
+		report.Status = "ok"
+		if err != nil {
+			report.Status = err.Error()
+		}
+		b, _ := json.MarshalIndent(report, "", "  ")
+		if werr := atomicfile.Write(filepath.Join(cfg.Out, "build-report.json"), append(b, '\n')); werr != nil && err == nil {
+			err = werr
+		}
+	}()
+
+	// rows = bad in the catalogue + photos to check; every count below
+	// adds up the same way (rows = items + skipped).
+	fmt.Fprintf(log, "build: %s: %d rows: %d bad in the catalogue, %d with a photo to check; section column %q, filters %v\n",
+		cfg.Catalog, rows, len(cat.RowErrors), len(items), section, attrs)
 
 	// 2. Model.
 	modelBytes, err := loadBuildModel(ctx, cfg)
@@ -424,7 +431,8 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	report.Skipped = len(report.Problems)
 	report.Items = len(good)
 	if report.Skipped > 0 {
-		fmt.Fprintf(log, "build: skipped %d bad rows (details in %s):\n", report.Skipped, filepath.Join(cfg.Out, "build-report.json"))
+		fmt.Fprintf(log, "build: skipped %d of %d rows (%d bad in the catalogue, %d with a bad photo; details in %s):\n",
+			report.Skipped, rows, len(cat.RowErrors), report.Skipped-len(cat.RowErrors), filepath.Join(cfg.Out, "build-report.json"))
 		for i, p := range report.Problems {
 			if i == 10 {
 				fmt.Fprintf(log, "  … and %d more\n", len(report.Problems)-10)
@@ -597,7 +605,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	removed := w.removeStale()
 	report.AssetsBytes = w.bytes
 	fmt.Fprintf(log, "build: wrote %d assets (%.1f MB) in %s; removed %d stale files\n", len(w.assets), float64(w.bytes)/1e6, time.Since(tAssets).Round(time.Millisecond), removed)
-	fmt.Fprintf(log, "build: %d items, %d skipped, dim %d (%s), %s in %s → %s\n", n, report.Skipped, dim, projName(proj), string(cfg.Pooling), time.Since(start).Round(time.Second), filepath.Join(cfg.Out, "manifest.json"))
+	fmt.Fprintf(log, "build: %d items (%d rows − %d skipped), dim %d (%s), %s in %s → %s\n", n, rows, report.Skipped, dim, projName(proj), string(cfg.Pooling), time.Since(start).Round(time.Second), filepath.Join(cfg.Out, "manifest.json"))
 	return nil
 }
 
@@ -728,8 +736,10 @@ func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cac
 		seen[it.hash]++
 		todo = append(todo, it)
 	}
-	p := progress.New(cfg.Log, "embed", len(work))
-	p.Cached(len(work) - len(todo))
+	// Rows whose file could not be read are not counted: they are bad
+	// rows, not work (and not "cached").
+	p := progress.New(cfg.Log, "embed", len(todo)+report.FromCache)
+	p.Cached(report.FromCache)
 	jobs := make(chan []*item)
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -10,11 +10,13 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -36,13 +38,14 @@ import (
 
 // btRun is one build's outcome.
 type btRun struct {
-	err    error
-	report Report
-	log    string
+	err      error
+	report   Report
+	noReport bool // no build-report.json in out: the build never started
+	log      string
 }
 
 // btBuild builds with the tiny model and a private cache (unless args
-// name one) and reads build-report.json.
+// name one) and reads build-report.json, if any.
 func btBuild(t testing.TB, model, catalogPath, out, cache string, args ...string) btRun {
 	t.Helper()
 	all := append([]string{"--catalog", catalogPath, "--out", out, "--model", model, "--cache", cache, "--workers", "2"}, args...)
@@ -54,6 +57,10 @@ func btBuild(t testing.TB, model, catalogPath, out, cache string, args ...string
 	cfg.Log = &log
 	r := btRun{err: Build(context.Background(), cfg), log: log.String()}
 	b, err := os.ReadFile(filepath.Join(out, "build-report.json"))
+	if errors.Is(err, fs.ErrNotExist) && r.err != nil {
+		r.noReport = true
+		return r
+	}
 	if err != nil {
 		t.Fatalf("build-report.json: %v (build error %v)", err, r.err)
 	}
@@ -306,7 +313,7 @@ func TestBuildBadRows(t *testing.T) {
 				t.Errorf("detail %q names an internal package", p.Detail)
 			}
 			// The summary on the log names the row and the reason too.
-			if !strings.Contains(r.log, "skipped 1 bad row") || !strings.Contains(r.log, "row "+strconv.Itoa(at+2)+" (") || !strings.Contains(r.log, p.Reason+" — "+p.Detail) {
+			if !strings.Contains(r.log, "skipped 1 of 21 rows") || !strings.Contains(r.log, "row "+strconv.Itoa(at+2)+" (") || !strings.Contains(r.log, p.Reason+" — "+p.Detail) {
 				t.Errorf("summary does not show the bad row:\n%s", r.log)
 			}
 			if m := btCheckPublished(t, out); m.ItemCount != 20 {
@@ -376,7 +383,7 @@ func TestBuildMalformedCatalogue(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.body), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out := t.TempDir()
+			out := filepath.Join(t.TempDir(), "site", "assets")
 			r := btBuild(t, model, path, out, t.TempDir())
 			if r.err == nil {
 				t.Fatalf("build succeeded on a malformed catalogue:\n%s", r.log)
@@ -386,13 +393,86 @@ func TestBuildMalformedCatalogue(t *testing.T) {
 					t.Errorf("error %q does not mention %q", r.err, w)
 				}
 			}
-			if r.report.Status != r.err.Error() {
-				t.Errorf("report status %q, want the error %q", r.report.Status, r.err)
-			}
-			if _, err := os.Stat(filepath.Join(out, "manifest.json")); !os.IsNotExist(err) {
-				t.Errorf("manifest.json published after a fatal catalogue error (stat: %v)", err)
+			// The build never started: no output folder, no report.
+			if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("--out exists after a build that failed before it started (stat: %v)", err)
 			}
 		})
+	}
+}
+
+// TestBuildRefusedBeforeStart: a build that cannot start (no catalogue
+// file, flags naming columns the catalogue lacks) neither creates --out nor
+// writes a report there.
+func TestBuildRefusedBeforeStart(t *testing.T) {
+	model := buildtest.TinyModel(t)
+	f := buildtest.NewFixture(t, 5)
+	for _, tc := range []struct {
+		name, catalog string
+		args          []string
+		want          string
+	}{
+		{"missing catalogue", filepath.Join(f.Dir, "nope.csv"), nil, "nope.csv"},
+		{"bad --section", f.Catalog(), []string{"--section", "aisle"}, `--section "aisle"`},
+		{"bad --attrs", f.Catalog(), []string{"--attrs", "articleType,fabric"}, `no column "fabric"`},
+		{"bad --learn-from", f.Catalog(), []string{"--learn-from", "style"}, `no column "style"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "site", "assets")
+			r := btBuild(t, model, tc.catalog, out, t.TempDir(), tc.args...)
+			if r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %s", r.err, tc.want)
+			}
+			if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("--out exists after the build was refused (stat: %v)", err)
+			}
+		})
+	}
+}
+
+// TestBuildCountsAddUp: what the log says about rows, bad rows and items
+// adds up (rows = bad in the catalogue + photos to check; skipped = bad in
+// the catalogue + rows with a bad photo; items = rows − skipped), and the report says
+// the same.
+func TestBuildCountsAddUp(t *testing.T) {
+	f := buildtest.NewFixture(t, 61)
+	f.Rows = append(f.Rows, buildtest.Row(3))                                                    // duplicate id
+	f.Rows = append(f.Rows, []string{"", "images/p1.jpg", "no id", "Apparel", "Tshirts", "Red"}) // empty id
+	f.Rows[10][1] = "images/gone.jpg"                                                            // missing photo
+	f.WriteCSV(t)
+	r := btBuild(t, buildtest.TinyModel(t), f.Catalog(), t.TempDir(), t.TempDir(), "--max-errors", "5")
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.log)
+	}
+	var rows, bad, check, skipped, of, bad2, photos, items, rows2, skipped2 int
+	for _, l := range []struct {
+		re   string
+		vals []*int
+	}{
+		{`: (\d+) rows: (\d+) bad in the catalogue, (\d+) with a photo to check;`, []*int{&rows, &bad, &check}},
+		{`skipped (\d+) of (\d+) rows \((\d+) bad in the catalogue, (\d+) with a bad photo;`, []*int{&skipped, &of, &bad2, &photos}},
+		{`build: (\d+) items \((\d+) rows − (\d+) skipped\)`, []*int{&items, &rows2, &skipped2}},
+	} {
+		m := regexp.MustCompile(l.re).FindStringSubmatch(r.log)
+		if m == nil {
+			t.Fatalf("no line matching %s in the log:\n%s", l.re, r.log)
+		}
+		for i, p := range l.vals {
+			*p, _ = strconv.Atoi(m[i+1])
+		}
+	}
+	if rows != 63 || bad != 2 || photos != 1 || items != 60 {
+		t.Errorf("rows %d, bad in the catalogue %d, bad photos %d, items %d; want 63, 2, 1, 60", rows, bad, photos, items)
+	}
+	if rows != bad+check || skipped != bad+photos || bad2 != bad || of != rows || rows2 != rows || skipped2 != skipped || items != rows-skipped {
+		t.Errorf("counts do not add up:\n%s", r.log)
+	}
+	if rep := r.report; rep.Rows != rows || rep.Items != items || rep.Skipped != skipped || rep.Rows != rep.Items+rep.Skipped {
+		t.Errorf("report rows %d items %d skipped %d; log %d, %d, %d", rep.Rows, rep.Items, rep.Skipped, rows, items, skipped)
+	}
+	// The bad photo is neither work nor "cached" for the progress line.
+	if !strings.Contains(r.log, "embed: 60/60 in ") || regexp.MustCompile(`\(\d+ cached\)|from cache`).MatchString(r.log) {
+		t.Errorf("progress should count the 60 photos embedded, none cached:\n%s", r.log)
 	}
 }
 
@@ -744,20 +824,28 @@ func TestBuildFailureKeepsPreviousBuild(t *testing.T) {
 		name    string
 		catalog string
 		args    []string
+		early   bool // fails before the build starts: the old report stays too
 	}{
-		{"malformed catalogue", broken, nil},
-		{"too many bad rows", tooMany.Catalog(), nil},
-		{"bad --section", g.Catalog(), []string{"--section", "nope"}},
+		{"malformed catalogue", broken, nil, true},
+		{"too many bad rows", tooMany.Catalog(), nil, false},
+		{"bad --section", g.Catalog(), []string{"--section", "nope"}, true},
 		// Fails after the new index, vectors, thumbnails … were written.
-		{"failure after writing assets", g.Catalog(), []string{"--interactions", filepath.Join(t.TempDir(), "missing.csv")}},
+		{"failure after writing assets", g.Catalog(), []string{"--interactions", filepath.Join(t.TempDir(), "missing.csv")}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			before, err := os.ReadFile(filepath.Join(out, "build-report.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			r := btBuild(t, model, tc.catalog, out, cache, tc.args...)
 			if r.err == nil {
 				t.Fatal("the build succeeded")
 			}
-			if r.report.Status == "ok" || r.report.Status == "" {
+			if now, _ := os.ReadFile(filepath.Join(out, "build-report.json")); tc.early != bytes.Equal(now, before) {
+				t.Errorf("build-report.json rewritten: %v, want %v", !bytes.Equal(now, before), !tc.early)
+			}
+			if !tc.early && (r.report.Status == "ok" || r.report.Status == "") {
 				t.Errorf("report status %q after a failure", r.report.Status)
 			}
 			now, err := os.ReadFile(filepath.Join(out, "manifest.json"))
