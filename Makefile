@@ -67,7 +67,7 @@ test-e2e: deps model
 	node --test --test-concurrency=1 e2e/*.test.mjs
 
 ## test: everything CI runs.
-test: deps vet cross test-go test-wasm test-node test-ref test-e2e
+test: deps vet tidy cross test-go test-wasm test-node test-ref test-e2e
 
 fuzz:
 	@for p in $$($(GO) list ./models/... ./builder/... ./wasm/worker/edge ./wasm/engine); do \
