@@ -1,10 +1,5 @@
 //go:build !js
 
-// Package atomicfile writes a file so that readers see the old content or
-// the new, never half of it: a temporary file in the same folder, synced,
-// then renamed into place. The builder writes every asset, manifest,
-// report and cache file this way, so a killed build never leaves a torn
-// file where a reader looks.
 package atomicfile
 
 import (
