@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/internal/headers"
 )
 
@@ -29,7 +30,7 @@ func runHeaders(args []string) error {
 		fmt.Fprintf(fl.Output(), "usage: go run ./builder headers [--format json|pages|nginx] [--site SITE] [--out FILE]\n\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
+	if err := cli.Parse(fl, args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {

@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/andybalholm/brotli"
+	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/internal/headers"
 )
 
@@ -224,7 +227,7 @@ func TestEngineSourceHash(t *testing.T) {
 		h1 = h2
 	}
 	// The real engine's key covers the internal packages it compiles.
-	repo, err := repoRoot()
+	repo, err := cli.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
