@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 // builder headers: the header policy (internal/headers) for a host — the
