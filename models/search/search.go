@@ -42,9 +42,6 @@ type Options struct {
 	// annoy.ItemsSize: the browser does not download the 12 + 4·dim bytes
 	// per item that duplicate the vector file. Needs a vector file.
 	IndexFrom int64
-	// SkipIndex opens without the tree index when the manifest lists
-	// codes (the page scans the codes; the loader is not asked for it).
-	SkipIndex bool
 	// Embedder, when set, is used instead of loading the model (see
 	// OpenModel).
 	Embedder *embed.Embedder
@@ -73,6 +70,11 @@ type Engine struct {
 	Signals   SignalWeights
 	sectionOf []int
 }
+
+// ErrNotLoaded is what a Loader returns for an optional asset it chose not
+// to fetch (the page skips the index and the vectors when it has codes,
+// and loads the neighbours later): Open goes on without it.
+var ErrNotLoaded = errors.New("search: asset not loaded")
 
 // Loader returns an asset's bytes (joined parts, integrity already checked
 // or to be checked by the caller).
@@ -120,7 +122,7 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 			return nil, fmt.Errorf("search: heads take %d inputs, fewer than the %d-d embedding", e.Heads.In, dim)
 		}
 	}
-	if b, err = get(KindIndex, e.Codes == nil && !opt.SkipIndex); err != nil {
+	if b, err = get(KindIndex, e.Codes == nil); err != nil {
 		return nil, err
 	} else if b != nil {
 		if e.Index, err = loadIndex(b, n, dim, e.Vectors, opt.IndexFrom); err != nil {
@@ -169,6 +171,9 @@ func getAsset(m *catalog.Manifest, load Loader, kind string, required bool) ([]b
 		return nil, nil
 	}
 	b, err := load(a)
+	if errors.Is(err, ErrNotLoaded) && !required {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("search: loading %s: %w", a.File, err)
 	}
@@ -502,4 +507,34 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 		}
 	}
 	return out, nil
+}
+
+// Attach adds an optional asset that the engine can do without at first
+// (the neighbours, the CF table) to an open engine: the page loads them
+// after its first search. Not safe for concurrent use with searches.
+func (e *Engine) Attach(kind string, b []byte) error {
+	n := e.Display.Len()
+	switch kind {
+	case KindNeighbors:
+		nb, err := vecfile.ParseNeighbors(b)
+		if err != nil {
+			return err
+		}
+		if nb.Header().Count != n {
+			return fmt.Errorf("search: neighbours for %d items, catalogue %d: assets from different builds", nb.Header().Count, n)
+		}
+		e.Neighbors = nb
+	case KindCF:
+		t, err := cf.ParseTable(b)
+		if err != nil {
+			return err
+		}
+		if t.Len() != n {
+			return fmt.Errorf("search: CF neighbours have %d items, catalogue %d: assets from different builds", t.Len(), n)
+		}
+		e.CF = t
+	default:
+		return fmt.Errorf("search: %q cannot be attached later", kind)
+	}
+	return nil
 }

@@ -32,7 +32,7 @@ func addCodes(cfg *BuildConfig, vecs []float32, dim int, w *assetWriter) error {
 	t0 := time.Now()
 	m := cfg.CodeBytes
 	if m <= 0 {
-		m = defaultCodeBytes
+		return nil // --code-bytes 0: the page searches the index instead
 	}
 	m = min(m, dim)
 	cb, err := pq.Train(vecs, dim, pq.TrainOptions{M: m, Seed: uint64(cfg.Seed)})
