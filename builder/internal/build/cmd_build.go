@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lookalike/lookalike/builder/internal/atomicfile"
+	"github.com/lookalike/lookalike/builder/internal/precompress"
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/builder/internal/embedcache"
 	"github.com/lookalike/lookalike/builder/internal/progress"
@@ -1019,6 +1020,19 @@ func (w *assetWriter) add(kind, ext string, data []byte, cuts ...int) (catalog.A
 		}
 		w.files[name] = true
 	}
+	// Precompressed siblings (name.br, name.gz) of what compresses: the
+	// hosts send them with Content-Encoding (internal/headers).
+	if kind != search.KindThumbs {
+		for name, b := range files {
+			sib, err := precompress.Write(filepath.Join(w.dir, name), b)
+			if err != nil {
+				return a, err
+			}
+			for _, s := range sib {
+				w.files[filepath.Base(s)] = true
+			}
+		}
+	}
 	w.assets = append(w.assets, a)
 	w.bytes += a.Size
 	return a, nil
@@ -1034,11 +1048,11 @@ func (w *assetWriter) asset(kind string) (catalog.Asset, bool) {
 }
 
 // assetName matches the files a build writes: <kind>-<12 hex>.<ext>[.partN].
-var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?$`)
+var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?$`)
 
 // tempName matches the temporary files atomicfile.Write leaves behind when a
 // build is killed mid-write: .<asset or manifest name>.tmp-<digits>.
-var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
+var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
 
 // removeStale deletes asset files of earlier builds that the new manifest
 // no longer lists, and temporary files of killed builds.
