@@ -25,9 +25,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/lookalike/lookalike/builder/internal/atomicfile"
-	"github.com/lookalike/lookalike/builder/internal/precompress"
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/builder/internal/embedcache"
+	"github.com/lookalike/lookalike/builder/internal/precompress"
 	"github.com/lookalike/lookalike/builder/internal/progress"
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
