@@ -420,6 +420,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	precompress.CacheDir = filepath.Join(cacheRoot, "precompress")
 	// The cache holds what the model computes for an image, before any
 	// choice made after it: with both pooled outputs (gap|gmp) cached, a
 	// change of --pooling or projection re-embeds nothing.

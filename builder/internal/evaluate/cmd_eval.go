@@ -77,8 +77,8 @@ type evalConfig struct {
 	// NoLocalise and NoHeads switch parts of the photo pipeline off, to
 	// measure what each adds.
 	NoLocalise, NoHeads bool
-	Workers       int
-	Out, Log      io.Writer
+	Workers             int
+	Out, Log            io.Writer
 }
 
 func runEval(args []string) error {
