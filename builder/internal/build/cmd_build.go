@@ -541,12 +541,13 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err := addCodes(cfg, vecs, dim, w); err != nil {
 		return err
 	}
+	var floor *float32
 	if cols := headColumns(cfg, cat.Header, attrs, good); len(cols) > 0 {
 		pc, err := photoCache(cacheRoot, modelSHA, cached.Key+"|"+string(specJSON), emb)
 		if err != nil {
 			return err
 		}
-		err = addHeads(cfg, cols, good, vecs, dim, emb, pc, w)
+		floor, err = addHeads(cfg, cols, good, vecs, dim, emb, pc, w)
 		pc.Close()
 		if err != nil {
 			return err
@@ -623,6 +624,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		Attributes:    map[string]map[string]int{},
 		Assets:        w.assets,
 		Blend:         &catalog.Blend{WCF: &cfg.WCF, WPersonal: &cfg.WPersonal, HalfLifeHours: &cfg.HalfLifeHours},
+		Floor:         floor,
 	}
 	if a, ok := w.asset(search.KindProjection); ok {
 		m.Model.Embedding.Projection = a.File

@@ -173,6 +173,18 @@ type methodResult struct {
 	Precision map[string][]float64 `json:"precision"`
 	StdErr    map[string][]float64 `json:"stderr"`
 	Latency   *latencyStats        `json:"latency_ms,omitempty"`
+	// Floor, for builds with a relevance floor: how many of the top k the
+	// page calls close matches, and how often those share the photo's
+	// first label (the product type).
+	Floor *floorStats `json:"floor,omitempty"`
+}
+
+type floorStats struct {
+	Floor float32 `json:"floor"`
+	// CloseShare is the mean share of the top k above the floor;
+	// ClosePrecision the first label's precision among those results.
+	CloseShare     float64 `json:"close_share"`
+	ClosePrecision float64 `json:"close_precision"`
 }
 
 // latencyStats are per-query timings in milliseconds.
@@ -545,6 +557,7 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 	cfg := ev.cfg
 	sq := search.Query{K: cfg.K}
 	ranked := make([][]int, len(qs))
+	closeHits := make([][]int, len(qs))
 	searchMS := make([]float64, len(qs))
 	errs := make([]error, len(qs))
 	var done atomic.Int64
@@ -570,6 +583,9 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 		}
 		for _, h := range hits {
 			ranked[i] = append(ranked[i], h.Index)
+			if floor, ok := ev.eng.Floor(); ok && h.Base >= floor {
+				closeHits[i] = append(closeHits[i], h.Index)
+			}
 		}
 		if n := done.Add(1); n%100 == 0 {
 			fmt.Fprintf(cfg.Log, "eval %s (ours): %d/%d photos, %.1f/s\n", distortion, n, len(qs), float64(n)/time.Since(t0).Seconds())
@@ -595,10 +611,27 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 	}
 	lat.SearchP50, lat.SearchMean = median(searchMS), mean(searchMS)
 	prec, se := ev.score(qs, ranked)
-	return &methodResult{
+	mr := &methodResult{
 		Method: methodOurs, Description: "assets: " + ev.res.Pipeline, Queries: len(qs),
 		Precision: prec, StdErr: se, Latency: lat,
-	}, nil
+	}
+	if floor, ok := ev.eng.Floor(); ok {
+		fs := &floorStats{Floor: floor}
+		hits, total := 0, 0
+		for i, c := range closeHits {
+			fs.CloseShare += float64(len(c)) / float64(max(1, len(ranked[i])))
+			for _, item := range c {
+				total++
+				if ev.itemLabels[item][0] == qs[i].q.Labels[0] {
+					hits++
+				}
+			}
+		}
+		fs.CloseShare /= float64(max(1, len(qs)))
+		fs.ClosePrecision = float64(hits) / float64(max(1, total))
+		mr.Floor = fs
+	}
+	return mr, nil
 }
 
 // stored ranks the items by the query's embedding against the stored item
