@@ -121,7 +121,7 @@ func photoCache(cacheRoot, modelSHA, pipeline string, emb *embed.Embedder) (*emb
 	if err != nil {
 		return nil, err
 	}
-	return embedcache.Open(filepath.Join(cacheRoot, "embed"), modelSHA, pipeline+"|photo-1", embed.PhotoRecordDim(raw))
+	return embedcache.Open(filepath.Join(cacheRoot, "embed"), modelSHA, pipeline+"|photo-2", embed.PhotoRecordDim(raw))
 }
 
 // addHeads trains one head per label column on [vector ⊕ colour
