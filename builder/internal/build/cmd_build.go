@@ -543,7 +543,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	}
 	var floor *float32
 	if cols := headColumns(cfg, cat.Header, attrs, good); len(cols) > 0 {
-		pc, err := photoCache(cacheRoot, modelSHA, cached.Key+"|"+string(specJSON), emb)
+		pc, err := embedcache.OpenPhotos(filepath.Join(cacheRoot, "embed"), modelSHA, emb)
 		if err != nil {
 			return err
 		}

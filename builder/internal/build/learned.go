@@ -9,7 +9,6 @@ import (
 	"image"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -112,17 +111,6 @@ const minHeadItems = 100
 // defaultHeadWeight is each head's blend weight: type agreement and colour
 // agreement, chosen with builder eval (docs/quality.md).
 var defaultHeadWeight = map[int]float32{0: 1.0, 1: 0.5}
-
-// photoCache opens the cache of shopper-like photos' Records (the
-// augmented training photos; `builder eval` keeps its query photos there
-// too), next to the embedding cache and keyed the same way.
-func photoCache(cacheRoot, modelSHA, pipeline string, emb *embed.Embedder) (*embedcache.Cache, error) {
-	raw, err := embedcache.NewFeatures(emb).Dim()
-	if err != nil {
-		return nil, err
-	}
-	return embedcache.Open(filepath.Join(cacheRoot, "embed"), modelSHA, pipeline+"|photo-2", embed.PhotoRecordDim(raw))
-}
 
 // addHeads trains one head per label column on [vector ⊕ colour
 // descriptor] of every product, and of shopper-like variants of some of
@@ -382,14 +370,13 @@ func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embe
 				tex := rng.IntN(n)
 				v := augment(img, rng, func() image.Image { return decode(tex) })
 				key := augmentKey(v)
-				var p *embed.Photo
-				if rec, ok := pc.Get(key); ok {
-					p, errs[j] = emb.PhotoFromRecord(rec)
-					prog.Cached(1)
-				} else if p, errs[j] = emb.EmbedPhoto(v, true); errs[j] == nil {
-					errs[j] = pc.Put(key, p.Record())
+				p, ran, err := embedcache.Photo(pc, key, emb, v, true)
+				errs[j] = err
+				if ran {
 					fresh.Add(1)
 					prog.Add(1)
+				} else {
+					prog.Cached(1)
 				}
 				if errs[j] == nil {
 					rows[j] = append(append(make([]float32, 0, in), p.Vector...), p.Colour...)

@@ -391,16 +391,20 @@ type evaluator struct {
 	itemLabels [][]string
 	res        *evalResult
 
-	caches   map[string]*embedcache.Cache // by pipeline key
-	rawEmb   *embed.Embedder
-	rawSrc   *featureSource
-	rawFeats [][]float32 // unit length; nil for an unreadable image
-	hists    [][]float32
+	caches     map[string]*embedcache.Cache // by pipeline key
+	photoCache *embedcache.Cache            // query photos' records (ours)
+	rawEmb     *embed.Embedder
+	rawSrc     *featureSource
+	rawFeats   [][]float32 // unit length; nil for an unreadable image
+	hists      [][]float32
 }
 
 func (ev *evaluator) close() {
 	for _, c := range ev.caches {
 		c.Close()
+	}
+	if ev.photoCache != nil {
+		ev.photoCache.Close()
 	}
 }
 
@@ -454,6 +458,28 @@ func (ev *evaluator) source(emb *embed.Embedder) (*featureSource, error) {
 	ev.caches[pipeline] = c
 	src.cache = c
 	return src, nil
+}
+
+// photos opens (once) the cache of query photos' records, nil with
+// --no-cache: the photo pipeline's results are kept by photo content, so
+// a second evaluation of the same queries and model runs no model.
+func (ev *evaluator) photos() (*embedcache.Cache, error) {
+	if ev.cfg.NoCache {
+		return nil, nil
+	}
+	if ev.photoCache != nil {
+		return ev.photoCache, nil
+	}
+	root, err := cli.CacheRoot(ev.cfg.Cache)
+	if err != nil {
+		return nil, err
+	}
+	c, err := embedcache.OpenPhotos(filepath.Join(root, "embed"), ev.eng.Manifest.Model.SHA256, ev.eng.Embedder)
+	if err != nil {
+		return nil, err
+	}
+	ev.photoCache = c
+	return c, nil
 }
 
 // queryImage is one query photo as a method sees it.
@@ -585,10 +611,15 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 	errs := make([]error, len(qs))
 	var done atomic.Int64
 	t0 := time.Now()
+	pc, err := ev.photos()
+	if err != nil {
+		return nil, err
+	}
 	// The browser's pipeline for each photo: find the product
 	// (localisation), embed it, run the heads, scan.
 	parallelFor(len(qs), cfg.Workers, func(i int) {
-		p, err := ev.eng.EmbedPhoto(qs[i].img, !cfg.NoLocalise)
+		key := sha256.Sum256(append([]byte(fmt.Sprintf("%v\x00", !cfg.NoLocalise)), qs[i].data...))
+		p, _, err := embedcache.Photo(pc, key, ev.eng.Embedder, qs[i].img, !cfg.NoLocalise)
 		if err != nil {
 			errs[i] = fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
 			return
