@@ -14,7 +14,8 @@
 //	header  32 bytes: magic "LKPQ", uint16 version, uint16 K, uint32 count,
 //	        uint32 dim, uint32 M, 12 zero bytes
 //	centroids  M·K·ceil(Dim/M) float32, subspace by subspace
-//	codes      count·M bytes, product by product
+//	codes      count·M bytes, subspace by subspace (all products' byte for
+//	           subspace 0, then subspace 1, …: the scan streams them)
 //
 // little-endian. Training is seeded (same vectors + seed = same bytes,
 // natively and in js/wasm). A Codes value is read-only after Parse and

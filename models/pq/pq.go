@@ -160,7 +160,8 @@ func nearest(x, cent []float32, sub int) (int32, float32) {
 	return best, bd
 }
 
-// Encode returns the codes of vecs (len(vecs)/Dim vectors, M bytes each).
+// Encode returns the codes of vecs (len(vecs)/Dim vectors, M bytes each),
+// subspace-major: the n codes of subspace 0, then of subspace 1, …
 func (cb *Codebook) Encode(vecs []float32) []byte {
 	n, sub := len(vecs)/cb.Dim, cb.Sub()
 	codes := make([]byte, n*cb.M)
@@ -169,7 +170,7 @@ func (cb *Codebook) Encode(vecs []float32) []byte {
 		for m := 0; m < cb.M; m++ {
 			subvector(x, vecs[i*cb.Dim:(i+1)*cb.Dim], m, sub)
 			k, _ := nearest(x, cb.Centroids[m*K*sub:(m+1)*K*sub], sub)
-			codes[i*cb.M+m] = byte(k)
+			codes[m*n+i] = byte(k) // subspace-major: the scan streams one subspace at a time
 		}
 	}
 	return codes
@@ -268,22 +269,32 @@ func (c *Codes) Len() int { return c.Count }
 // Codebook is the file's codebook.
 func (c *Codes) Codebook() *Codebook { return &c.cb }
 
-// Code returns product i's M bytes.
-func (c *Codes) Code(i int) []byte { return c.codes[i*c.M : (i+1)*c.M] }
+// Code returns product i's M bytes (a copy: the file is subspace-major).
+func (c *Codes) Code(i int) []byte {
+	out := make([]byte, c.M)
+	for m := range out {
+		out[m] = c.codes[m*c.Count+i]
+	}
+	return out
+}
 
-// Table fills t (M×K) with the dot products of q's subvectors with the
+// Table holds, per subspace, the dot products of the query's subvector
+// with the subspace's K centroids.
+type Table [][K]float32
+
+// Table fills t with the dot products of q's subvectors with the
 // centroids and returns it.
-func (c *Codes) Table(q []float32, t []float32) []float32 {
+func (c *Codes) Table(q []float32, t Table) Table {
 	return c.cb.Table(q, t)
 }
 
 // Table is Codes.Table for a codebook.
-func (cb *Codebook) Table(q []float32, t []float32) []float32 {
+func (cb *Codebook) Table(q []float32, t Table) Table {
 	sub := cb.Sub()
-	if cap(t) < cb.M*K {
-		t = make([]float32, cb.M*K)
+	if cap(t) < cb.M {
+		t = make(Table, cb.M)
 	}
-	t = t[:cb.M*K]
+	t = t[:cb.M]
 	x := make([]float32, sub)
 	for m := 0; m < cb.M; m++ {
 		subvector(x, q[:cb.Dim], m, sub)
@@ -293,7 +304,7 @@ func (cb *Codebook) Table(q []float32, t []float32) []float32 {
 			for j, v := range x {
 				d += v * cen[j]
 			}
-			t[m*K+k] = d
+			t[m][k] = d
 		}
 	}
 	return t
@@ -303,48 +314,42 @@ func (cb *Codebook) Table(q []float32, t []float32) []float32 {
 func (c *Codes) Decode(i int, dst []float32) []float32 {
 	sub := c.cb.Sub()
 	dst = append(dst[:0], make([]float32, c.M*sub)...)
-	for m, k := range c.Code(i) {
-		copy(dst[m*sub:(m+1)*sub], c.cb.Centroids[(m*K+int(k))*sub:(m*K+int(k)+1)*sub])
+	for m := 0; m < c.M; m++ {
+		k := int(c.codes[m*c.Count+i])
+		copy(dst[m*sub:(m+1)*sub], c.cb.Centroids[(m*K+k)*sub:(m*K+k+1)*sub])
 	}
 	return dst[:c.Dim]
 }
 
-// Score is the approximate dot product of the table's query with product i.
-// It sums in the order Scores does, so both give the same float.
-func (c *Codes) Score(t []float32, i int) float32 {
-	var out [1]float32
-	scoreAll(t, c.Code(i), c.M, out[:])
-	return out[0]
+// Score is the approximate dot product of the table's query with product
+// i, summed in the order Scores sums (the same float).
+func (c *Codes) Score(t Table, i int) float32 {
+	var s float32
+	for m := range t[:c.M] {
+		s += t[m][c.codes[m*c.Count+i]]
+	}
+	return s
 }
 
 // Scores fills out[i] with every product's approximate dot product with
 // the table's query (out is grown to Len()).
-func (c *Codes) Scores(t []float32, out []float32) []float32 {
+func (c *Codes) Scores(t Table, out []float32) []float32 {
 	if cap(out) < c.Count {
 		out = make([]float32, c.Count)
 	}
 	out = out[:c.Count]
-	scoreAll(t, c.codes, c.M, out)
-	return out
-}
-
-// scoreAll is the scan's inner loop: for each product, M lookups into
-// the table, four subspaces at a time into independent sums.
-func scoreAll(t []float32, codes []byte, m int, out []float32) {
-	m4 := m &^ 3
-	for i := range out {
-		code := codes[i*m : (i+1)*m : (i+1)*m]
-		var s0, s1, s2, s3 float32
-		j := 0
-		for ; j < m4; j += 4 {
-			s0 += t[j*K+int(code[j])]
-			s1 += t[(j+1)*K+int(code[j+1])]
-			s2 += t[(j+2)*K+int(code[j+2])]
-			s3 += t[(j+3)*K+int(code[j+3])]
+	clear(out)
+	// One subspace at a time over every product: its 1 KB table stays in
+	// the first-level cache, the codes stream, and indexing a [256] array
+	// with a byte needs no bounds check.
+	n := c.Count
+	for m := range t[:c.M] {
+		tm := &t[m]
+		col := c.codes[m*n : (m+1)*n : (m+1)*n]
+		o := out[:len(col)]
+		for i, k := range col {
+			o[i] += tm[k]
 		}
-		for ; j < m; j++ {
-			s0 += t[j*K+int(code[j])]
-		}
-		out[i] = (s0 + s1) + (s2 + s3)
 	}
+	return out
 }

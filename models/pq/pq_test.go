@@ -187,3 +187,23 @@ func TestUnevenSubspaces(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScores40k: the page's scan at 40k products, 32-byte codes.
+func BenchmarkScores40k(b *testing.B) {
+	const n, dim = 40000, 256
+	vecs := clustered(n, dim, 100, 5)
+	cb, err := Train(vecs[:20000*dim], dim, TrainOptions{M: 32, Seed: 1, Iters: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := Parse(Write(cb, cb.Encode(vecs)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tab := c.Table(vecs[:dim], nil)
+	out := make([]float32, n)
+	b.ResetTimer()
+	for range b.N {
+		c.Scores(tab, out)
+	}
+}

@@ -47,7 +47,8 @@ func (e *Engine) headTerm(hp [][]float32, i int) float32 {
 var scoreBufs = sync.Pool{New: func() any { return new(scanBuf) }}
 
 type scanBuf struct {
-	table, scores []float32
+	table  pq.Table
+	scores []float32
 }
 
 // scan scores every allowed product and keeps the best k.
