@@ -64,6 +64,12 @@ type buildConfig struct {
 	Workers       int
 	Batch         int
 	Interactions  string
+	// What a catalogue may hold (docs/security.md).
+	ImageRoot     string // "" = the catalogue's folder
+	MaxImageBytes int64
+	MaxFieldBytes int
+	MaxRowBytes   int
+	images        *imageFiles
 	// Blend defaults written into the manifest (docs/personal.md).
 	WCF, WPersonal, HalfLifeHours float64
 	Log                           io.Writer
@@ -102,6 +108,10 @@ func parseBuildFlags(args []string) (*buildConfig, error) {
 	fs.StringVar(&cfg.Cache, "cache", "", "cache folder (default: $LOOKALIKE_CACHE or <repo>/.cache)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.IntVar(&cfg.Batch, "batch", 4, "images per engine run")
+	fs.StringVar(&cfg.ImageRoot, "image-root", "", "folder every image path must stay inside, symbolic links resolved (default: the catalogue's folder; / allows any)")
+	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", DefaultMaxImageBytes, "largest image file read; bigger ones are bad rows")
+	fs.IntVar(&cfg.MaxFieldBytes, "max-field-bytes", catalog.DefaultMaxFieldBytes, "longest catalogue value (title, url, attribute); longer ones make the row bad")
+	fs.IntVar(&cfg.MaxRowBytes, "max-row-bytes", catalog.DefaultMaxRowBytes, "longest catalogue row (CSV record or JSON line); longer ones are bad rows, never held in memory")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
 	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
 	fs.Float64Var(&cfg.WPersonal, "w-personal", shortFloat(search.DefaultBlend.WPersonal), "blend weight of the shopper's taste term, written to the manifest")
@@ -184,6 +194,9 @@ func parseBuildFlags(args []string) (*buildConfig, error) {
 			return nil, fmt.Errorf("%s %v: want a number ≥ 0", f.name, f.v)
 		}
 	}
+	if cfg.MaxImageBytes < 1 || cfg.MaxFieldBytes < 1 || cfg.MaxRowBytes < 1 {
+		return nil, errors.New("--max-image-bytes, --max-field-bytes and --max-row-bytes must be at least 1")
+	}
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
@@ -231,6 +244,9 @@ type rowProblem struct {
 	ID     string `json:"id,omitempty"`
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
+	// Kept marks a problem that cost a value, not the product (an unsafe
+	// url was dropped): it does not count as a skipped row.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // buildReport is DIR/build-report.json.
@@ -281,16 +297,12 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	}()
 
 	// 1. Catalogue.
-	cat, err := catalog.ParseFile(cfg.Catalog)
+	cat, err := readCatalogue(cfg)
 	if err != nil {
 		return err
 	}
 	for _, re := range cat.RowErrors {
-		p := rowProblem{Row: re.Row, ID: re.ID, Reason: re.Reason}
-		if re.Column != "" {
-			p.Detail = "column " + strconv.Quote(re.Column)
-		}
-		report.Problems = append(report.Problems, p)
+		report.Problems = append(report.Problems, problemOf(re))
 	}
 	rows := len(cat.Items) + len(cat.RowErrors)
 	items := cat.Items
@@ -404,28 +416,20 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 			continue
 		}
 		good = append(good, it)
-	}
-	sort.Slice(report.Problems, func(a, b int) bool { return report.Problems[a].Row < report.Problems[b].Row })
-	report.Skipped = len(report.Problems)
-	report.Items = len(good)
-	if report.Skipped > 0 {
-		fmt.Fprintf(log, "build: skipped %d bad rows (details in %s):\n", report.Skipped, filepath.Join(cfg.Out, "build-report.json"))
-		for i, p := range report.Problems {
-			if i == 10 {
-				fmt.Fprintf(log, "  … and %d more\n", len(report.Problems)-10)
-				break
-			}
-			id := "no id"
-			if p.ID != "" {
-				id = "id " + strconv.Quote(p.ID)
-			}
-			line := fmt.Sprintf("  row %d (%s): %s", p.Row, id, p.Reason)
-			if p.Detail != "" {
-				line += " — " + p.Detail
-			}
-			fmt.Fprintln(log, line)
+		for _, w := range it.Warnings {
+			p := problemOf(w)
+			p.Kept = true
+			report.Problems = append(report.Problems, p)
 		}
 	}
+	sort.SliceStable(report.Problems, func(a, b int) bool { return report.Problems[a].Row < report.Problems[b].Row })
+	for _, p := range report.Problems {
+		if !p.Kept {
+			report.Skipped++
+		}
+	}
+	report.Items = len(good)
+	logProblems(log, report, filepath.Join(cfg.Out, "build-report.json"))
 	if report.Skipped > maxErrors {
 		limit := fmt.Sprintf("--max-errors %d", maxErrors)
 		if cfg.MaxErrors < 0 {
@@ -517,8 +521,8 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 		return err
 	}
 	fmt.Fprintf(log, "build: index (%d trees) and %d neighbours per item in %s\n", cfg.Trees, nl.K, time.Since(tNb).Round(time.Millisecond))
-	// Thumbnails, packed into sprite sheets of similar items.
-	thumbs, err := buildThumbs(cfg, good, vecs, dim, sectionIdx, w)
+	// Thumbnails, packed into sprite sheets in a seeded random order.
+	thumbs, err := buildThumbs(cfg, good, w)
 	if err != nil {
 		return err
 	}
@@ -667,6 +671,12 @@ func reasonFor(err error) string {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return "missing file"
+	case errors.Is(err, errNotRegular):
+		return "not a regular file"
+	case errors.Is(err, errImageTooBig):
+		return "file too large"
+	case errors.Is(err, errImageOutside):
+		return catalog.ReasonOutsideImage
 	case errors.Is(err, imageprep.ErrEmpty):
 		return "empty file (0 bytes)"
 	case errors.Is(err, imageprep.ErrTooLarge):
@@ -724,7 +734,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: catalog.ReasonInvalidUTF8, Detail: `column "image"`}
 			continue
 		}
-		data, err := os.ReadFile(it.Image)
+		data, err := cfg.images.read(it.Image)
 		if err != nil {
 			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
 			continue
@@ -774,7 +784,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached cachedFeatures, cache *e
 						late++
 						continue
 					}
-					data, err := os.ReadFile(it.Image)
+					data, err := cfg.images.read(it.Image)
 					if err != nil {
 						it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
 						continue
@@ -895,14 +905,14 @@ func learnProjection(cfg *buildConfig, feats []float32, featDim int, good []*ite
 
 // buildThumbs packs thumbnails and returns each item's thumbnail reference
 // "<sheet file>#xywh=X,Y,W,H" (a W3C media-fragment rectangle).
-func buildThumbs(cfg *buildConfig, good []*item, vecs []float32, dim int, section []int, w *assetWriter) ([]string, error) {
+func buildThumbs(cfg *buildConfig, good []*item, w *assetWriter) ([]string, error) {
 	cw, ch := cfg.ThumbW, cfg.ThumbH
 	if cw == 0 {
 		cw, ch = autoThumbSize(good)
 	}
 	l := thumbLayout{CellW: cw, CellH: ch, Cols: 8, Rows: 8, Quality: 82}
 	t0 := time.Now()
-	runs := similarityOrder(vecs, dim, section, l.perSheet(), cfg.Seed)
+	runs := randomOrder(len(good), l.perSheet(), cfg.Seed)
 	imgs := make([]image.Image, len(good))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -911,7 +921,7 @@ func buildThumbs(cfg *buildConfig, good []*item, vecs []float32, dim int, sectio
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				data, err := os.ReadFile(good[i].Image)
+				data, err := cfg.images.read(good[i].Image)
 				if err != nil {
 					continue
 				}

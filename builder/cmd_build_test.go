@@ -466,7 +466,7 @@ func TestBuildBadRows(t *testing.T) {
 				t.Errorf("detail %q names an internal package", p.Detail)
 			}
 			// The summary on the log names the row and the reason too.
-			if !strings.Contains(r.log, "skipped 1 bad row") || !strings.Contains(r.log, "row "+strconv.Itoa(at+2)+" (") || !strings.Contains(r.log, p.Reason+" — "+p.Detail) {
+			if !strings.Contains(r.log, "skipped 1 bad row") || !(strings.Contains(r.log, "row "+strconv.Itoa(at+2)+" (") || strings.Contains(r.log, "row "+strconv.Itoa(at+2)+": ")) || !strings.Contains(r.log, p.Reason+" — "+p.Detail) {
 				t.Errorf("summary does not show the bad row:\n%s", r.log)
 			}
 			if m := btCheckPublished(t, out); m.ItemCount != 20 {

@@ -93,10 +93,14 @@ func TestFatalErrors(t *testing.T) {
 
 func TestParseColumnsAndImages(t *testing.T) {
 	abs := filepath.Join(string(filepath.Separator), "srv", "img", "x.jpg")
-	c := parseString(t, filepath.Join("shop", "catalog.csv"),
+	c, err := ParseOptions(strings.NewReader(
 		"\xEF\xBB\xBFID, Image ,Title,url,Price,currency,masterCategory,baseColour\n"+
 			"a1,images/a.jpg,\"Shirt, blue\",/p/a1,19.90,EUR,Apparel,Blue\n"+
-			"a2,"+abs+",\"He said \"\"hi\"\"\",,5,EUR,Footwear,\n")
+			"a2,"+abs+",\"He said \"\"hi\"\"\",,5,EUR,Footwear,\n"), filepath.Join("shop", "catalog.csv"),
+		Options{ImageRoot: string(filepath.Separator)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(c.RowErrors) != 0 || len(c.Items) != 2 {
 		t.Fatalf("items %d errors %v", len(c.Items), c.RowErrors)
 	}
@@ -318,7 +322,7 @@ func TestManifest(t *testing.T) {
 	small, _ := NewAsset("catalog", "json", []byte("{}"), 0)
 	m := Manifest{
 		FormatVersion: ManifestVersion, BuilderVersion: "test", BuildTime: "2026-01-01T00:00:00Z",
-		Model:     ModelInfo{File: "model-0.onnx", Metric: "angular", Preprocessing: []byte(`{"mean":[1,2,3]}`), Embedding: EmbeddingInfo{Dim: 256, Pooling: "max"}},
+		Model:     ModelInfo{File: "model-0.onnx", SHA256: SHA256Hex([]byte("m")), Size: 1, Metric: "angular", Preprocessing: []byte(`{"mean":[1,2,3]}`), Embedding: EmbeddingInfo{Dim: 256, Pooling: "max"}},
 		ItemCount: 2, Sections: map[string]int{"A": 2}, Attributes: map[string]map[string]int{"c": {"x": 2}},
 		Assets: []Asset{a, small},
 	}
@@ -345,7 +349,7 @@ func TestManifest(t *testing.T) {
 		{`{"assets":[]}`, "no format_version"},
 		{`nope`, "not JSON"},
 		{`{"format_version":1,"assets":[{"kind":"x","file":"../etc/passwd"}]}`, "'..'"},
-		{`{"format_version":1,"assets":[{"kind":"x","file":"a","size":5,"parts":[{"file":"b","size":4}]}]}`, "add up"},
+		{`{"format_version":1,"assets":[{"kind":"x","file":"a","size":5,"parts":[{"file":"b","size":4,"sha256":"` + SHA256Hex(nil) + `"}]}]}`, "add up"},
 		{`{"format_version":1,"assets":[{"file":"a"}]}`, "no kind"},
 	}
 	for _, b := range bad {

@@ -99,7 +99,7 @@ func newFixture(t testing.TB, n, k int, global bool) *fixture {
 	}
 	files := map[string][]byte{}
 	m := catalog.Manifest{FormatVersion: catalog.ManifestVersion, BuilderVersion: "test", ItemCount: n,
-		Model: catalog.ModelInfo{File: "model-000000000000.onnx"}}
+		Model: catalog.ModelInfo{File: "model-000000000000.onnx", SHA256: catalog.SHA256Hex(nil)}}
 	for _, a := range []struct {
 		kind, ext string
 		data      []byte

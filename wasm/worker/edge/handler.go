@@ -14,6 +14,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lookalike/lookalike/models/catalog"
 )
 
 // Store reads a staged file by its name relative to the staged folder.
@@ -28,8 +30,9 @@ var ErrNotFound = errors.New("edge: file not found")
 // DefaultK is the number of similar products returned without ?k=.
 const DefaultK = 10
 
-// MaxIDLen bounds a product id in a URL (bytes, after unescaping).
-const MaxIDLen = 256
+// MaxIDLen bounds a product id in a URL (bytes, after unescaping): the
+// builder refuses longer ids, so none is ever staged.
+const MaxIDLen = catalog.MaxIDBytes
 
 // apiPrefix is where the handler answers; everything else is a 404.
 const apiPrefix = "/api/"
