@@ -283,6 +283,13 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return fmt.Errorf("creating --out: %w", err)
 	}
+	// Before anything is written, not even the report: the folder is the
+	// other build's until it is done.
+	lock, err := lockOut(cfg.Out)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
 	report := &buildReport{Catalog: cfg.Catalog, Problems: []rowProblem{}}
 	defer func() {
 		report.Seconds = math.Round(time.Since(start).Seconds()*10) / 10
@@ -583,7 +590,7 @@ func build(ctx context.Context, cfg *buildConfig) (err error) {
 	if err := writeViaTemp(filepath.Join(cfg.Out, "manifest.json"), mb); err != nil {
 		return err
 	}
-	removed := w.removeStale()
+	removed := w.removeStale(mb)
 	report.AssetsBytes = w.bytes
 	fmt.Fprintf(log, "build: wrote %d assets (%.1f MB) in %s; removed %d stale files\n", len(w.assets), float64(w.bytes)/1e6, time.Since(tAssets).Round(time.Millisecond), removed)
 	fmt.Fprintf(log, "build: %d items, %d skipped, dim %d (%s), %s in %s → %s\n", n, report.Skipped, dim, projName(proj), string(cfg.Pooling), time.Since(start).Round(time.Second), filepath.Join(cfg.Out, "manifest.json"))
@@ -714,7 +721,7 @@ func imageDetail(cfg *buildConfig, path string, err error) string {
 		return path + ": " + pe.Err.Error()
 	}
 	msg := err.Error()
-	for _, s := range []error{imageprep.ErrUnsupportedFormat, imageprep.ErrTooLarge, imageprep.ErrCorrupt} {
+	for _, s := range []error{imageprep.ErrUnsupportedFormat, imageprep.ErrTooLarge, imageprep.ErrCorrupt, errNotRegular, errImageTooBig, errImageOutside} {
 		msg = strings.TrimPrefix(msg, s.Error()+": ")
 	}
 	return path + ": " + msg
@@ -1029,6 +1036,24 @@ func (w *assetWriter) asset(kind string) (catalog.Asset, bool) {
 	return catalog.Asset{}, false
 }
 
+// manifestFiles lists every file a manifest names (assets, parts, model);
+// empty if it does not read.
+func manifestFiles(manifest []byte) map[string]bool {
+	out := map[string]bool{}
+	m, err := catalog.ReadManifest(manifest)
+	if err != nil {
+		return out
+	}
+	out[m.Model.File] = true
+	for _, a := range m.Assets {
+		out[a.File] = true
+		for _, p := range a.Parts {
+			out[p.File] = true
+		}
+	}
+	return out
+}
+
 // assetName matches the files a build writes: <kind>-<12 hex>.<ext>[.partN].
 var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?$`)
 
@@ -1036,16 +1061,25 @@ var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+
 // build is killed mid-write: .<asset or manifest name>.tmp-<digits>.
 var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
 
-// removeStale deletes asset files of earlier builds that the new manifest
-// no longer lists, and temporary files of killed builds.
-func (w *assetWriter) removeStale() int {
+// removeStale deletes asset files of earlier builds that the published
+// manifest no longer lists, and temporary files of killed builds. It runs
+// under the build lock, and keeps every file the manifest being published
+// (its bytes, published) names besides those this build wrote: whatever
+// went wrong, it cannot delete a file a published manifest points at.
+func (w *assetWriter) removeStale(published []byte) int {
 	entries, err := os.ReadDir(w.dir)
 	if err != nil {
 		return 0
 	}
+	keep := manifestFiles(published)
+	if m, err := os.ReadFile(filepath.Join(w.dir, "manifest.json")); err == nil {
+		for name := range manifestFiles(m) {
+			keep[name] = true
+		}
+	}
 	n := 0
 	for _, e := range entries {
-		if e.IsDir() || w.files[e.Name()] || !(assetName.MatchString(e.Name()) || tempName.MatchString(e.Name())) {
+		if e.IsDir() || w.files[e.Name()] || keep[e.Name()] || !(assetName.MatchString(e.Name()) || tempName.MatchString(e.Name())) {
 			continue
 		}
 		if os.Remove(filepath.Join(w.dir, e.Name())) == nil {

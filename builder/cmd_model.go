@@ -201,6 +201,11 @@ func writeCachedModel(dir, name string, b []byte) error {
 	return writeViaTemp(filepath.Join(dir, name+".sha256"), []byte(hex.EncodeToString(sum[:])+"\n"))
 }
 
+// writeViaTempHook, when set (tests only), runs when a file is written in
+// full under its temporary name, just before the rename; the kill tests
+// end the process there.
+var writeViaTempHook func(path string)
+
 // writeViaTemp writes b to a temporary file in path's folder and renames
 // it into place, so readers never see a half-written file.
 func writeViaTemp(path string, b []byte) error {
@@ -218,6 +223,9 @@ func writeViaTemp(path string, b []byte) error {
 	}
 	if err == nil {
 		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil && writeViaTempHook != nil {
+		writeViaTempHook(path)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
