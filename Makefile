@@ -48,7 +48,7 @@ test-ref: deps model
 
 ## test-node: node:test suites of the JS helpers and the kernel loader.
 test-node: deps
-	node --test e2e/ref/ e2e/bench/ wasm/kernels/
+	node --test e2e/ref/ e2e/bench/ e2e/unit/ wasm/kernels/
 
 ## test-e2e: the page, the embed script and the edge worker in real Chromium / workerd.
 test-e2e: deps model

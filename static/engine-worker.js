@@ -22,6 +22,8 @@ const STAGES = [
   { kind: 'catalog' },
 ];
 
+const MAX_PART = 25 * 1024 * 1024; // models/catalog.MaxAssetSize
+
 let engine = null;       // globalThis.lookalike once Go runs
 let readyInfo = null;
 let initPromise = null;
@@ -42,7 +44,7 @@ self.onmessage = (e) => {
     case 'init':
       if (!initPromise) {
         initPromise = init(m.assets || 'assets/').catch((err) => {
-          post({ type: 'error', ...errorFields(err) });
+          post({ type: 'error', ...loadErrorFields(err) });
           throw err;
         });
         // Reported to the page above; requests that await it see it too.
@@ -68,6 +70,17 @@ function errorFields(err) {
   const msg = String(err?.message || err);
   if (/out of memory|Cannot allocate|Out of memory/i.test(msg)) return { code: 'oom', message: msg };
   return { code: 'internal', message: msg };
+}
+
+/**
+ * A loading failure is never the shopper's photo: codes that would blame
+ * it ("corrupt", "too-large", …: a malformed manifest or a damaged asset
+ * from another build) become "bad-assets".
+ */
+function loadErrorFields(err) {
+  const f = errorFields(err);
+  if (!['network', 'integrity', 'no-wasm', 'oom', 'internal'].includes(f.code)) f.code = 'bad-assets';
+  return f;
 }
 
 // ---------------------------------------------------------------- loading
@@ -173,12 +186,16 @@ function assetFiles(m) {
     const parts = Array.isArray(a.parts) && a.parts.length ? a.parts : [a];
     out[kind] = parts.map((p) => ({
       file: p.file || p.path || p.name,
-      sha256: (p.sha256 || p.hash || '').toLowerCase(),
+      sha256: String(p.sha256 || p.hash || ''),
       size: Number(p.size || p.bytes || 0),
     }));
+    // As models/catalog.ReadManifest (which Go runs too): every file a
+    // safe relative name, a sha256 and a sane size, checked before any
+    // byte is fetched or any buffer sized from the manifest.
     for (const p of out[kind]) {
-      if (!p.file) throw new EngineError('corrupt', `manifest.json: the ${kind} asset has no file name`);
-      if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new EngineError('corrupt', `manifest.json: ${p.file} has no sha256`);
+      if (!p.file || !/^[\w.-]+(\/[\w.-]+)*$/.test(p.file) || p.file.split('/').includes('..')) throw new EngineError('bad-assets', `manifest.json: the ${kind} asset has no safe file name`);
+      if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new EngineError('bad-assets', `manifest.json: ${p.file} has no sha256`);
+      if (!Number.isSafeInteger(p.size) || p.size < 0 || p.size > MAX_PART) throw new EngineError('bad-assets', `manifest.json: ${p.file} has size ${p.size}`);
     }
   };
   const list = m.assets || m.files || {};
