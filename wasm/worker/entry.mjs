@@ -119,7 +119,10 @@ async function serveAPI(request, env, ctx, url) {
   if (cache && res.status === 200 && /(^|,)\s*public/.test(h.get("Cache-Control") || "")) {
     ctx.waitUntil(cache.put(key, new Response(body.slice(0), { status: 200, headers: h })).catch(() => {}));
   }
-  return new Response(head ? null : body, { status: res.status, headers: h });
+  // A null-body status (OPTIONS answers 204) must get a null body, not an
+  // empty one: workerd logs an error for the latter.
+  const nullBody = head || [101, 204, 205, 304].includes(res.status);
+  return new Response(nullBody ? null : body, { status: res.status, headers: h });
 }
 
 // apiCache is the data centre's cache (Cache API), or null where there is
