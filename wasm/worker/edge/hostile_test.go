@@ -1,6 +1,11 @@
 package edge
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -64,4 +69,37 @@ func TestStagedCardsCarryNoUnsafeURL(t *testing.T) {
 	if w := do(t, h, "GET", "/api/products/d"); !strings.Contains(w.Body.String(), `"url":"https://shop.example/d"`) {
 		t.Errorf("a safe url was dropped: %s", w.Body)
 	}
+}
+
+// FuzzRequest sends any method and path: never a 5xx, a 204 without a
+// body for OPTIONS (workerd refuses a body there), JSON otherwise.
+func FuzzRequest(f *testing.F) {
+	fx := newFixture(f, 300, 8, true)
+	h := Handler(fx.store)
+	for _, s := range [][2]string{{"OPTIONS", "/api/health"}, {"HEAD", "/api/similar/p1"}, {"GET", "/api/../../etc/passwd"},
+		{"GET", "/api/similar/%2e%2e%2f%2e%2e"}, {"POST", "/api/health"}, {"GET", "/api/products/" + strings.Repeat("x", 300)}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, method, target string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || !strings.HasPrefix(u.Path, "/") || method == "" || strings.ContainsAny(method, " \t\r\n") {
+			return
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, (&http.Request{Method: method, URL: u, Header: http.Header{}}).WithContext(context.Background()))
+		switch {
+		case w.Code >= 500:
+			t.Fatalf("%s %q: status %d: %s", method, target, w.Code, w.Body)
+		case method == http.MethodOptions:
+			if w.Code != http.StatusNoContent || w.Body.Len() != 0 {
+				t.Fatalf("OPTIONS %q: %d with %d bytes", target, w.Code, w.Body.Len())
+			}
+		case method == http.MethodHead:
+			if w.Body.Len() != 0 {
+				t.Fatalf("HEAD %q: a body", target)
+			}
+		case !json.Valid(w.Body.Bytes()):
+			t.Fatalf("%s %q: body not JSON: %q", method, target, w.Body)
+		}
+	})
 }
