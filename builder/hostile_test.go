@@ -98,6 +98,28 @@ func TestBuildHostileImagePaths(t *testing.T) {
 	}
 }
 
+// TestBuildRelativeCatalogue: the catalogue and its photos named by
+// relative paths (as `go run ./builder build --catalog ../shared/…` does)
+// are inside the folder: the symbolic-link check compares like with like.
+func TestBuildRelativeCatalogue(t *testing.T) {
+	model := btTinyModel(t)
+	f := btNewFixture(t, 12)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, f.catalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{nil, {"--image-root", filepath.Dir(rel)}} {
+		r := btBuild(t, model, rel, t.TempDir(), t.TempDir(), args...)
+		if r.err != nil || r.report.Items != 12 {
+			t.Fatalf("build --catalog %s %v: %v, %d items\n%s", rel, args, r.err, r.report.Items, r.log)
+		}
+	}
+}
+
 // TestBuildUnsafeURL: a javascript: link is dropped and listed as "unsafe
 // url"; the product stays searchable and is not counted as skipped.
 func TestBuildUnsafeURL(t *testing.T) {

@@ -70,6 +70,9 @@ func (f *imageFiles) read(path string) ([]byte, error) {
 	}
 	if f.root != "" {
 		real, err := filepath.EvalSymlinks(path)
+		if err == nil {
+			real, err = filepath.Abs(real) // a relative path stays relative
+		}
 		if err != nil {
 			return nil, err
 		}
