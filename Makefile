@@ -13,7 +13,7 @@ DEMO_ADDR  ?= 127.0.0.1:8080
 WASM_EXEC  := $(CURDIR)/wasm/exec/go_js_wasm_exec
 export LOOKALIKE_SHARED := $(abspath $(SHARED))
 
-.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet deps model demo demo-assets demo-serve bench fuzz fuzz-short clean
+.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet tidy cross deps model demo demo-assets demo-serve bench fuzz fuzz-short clean
 
 all: test
 
@@ -28,9 +28,21 @@ model: $(MODEL)
 $(MODEL):
 	$(GO) run ./builder model --out $(MODEL_DIR) --fp32
 
+## vet: every package natively and for js/wasm (the builder is native-only: its
+## files carry //go:build !js, so js/wasm vets only its doc.go files).
 vet:
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./internal/... ./models/... ./wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet ./...
+
+## tidy: go.mod and go.sum say exactly what the code imports.
+tidy:
+	@diff=$$($(GO) mod tidy -diff) || { echo "$$diff"; echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
+## cross: the builder is a tool developers run on their own machines.
+CROSS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+cross:
+	@for p in $(CROSS); do echo "go build ./builder for $$p"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./builder || exit 1; done
 
 ## test-go: native Go tests (the model-dependent ones find it under .cache).
 test-go: model
@@ -55,7 +67,7 @@ test-e2e: deps model
 	node --test --test-concurrency=1 e2e/*.test.mjs
 
 ## test: everything CI runs.
-test: deps vet test-go test-wasm test-node fuzz-short test-ref test-e2e
+test: deps vet tidy cross test-go test-wasm test-node fuzz-short test-ref test-e2e
 
 ## fuzz: every fuzz target (the bad-input suite: images, catalogue CSV/JSON
 ## Lines, manifest, catalog asset, ONNX, index, vectors, neighbours, engine

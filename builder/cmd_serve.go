@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 // builder serve: the shopper's page and a built asset folder on one origin,
@@ -23,6 +25,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/lookalike/lookalike/builder/internal/cli"
 )
 
 func init() {
@@ -73,7 +77,7 @@ func runServe(args []string) error {
 		fmt.Fprintf(fl.Output(), "usage: go run ./builder serve --assets DIR [--addr 127.0.0.1:8080] [--static static]\n\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
+	if err := cli.Parse(fl, args); err != nil {
 		return err
 	}
 	if *assets == "" || fl.NArg() > 0 {
@@ -260,7 +264,7 @@ type engineBuild struct {
 // engine, Go's wasm_exec.js and the wasm/kernels artefacts under
 // content-hashed names, plus build.json naming them.
 func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
-	repo, err := repoRoot()
+	repo, err := cli.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -443,26 +447,6 @@ func sourceHash(repo string, paths []string) (string, error) {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// repoRoot walks up from the working directory to the folder holding go.mod.
-// repoRoot walks up from the working directory to the folder holding
-// go.mod (the builder's default cache and static/ live there).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run the builder from the repository (or pass --cache / --static)")
-		}
-		dir = parent
-	}
 }
 
 func goEnv(name string) (string, error) {

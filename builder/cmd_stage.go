@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 // builder stage: the complete static site for a static host or the edge
@@ -18,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/wasm/worker/edge"
 )
@@ -77,7 +80,7 @@ func runStage(args []string) error {
 			"       go run ./builder stage --headers FILE\n\n")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil {
+	if err := cli.Parse(fl, args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 || (*headers == "" && (*assets == "" || *out == "")) || (*assets == "") != (*out == "") {

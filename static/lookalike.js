@@ -593,10 +593,11 @@ class SimilarView extends View {
   }
 
   /**
-   * The neighbours from the asset files. Which list (the same rule as the
-   * edge API): no section → the global list (the section list when the
+   * The neighbours from the asset files. Which list: the rule in
+   * models/vecfile/similar.go (cases: its testdata/similar-rule.json), as on
+   * the edge API: no section → the global list (the section list when the
    * build stored only that); the product's own section → its section list;
-   * another section → the global list filtered to it.
+   * another section → the global list filtered to it (may be short).
    */
   async fromAssets(base, id, count, section, personal) {
     // The catalogue (id -> item index) and the neighbours header at once.

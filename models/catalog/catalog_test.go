@@ -187,6 +187,18 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestHasColumn(t *testing.T) {
+	header := []string{"id", "image", "articleType", " baseColour "}
+	for _, tc := range []struct {
+		col  string
+		want bool
+	}{{"articleType", true}, {"ARTICLETYPE", true}, {"baseColour", true}, {"colour", false}, {"", false}} {
+		if got := HasColumn(header, tc.col); got != tc.want {
+			t.Errorf("HasColumn(%q) = %v, want %v", tc.col, got, tc.want)
+		}
+	}
+}
+
 func TestDisplayRoundTrip(t *testing.T) {
 	c := parseString(t, "c.csv", "id,image,title,price,currency,masterCategory,articleType,baseColour\n"+
 		"x/1,a.jpg,A,1,EUR,Apparel,Tshirts,Red\n2,b.jpg,B,2,EUR,Footwear,Shoes,Red\n3,c.jpg,C,,USD,Apparel,Tshirts,Blue\n")

@@ -39,6 +39,10 @@ func DefaultAttributes(header []string) []string {
 	return out
 }
 
+// HasColumn says whether header has column col (matched
+// case-insensitively, like the default columns).
+func HasColumn(header []string, col string) bool { return findColumn(header, col) != "" }
+
 func findColumn(header []string, want string) string {
 	for _, h := range header {
 		if strings.EqualFold(strings.TrimSpace(h), want) {

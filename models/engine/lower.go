@@ -485,9 +485,11 @@ func (l *loader) lowerGemm(n node) error {
 	return nil
 }
 
-// lowerDequantize folds DequantizeLinear over constant int8/uint8/int32
-// weights into a float32 constant: y = (x - zero_point) * scale, with a
-// per-tensor scale or a per-axis one.
+// lowerDequantize folds DequantizeLinear over constant int8/uint8,
+// packed int4/uint4 or int32 weights into a float32 constant:
+// y = (x - zero_point) * scale, with a per-tensor scale, a per-axis one,
+// or (opset 21 block_size > 0) one per block of block_size values along
+// axis, the scale having x's rank with that axis ceil(D/block_size) long.
 func (l *loader) lowerDequantize(n node) error {
 	x, err := l.constIn(n, 0, false)
 	if err != nil {
@@ -505,23 +507,28 @@ func (l *loader) lowerDequantize(n node) error {
 	if err != nil {
 		return n.errorf("%v", err)
 	}
-	get := func(v *value, i int) (float32, error) {
-		switch {
-		case v.raw != nil && v.dtype == onnxpb.Int8:
-			return float32(int8(v.raw[i])), nil
-		case v.raw != nil:
-			return float32(v.raw[i]), nil
-		case v.i64 != nil:
-			return float32(v.i64[i]), nil
-		}
-		return 0, n.errorf("input %q is %v; want int8, uint8 or int32", v.name, v.dtype)
-	}
 	if zp != nil && zp.dtype != x.dtype {
 		return n.errorf("zero point %q is %v but data %q is %v", zp.name, zp.dtype, x.name, x.dtype)
 	}
-	// Per-axis when scale has more than one element.
-	inner, chans := count, 1
-	if len(scale.f32) != 1 {
+	if count > 0 && !quantType(x) {
+		return n.errorf("input %q is %v; want int8, uint8, int4, uint4 or int32", x.name, x.dtype)
+	}
+	if (x.raw != nil && len(x.raw) < x.dtype.RawSize(count)) || (x.raw == nil && len(x.i64) < count) {
+		return n.errorf("input %q holds fewer than the %d values its dims %v say", x.name, count, x.dims)
+	}
+	block, err := n.attrInt("block_size", 0)
+	if err != nil {
+		return err
+	}
+	// The layout: outer × D × inner, the scale indexed by (o, d/bs, in)
+	// with bs = block (blocked), 1 (per axis) or D (per tensor: one scale).
+	outer, d, inner := 1, 1, count
+	var bs, nb int
+	switch {
+	case len(scale.f32) == 1 && len(scale.dims) <= 1 && block == 0:
+		// Per tensor: one row of every value.
+		d, inner, bs, nb = 1, count, 1, 1
+	default:
 		axis, err := n.attrInt("axis", 1)
 		if err != nil {
 			return err
@@ -532,13 +539,29 @@ func (l *loader) lowerDequantize(n node) error {
 		if axis < 0 || int(axis) >= len(x.dims) {
 			return n.errorf("axis %d out of range for dims %v", axis, x.dims)
 		}
-		chans = x.dims[axis]
-		inner = 1
-		for _, d := range x.dims[axis+1:] {
-			inner *= d
+		outer, d, inner = 1, x.dims[axis], 1
+		for _, v := range x.dims[:axis] {
+			outer *= v
 		}
-		if len(scale.f32) != chans {
-			return n.errorf("scale %q has %d values for %d channels", scale.name, len(scale.f32), chans)
+		for _, v := range x.dims[axis+1:] {
+			inner *= v
+		}
+		switch {
+		case block < 0:
+			return n.errorf("block_size %d", block)
+		case block == 0:
+			bs, nb = 1, d
+			if len(scale.f32) != d {
+				return n.errorf("scale %q has %d values for %d channels", scale.name, len(scale.f32), d)
+			}
+		default:
+			bs = int(block)
+			nb = (d + bs - 1) / bs
+			want := append([]int(nil), x.dims...)
+			want[axis] = nb
+			if !equalInts(scale.dims, want) {
+				return n.errorf("scale %q has dims %v; block_size %d along axis %d of %v wants %v", scale.name, scale.dims, bs, axis, x.dims, want)
+			}
 		}
 	}
 	if zp != nil {
@@ -547,37 +570,47 @@ func (l *loader) lowerDequantize(n node) error {
 			return n.errorf("zero point %q has dims %v; want as many values as scale (%d)", zp.name, zp.dims, len(scale.f32))
 		}
 	}
+	perAxis := block == 0 && nb == d && bs == 1
 	y := make([]float32, count)
-	if count > 0 && (x.raw == nil && x.i64 == nil) {
-		return n.errorf("input %q is %v; want int8, uint8 or int32", x.name, x.dtype)
-	}
-	if (x.raw != nil && len(x.raw) < count) || (x.raw == nil && len(x.i64) < count) {
-		return n.errorf("input %q holds fewer than the %d values its dims %v say", x.name, count, x.dims)
-	}
-	// Runs of `inner` values share one channel (run r: channel r % chans),
-	// so each run is one tight loop (the model's 23.5M weights dequantise
-	// in tens of milliseconds, in js/wasm too).
-	for start, run := 0, 0; start < count; start, run = start+inner, run+1 {
-		ch := run % chans
-		var z float32
-		if zp != nil {
-			if z, err = get(zp, ch); err != nil {
-				return err
+	zrow := make([]float32, inner)
+	srow := make([]float32, inner)
+	// One row = inner consecutive values sharing (o, d): each is one tight
+	// loop (the model's 23.5M weights dequantise in tens of milliseconds,
+	// in js/wasm too).
+	for o := 0; o < outer; o++ {
+		for di := 0; di < d; di++ {
+			start := (o*d + di) * inner
+			if start >= count {
+				break
 			}
-		}
-		sc, out := scale.f32[ch], y[start:min(start+inner, count)]
-		switch {
-		case x.raw != nil && x.dtype == onnxpb.Int8:
-			for i, b := range x.raw[start : start+len(out)] {
-				out[i] = (float32(int8(b)) - z) * sc
+			out := y[start:min(start+inner, count)]
+			if block == 0 {
+				si := 0
+				if perAxis {
+					si = di
+				}
+				sc := scale.f32[si]
+				z := float32(0)
+				if zp != nil {
+					z = quantAt(zp, si)
+				}
+				decodeQuant(x, start, out)
+				for i := range out {
+					out[i] = (out[i] - z) * sc
+				}
+				continue
 			}
-		case x.raw != nil:
-			for i, b := range x.raw[start : start+len(out)] {
-				out[i] = (float32(b) - z) * sc
+			sBase := (o*nb + di/bs) * inner
+			copy(srow, scale.f32[sBase:sBase+inner])
+			for i := range zrow {
+				zrow[i] = 0
+				if zp != nil {
+					zrow[i] = quantAt(zp, sBase+i)
+				}
 			}
-		default:
-			for i, v := range x.i64[start : start+len(out)] {
-				out[i] = (float32(v) - z) * sc
+			decodeQuant(x, start, out)
+			for i := range out {
+				out[i] = (out[i] - zrow[i]) * srow[i]
 			}
 		}
 	}
@@ -586,6 +619,73 @@ func (l *loader) lowerDequantize(n node) error {
 	}
 	_, err = l.addValue(value{name: n.op.outputs[0], konst: true, dtype: onnxpb.Float, f32: y, dims: append([]int(nil), x.dims...)})
 	return err
+}
+
+// quantType reports whether v holds a type DequantizeLinear reads.
+func quantType(v *value) bool {
+	switch {
+	case v.raw != nil:
+		switch v.dtype {
+		case onnxpb.Int8, onnxpb.Uint8, onnxpb.Int4, onnxpb.Uint4:
+			return true
+		}
+		return false
+	case v.i64 != nil:
+		return true
+	}
+	return false
+}
+
+// quantAt is element i of a quantised constant, as float32.
+func quantAt(v *value, i int) float32 {
+	switch {
+	case v.raw == nil:
+		return float32(v.i64[i])
+	case v.dtype == onnxpb.Int8:
+		return float32(int8(v.raw[i]))
+	case v.dtype == onnxpb.Int4:
+		return float32(onnxpb.Int4At(v.raw, i))
+	case v.dtype == onnxpb.Uint4:
+		b := v.raw[i>>1]
+		if i&1 == 1 {
+			b >>= 4
+		}
+		return float32(b & 0x0f)
+	}
+	return float32(v.raw[i])
+}
+
+// decodeQuant writes elements start.. of v into out as float32.
+func decodeQuant(v *value, start int, out []float32) {
+	switch {
+	case v.raw == nil:
+		for i, q := range v.i64[start : start+len(out)] {
+			out[i] = float32(q)
+		}
+	case v.dtype == onnxpb.Int8:
+		for i, b := range v.raw[start : start+len(out)] {
+			out[i] = float32(int8(b))
+		}
+	case v.dtype == onnxpb.Int4 || v.dtype == onnxpb.Uint4:
+		signed := v.dtype == onnxpb.Int4
+		for i := range out {
+			j := start + i
+			b := v.raw[j>>1]
+			if j&1 == 1 {
+				b >>= 4
+			}
+			b &= 0x0f
+			if signed {
+				out[i] = float32(int8(b<<4) >> 4)
+			} else {
+				out[i] = float32(b)
+			}
+		}
+	default:
+		for i, b := range v.raw[start : start+len(out)] {
+			out[i] = float32(b)
+		}
+	}
 }
 
 func (l *loader) lowerBatchNorm(n node) error {

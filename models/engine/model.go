@@ -232,8 +232,8 @@ func numElems(dims []int) (int, error) {
 }
 
 // constValue turns an initializer into a constant value. Float and int64
-// tensors are decoded; int8/uint8 tensors keep aliasing the file bytes
-// until DequantizeLinear folds them.
+// tensors are decoded; int8/uint8 and packed int4/uint4 tensors keep
+// aliasing the file bytes until DequantizeLinear folds them.
 func constValue(t *onnxpb.Tensor) (value, error) {
 	v := value{name: t.Name, konst: true, dtype: t.DataType}
 	if t.Name == "" {
@@ -251,9 +251,9 @@ func constValue(t *onnxpb.Tensor) (value, error) {
 		v.f32, err = t.Float32s()
 	case onnxpb.Int64:
 		v.i64, err = t.Int64s()
-	case onnxpb.Int8, onnxpb.Uint8:
-		if len(t.Raw) != n {
-			return v, fmt.Errorf("engine: initializer %q: %d bytes for %d elements", t.Name, len(t.Raw), n)
+	case onnxpb.Int8, onnxpb.Uint8, onnxpb.Int4, onnxpb.Uint4:
+		if len(t.Raw) != t.DataType.RawSize(n) {
+			return v, fmt.Errorf("engine: initializer %q: %d bytes for %d %v elements", t.Name, len(t.Raw), n, t.DataType)
 		}
 		v.raw = t.Raw
 	case onnxpb.Int32:

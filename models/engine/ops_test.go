@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/lookalike/lookalike/models/onnxpb"
@@ -357,5 +358,98 @@ func TestDequantizeAxes(t *testing.T) {
 			}
 			assertClose(t, tc.name, out["y"], want, 1e-5)
 		})
+	}
+}
+
+// TestDequantize4Bit: packed int4/uint4 weights (two per byte, low nibble
+// first), per axis, per tensor and in blocks along an axis (opset 21
+// block_size: the scale has the data's rank, that axis ceil(D/B) long),
+// checked against the ONNX definition written out here.
+func TestDequantize4Bit(t *testing.T) {
+	const c, h, w = 5, 2, 3 // odd element count: the last high nibble is padding
+	const n = c * h * w
+	r := rand.New(rand.NewPCG(41, 42))
+	nib := func(raw []byte, i int, signed bool) float64 {
+		b := raw[i/2]
+		if i%2 == 1 {
+			b >>= 4
+		}
+		v := int(b & 15)
+		if signed && v > 7 {
+			v -= 16
+		}
+		return float64(v)
+	}
+	for _, tc := range []struct {
+		name   string
+		dtype  onnxpb.DataType
+		block  int64
+		sdims  []int64
+		nscale int
+		// index of the scale (and zero point) of element i
+		sidx func(i int) int
+	}{
+		{"int4 per channel", onnxpb.Int4, 0, []int64{c}, c, func(i int) int { return (i / (h * w)) % c }},
+		{"uint4 per tensor", onnxpb.Uint4, 0, []int64{1}, 1, func(int) int { return 0 }},
+		{"int4 blocks of 2 along axis 1", onnxpb.Int4, 2, []int64{1, 3, h, w}, 3 * h * w, func(i int) int {
+			ch, in := (i/(h*w))%c, i%(h*w)
+			return (ch/2)*(h*w) + in
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := make([]byte, (n+1)/2)
+			for i := range raw {
+				raw[i] = byte(r.IntN(256))
+			}
+			scale := make([]float32, tc.nscale)
+			for i := range scale {
+				scale[i] = 0.05 + r.Float32()
+			}
+			zp := make([]byte, (tc.nscale+1)/2)
+			for i := range zp {
+				zp[i] = byte(r.IntN(256))
+			}
+			attrs := []onnxpb.Attr{onnxpb.IntAttr("axis", 1)}
+			if tc.block > 0 {
+				attrs = append(attrs, onnxpb.IntAttr("block_size", tc.block))
+			}
+			g := onnxpb.Graph{
+				Initializers: []onnxpb.Tensor{
+					{Name: "q", DataType: tc.dtype, Dims: []int64{1, c, h, w}, Raw: raw},
+					onnxpb.FloatTensor("s", tc.sdims, scale),
+					{Name: "z", DataType: tc.dtype, Dims: tc.sdims, Raw: zp},
+				},
+				Nodes: []onnxpb.Node{
+					{Name: "dq", OpType: "DequantizeLinear", Inputs: []string{"q", "s", "z"}, Outputs: []string{"d"}, Attrs: attrs},
+					{Name: "add", OpType: "Add", Inputs: []string{"x", "d"}, Outputs: []string{"y"}},
+				},
+				Inputs:  []onnxpb.ValueInfo{{Name: "x", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
+				Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
+			}
+			x, out := runRandom(t, (&onnxpb.Model{IRVersion: 10, Opset: 21, Graph: g}).Marshal(), r, 1, n)
+			signed := tc.dtype == onnxpb.Int4
+			want := make([]float64, n)
+			for i := range want {
+				s := tc.sidx(i)
+				want[i] = float64(x[i]) + (nib(raw, i, signed)-nib(zp, s, signed))*float64(scale[s])
+			}
+			assertClose(t, tc.name, out["y"], want, 1e-5)
+		})
+	}
+	// A scale whose shape does not match the blocks is refused at load.
+	g := onnxpb.Graph{
+		Initializers: []onnxpb.Tensor{
+			onnxpb.Int4Tensor("q", []int64{1, c, h, w}, make([]int8, n)),
+			onnxpb.FloatTensor("s", []int64{1, 2, h, w}, make([]float32, 2*h*w)),
+		},
+		Nodes: []onnxpb.Node{
+			{Name: "dq", OpType: "DequantizeLinear", Inputs: []string{"q", "s"}, Outputs: []string{"d"}, Attrs: []onnxpb.Attr{onnxpb.IntAttr("axis", 1), onnxpb.IntAttr("block_size", 2)}},
+			{Name: "add", OpType: "Add", Inputs: []string{"x", "d"}, Outputs: []string{"y"}},
+		},
+		Inputs:  []onnxpb.ValueInfo{{Name: "x", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
+		Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
+	}
+	if _, err := Load((&onnxpb.Model{IRVersion: 10, Opset: 21, Graph: g}).Marshal()); err == nil || !strings.Contains(err.Error(), "block_size") {
+		t.Fatalf("mismatched block scale: err = %v, want a block_size error", err)
 	}
 }

@@ -19,9 +19,28 @@ const (
 	Int64   DataType = 7
 	Float16 DataType = 10
 	Double  DataType = 11
+	// Uint4 and Int4 (ONNX IR 10, opset 21) pack two elements per byte,
+	// the first in the low nibble; an odd count leaves the last high
+	// nibble unused.
+	Uint4 DataType = 21
+	Int4  DataType = 22
 )
 
-// Size returns the byte size of one element, or 0 if unknown.
+// RawSize is the number of data bytes n elements of d take (n/2 rounded
+// up for the 4-bit types), or -1 if d is unknown.
+func (d DataType) RawSize(n int) int {
+	switch d {
+	case Int4, Uint4:
+		return (n + 1) / 2
+	}
+	if s := d.Size(); s > 0 {
+		return n * s
+	}
+	return -1
+}
+
+// Size returns the byte size of one element, or 0 if unknown (or, for the
+// 4-bit types, less than a byte: see RawSize).
 func (d DataType) Size() int {
 	switch d {
 	case Uint8, Int8:
@@ -52,6 +71,10 @@ func (d DataType) String() string {
 		return "float16"
 	case Double:
 		return "float64"
+	case Int4:
+		return "int4"
+	case Uint4:
+		return "uint4"
 	}
 	return fmt.Sprintf("dtype(%d)", int32(d))
 }
@@ -190,7 +213,7 @@ func (t *Tensor) check(want DataType) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(t.Raw) != n*want.Size() {
+	if len(t.Raw) != want.RawSize(n) {
 		return 0, fmt.Errorf("onnxpb: tensor %q: %d bytes of data for %d elements of %v", t.Name, len(t.Raw), n, want)
 	}
 	return n, nil
@@ -222,6 +245,29 @@ func (t *Tensor) Int8s() ([]int8, error) {
 	return out, nil
 }
 
+// Int4s returns the elements of an int4 tensor, sign-extended to int8.
+func (t *Tensor) Int4s() ([]int8, error) {
+	n, err := t.check(Int4)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int8, n)
+	for i := range out {
+		out[i] = Int4At(t.Raw, i)
+	}
+	return out, nil
+}
+
+// Int4At returns element i of packed int4 data (low nibble first),
+// sign-extended.
+func Int4At(raw []byte, i int) int8 {
+	b := raw[i>>1]
+	if i&1 == 1 {
+		b >>= 4
+	}
+	return int8(b<<4) >> 4
+}
+
 // Int64s returns the tensor's elements as int64 (a copy).
 func (t *Tensor) Int64s() ([]int64, error) {
 	n, err := t.check(Int64)
@@ -251,6 +297,21 @@ func Int8Tensor(name string, dims []int64, v []int8) Tensor {
 		raw[i] = byte(q)
 	}
 	return Tensor{Name: name, DataType: Int8, Dims: dims, Raw: raw}
+}
+
+// Int4Tensor builds an int4 tensor from values in -8..7 (others are
+// clamped), two per byte, the first in the low nibble.
+func Int4Tensor(name string, dims []int64, v []int8) Tensor {
+	raw := make([]byte, (len(v)+1)/2)
+	for i, q := range v {
+		q = max(-8, min(7, q))
+		nib := byte(q) & 0x0f
+		if i&1 == 1 {
+			nib <<= 4
+		}
+		raw[i>>1] |= nib
+	}
+	return Tensor{Name: name, DataType: Int4, Dims: dims, Raw: raw}
 }
 
 // Int64Tensor builds an int64 tensor.

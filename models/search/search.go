@@ -371,9 +371,12 @@ func (e *Engine) SearchImage(data []byte, crop *image.Rectangle, q Query) ([]Hit
 }
 
 // Similar returns the items most like catalogue item id ("more like this"),
-// without inference: the precomputed neighbours when they answer the query
-// (same section, no attribute filter, k within the stored K), else an exact
-// search with the item's stored vector.
+// without inference. Without attribute filters or a personal blend, and
+// with k within the stored K, it follows the precomputed lists' rule
+// (vecfile.ChooseSimilar, the same for the edge API and the embed): the
+// answer starts with the listed neighbours, and a cross-section answer
+// short of k continues with the section's best by exact cosine. Otherwise
+// it is an exact search with the item's stored vector.
 func (e *Engine) Similar(id string, q Query) ([]Hit, error) {
 	i, ok := e.Display.IndexOf(id)
 	if !ok {
@@ -401,25 +404,37 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 			noFilters = false
 		}
 	}
-	if bc == nil && e.Neighbors != nil && noFilters && q.K <= e.Neighbors.Header().K {
-		var list []vecfile.Neighbor
-		switch {
-		case q.Section == "" && e.Neighbors.HasGlobal():
-			list = e.Neighbors.Global(i)
-		case q.Section == own || (q.Section == "" && !e.Neighbors.HasGlobal()):
-			list = e.Neighbors.Section(i)
+	q.Exact = true
+	if bc != nil || e.Neighbors == nil || !noFilters || q.K > e.Neighbors.Header().K {
+		return e.searchBlended(e.ItemVector(i, nil), q, i, bc)
+	}
+	c := vecfile.ChooseSimilar(e.Neighbors.Header().Lists, own, q.Section)
+	listed, err := c.Take(e.Neighbors.List(c, i), i, q.K, func(j int) (string, error) { return e.Display.Item(j).Section, nil })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Hit, 0, q.K)
+	in := make(map[int]bool, len(listed))
+	for _, nb := range listed {
+		out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score, Visual: nb.Score})
+		in[int(nb.Item)] = true
+	}
+	if len(out) == q.K || !c.CanBeShort() {
+		return out, nil
+	}
+	// Short of k in another section: the rest by exact cosine. The best k
+	// of the section hold at least k − len(listed) unlisted ones.
+	rest, err := e.searchBlended(e.ItemVector(i, nil), q, i, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range rest {
+		if len(out) == q.K {
+			break
 		}
-		if list != nil {
-			out := make([]Hit, 0, q.K)
-			for _, nb := range list {
-				if len(out) == q.K || nb.Item == vecfile.NoItem {
-					break
-				}
-				out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score, Visual: nb.Score})
-			}
-			return out, nil
+		if !in[h.Index] {
+			out = append(out, h)
 		}
 	}
-	q.Exact = true
-	return e.searchBlended(e.ItemVector(i, nil), q, i, bc)
+	return out, nil
 }

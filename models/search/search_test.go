@@ -219,6 +219,61 @@ func TestSimilarWithoutModel(t *testing.T) {
 	}
 }
 
+// TestSimilarFollowsListRule: "more like this" answers with the
+// precomputed lists as vecfile's rule picks them (what the edge API and the
+// embed return), and only a cross-section answer short of k goes on, with
+// the section's best by exact cosine.
+func TestSimilarFollowsListRule(t *testing.T) {
+	f := newFixture(t, 45)
+	e, err := Open(f.m, f.load, Options{SkipModel: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sectionOf := func(j int) (string, error) { return e.Display.Item(j).Section, nil }
+	filled := 0
+	for i := 0; i < 45; i += 4 {
+		own := e.Display.Item(i).Section
+		for _, sec := range []string{"", "reds", "greens", "blues"} {
+			for _, k := range []int{1, 3, 5} {
+				hits, err := e.SimilarIndex(i, Query{K: k, Section: sec})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := vecfile.ChooseSimilar(e.Neighbors.Header().Lists, own, sec)
+				listed, _ := c.Take(e.Neighbors.List(c, i), i, k, sectionOf)
+				what := fmt.Sprintf("item %d (%s), section %q, k %d", i, own, sec, k)
+				if len(hits) < len(listed) {
+					t.Fatalf("%s: %d hits, the lists give %d", what, len(hits), len(listed))
+				}
+				for x, nb := range listed {
+					if hits[x].Index != int(nb.Item) || hits[x].Score != nb.Score {
+						t.Errorf("%s: hit %d = %d (%v), the list says %d (%v)", what, x, hits[x].Index, hits[x].Score, nb.Item, nb.Score)
+					}
+				}
+				if !c.CanBeShort() && len(hits) != len(listed) {
+					t.Errorf("%s: %d hits, the list gives %d and nothing else may be added", what, len(hits), len(listed))
+				}
+				if sec != "" && len(hits) != k {
+					t.Errorf("%s: %d hits, want %d", what, len(hits), k)
+				}
+				if len(hits) > len(listed) {
+					filled++
+				}
+				seen := map[int]bool{i: true}
+				for _, h := range hits {
+					if seen[h.Index] || (sec != "" && e.Display.Item(h.Index).Section != sec) {
+						t.Errorf("%s: hit %d repeated, the product itself, or outside the section", what, h.Index)
+					}
+					seen[h.Index] = true
+				}
+			}
+		}
+	}
+	if filled == 0 {
+		t.Error("no cross-section answer needed filling: the fixture does not test step 3")
+	}
+}
+
 func TestOpenRejectsMismatchedAssets(t *testing.T) {
 	f := newFixture(t, 30)
 	g := newFixture(t, 33)

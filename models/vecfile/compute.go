@@ -15,8 +15,8 @@ import (
 // set, over all items. Ties go to the lower item index. It scans all pairs
 // in blocks of items with every core: about n²·dim multiply-adds (40k ×
 // 256 takes tens of seconds natively), so it is the plain reference: the
-// builder computes the same lists with SGEMM blocks (builder/neighbors.go,
-// tested against this function).
+// builder computes the same lists with SGEMM blocks
+// (builder/internal/build/neighbors.go, tested against this function).
 func ComputeNeighbors(vecs []float32, dim int, sections []int32, k int, global bool) (NeighborLists, error) {
 	if dim <= 0 || len(vecs)%dim != 0 {
 		return NeighborLists{}, fmt.Errorf("vecfile: neighbours: %d floats is not a multiple of dimension %d", len(vecs), dim)

@@ -15,7 +15,10 @@
 //
 // Neighbours are, per item, a section-restricted list of K (item, score)
 // pairs and optionally a global list, with cosine scores quantised to
-// uint16 over [-1, 1] (resolution 3e-5).
+// uint16 over [-1, 1] (resolution 3e-5). ChooseSimilar and
+// SimilarChoice.Take are the one rule for answering "more like this" from
+// them (similar.go): the engine, the edge API and the embed follow it, and
+// testdata/similar-rule.json holds its cases for the JavaScript side.
 //
 // Readers work on []byte and run natively and in js/wasm; writers take an
 // io.Writer. Parsed values are immutable and safe for concurrent use.

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/vecfile"
 )
 
 // Store reads a staged file by its name relative to the staged folder.
@@ -342,32 +343,23 @@ func (h *handler) similar(r *http.Request, id string) (any, error) {
 			return nil, err
 		}
 	}
-	which, filter, list := 1, "", ""
-	switch {
-	case section == "" && m.Lists == 2:
-		list = "global"
-	case section == "" || section == own:
-		which, list = 0, "section"
-	case m.Lists == 2:
-		which, filter, list = 1, section, "global, filtered by section"
-	default: // only same-section lists were stored: nothing to offer
-		which, list = -1, "section"
-	}
+	// The rule every "more like this" from the stored lists follows.
+	choice := vecfile.ChooseSimilar(m.Lists, own, section)
 	b := appendJSONString([]byte(`{"build":`), m.Build)
 	b = appendJSONString(append(b, `,"id":`...), id)
 	b = strconv.AppendInt(append(b, `,"k":`...), int64(k), 10)
 	if section != "" {
 		b = appendJSONString(append(b, `,"section":`...), section)
 	}
-	b = appendJSONString(append(b, `,"list":`...), list)
+	b = appendJSONString(append(b, `,"list":`...), choice.Name)
 	b = append(b, `,"results":[`...)
-	if which >= 0 {
-		nbs, err := neighborsAt(nbb, m, i, j*m.ShardSize, which)
+	if choice.List != vecfile.NoList {
+		nbs, err := neighborsAt(nbb, m, i, j*m.ShardSize, choice.List)
 		if err != nil {
 			return nil, err
 		}
-		if filter == "" && len(nbs) > k {
-			nbs = nbs[:k]
+		if !choice.CanBeShort() { // the first k are the answer: read only their cards
+			nbs, _ = choice.Take(nbs, i, k, nil)
 		}
 		items := make([]int, len(nbs))
 		for x, nb := range nbs {
@@ -377,24 +369,15 @@ func (h *handler) similar(r *http.Request, id string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		base, n := thumbBase(r), 0
-		for _, nb := range nbs {
-			c := cs[int(nb.Item)]
-			if filter != "" {
-				if s, err := cardField(c, "section"); err != nil {
-					return nil, err
-				} else if s != filter {
-					continue
-				}
-			}
-			if n == k {
-				break
-			}
+		if nbs, err = choice.Take(nbs, i, k, func(j int) (string, error) { return cardField(cs[j], "section") }); err != nil {
+			return nil, err
+		}
+		base := thumbBase(r)
+		for n, nb := range nbs {
 			if n > 0 {
 				b = append(b, ',')
 			}
-			n++
-			b = appendCard(append(b, '{'), c, base)
+			b = appendCard(append(b, '{'), cs[int(nb.Item)], base)
 			b = b[:len(b)-1] // reopen the object for the score
 			b = strconv.AppendFloat(append(b, `,"score":`...), math.Round(float64(nb.Score)*1e4)/1e4, 'f', -1, 64)
 			b = append(b, '}')

@@ -1,0 +1,11 @@
+package main
+
+import (
+	"compress/gzip"
+	"io"
+)
+
+func newGzip(w io.Writer) io.WriteCloser {
+	z, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
+	return z
+}

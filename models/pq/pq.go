@@ -1,0 +1,335 @@
+package pq
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// HeaderSize is the size of the file header in bytes.
+const HeaderSize = 32
+
+// Version is the format version this package reads and writes.
+const Version = 1
+
+// K is the number of centroids per subspace (codes are bytes).
+const K = 256
+
+var magic = [4]byte{'L', 'K', 'P', 'Q'}
+
+// ErrFormat is wrapped by every error about malformed file bytes.
+var ErrFormat = errors.New("pq: malformed codes file")
+
+// Codebook is the centroids of every subspace.
+type Codebook struct {
+	Dim, M int
+	// Centroids holds M·K·(Dim/M) values: subspace m, centroid k at
+	// [(m·K+k)·sub : +sub].
+	Centroids []float32
+}
+
+// Sub is the length of one subvector.
+func (cb *Codebook) Sub() int { return cb.Dim / cb.M }
+
+// TrainOptions control Train.
+type TrainOptions struct {
+	M      int    // subspaces; Dim must be a multiple (default: Dim/4)
+	Iters  int    // k-means iterations (default 16)
+	Sample int    // most vectors k-means sees (default 65,536; chosen with Seed)
+	Seed   uint64 // for the sample and the initial centroids
+}
+
+// Train learns a codebook for n = len(vecs)/dim vectors.
+func Train(vecs []float32, dim int, opt TrainOptions) (*Codebook, error) {
+	if dim <= 0 || len(vecs)%dim != 0 || len(vecs) == 0 {
+		return nil, fmt.Errorf("pq: %d values are not whole vectors of %d", len(vecs), dim)
+	}
+	if opt.M == 0 {
+		opt.M = max(1, dim/4)
+	}
+	if opt.M <= 0 || dim%opt.M != 0 {
+		return nil, fmt.Errorf("pq: %d subspaces do not divide dimension %d", opt.M, dim)
+	}
+	if opt.Iters <= 0 {
+		opt.Iters = 16
+	}
+	if opt.Sample <= 0 {
+		opt.Sample = 1 << 16
+	}
+	n := len(vecs) / dim
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x7071))
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	if n > opt.Sample {
+		for i := 0; i < opt.Sample; i++ { // partial Fisher-Yates
+			j := i + rng.IntN(n-i)
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+		rows = rows[:opt.Sample]
+	}
+	sub := dim / opt.M
+	cb := &Codebook{Dim: dim, M: opt.M, Centroids: make([]float32, opt.M*K*sub)}
+	pts := make([]float32, len(rows)*sub)
+	for m := 0; m < opt.M; m++ {
+		for r, i := range rows {
+			copy(pts[r*sub:(r+1)*sub], vecs[i*dim+m*sub:i*dim+(m+1)*sub])
+		}
+		kmeans(pts, sub, cb.Centroids[m*K*sub:(m+1)*K*sub], opt.Iters, rng)
+	}
+	return cb, nil
+}
+
+// kmeans fills cent (K×sub) with Lloyd's k-means of pts, started from
+// K distinct points chosen at random (all points, repeated, when fewer);
+// an empty cluster takes the point farthest from its centroid.
+func kmeans(pts []float32, sub int, cent []float32, iters int, rng *rand.Rand) {
+	n := len(pts) / sub
+	perm := rng.Perm(n)
+	for k := 0; k < K; k++ {
+		p := perm[k%n]
+		copy(cent[k*sub:(k+1)*sub], pts[p*sub:(p+1)*sub])
+	}
+	assign := make([]int32, n)
+	dist := make([]float32, n)
+	sum := make([]float64, K*sub)
+	count := make([]int, K)
+	for it := 0; it < iters; it++ {
+		for i := 0; i < n; i++ {
+			assign[i], dist[i] = nearest(pts[i*sub:(i+1)*sub], cent, sub)
+		}
+		clear(sum)
+		clear(count)
+		for i := 0; i < n; i++ {
+			k := int(assign[i])
+			count[k]++
+			for j := 0; j < sub; j++ {
+				sum[k*sub+j] += float64(pts[i*sub+j])
+			}
+		}
+		for k := 0; k < K; k++ {
+			if count[k] == 0 {
+				// The worst-served point seeds the empty cluster.
+				far := 0
+				for i := 1; i < n; i++ {
+					if dist[i] > dist[far] {
+						far = i
+					}
+				}
+				copy(cent[k*sub:(k+1)*sub], pts[far*sub:(far+1)*sub])
+				dist[far] = 0
+				continue
+			}
+			for j := 0; j < sub; j++ {
+				cent[k*sub+j] = float32(sum[k*sub+j] / float64(count[k]))
+			}
+		}
+	}
+}
+
+// nearest returns the centroid closest to x (squared L2) and the distance.
+func nearest(x, cent []float32, sub int) (int32, float32) {
+	best, bd := int32(0), float32(math.Inf(1))
+	for k := 0; k < K; k++ {
+		c := cent[k*sub : (k+1)*sub]
+		var d float32
+		for j, v := range x {
+			e := v - c[j]
+			d += e * e
+		}
+		if d < bd {
+			best, bd = int32(k), d
+		}
+	}
+	return best, bd
+}
+
+// Encode returns the codes of vecs (len(vecs)/Dim vectors, M bytes each).
+func (cb *Codebook) Encode(vecs []float32) []byte {
+	n, sub := len(vecs)/cb.Dim, cb.Sub()
+	codes := make([]byte, n*cb.M)
+	for i := 0; i < n; i++ {
+		for m := 0; m < cb.M; m++ {
+			x := vecs[i*cb.Dim+m*sub : i*cb.Dim+(m+1)*sub]
+			k, _ := nearest(x, cb.Centroids[m*K*sub:(m+1)*K*sub], sub)
+			codes[i*cb.M+m] = byte(k)
+		}
+	}
+	return codes
+}
+
+// Write returns the file bytes for a codebook and codes.
+func Write(cb *Codebook, codes []byte) []byte {
+	n := len(codes) / cb.M
+	b := make([]byte, HeaderSize, HeaderSize+4*len(cb.Centroids)+len(codes))
+	copy(b, magic[:])
+	binary.LittleEndian.PutUint16(b[4:], Version)
+	binary.LittleEndian.PutUint16(b[6:], K)
+	binary.LittleEndian.PutUint32(b[8:], uint32(n))
+	binary.LittleEndian.PutUint32(b[12:], uint32(cb.Dim))
+	binary.LittleEndian.PutUint32(b[16:], uint32(cb.M))
+	for _, v := range cb.Centroids {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return append(b, codes...)
+}
+
+// Header is what the file header says.
+type Header struct {
+	Count, Dim, M int
+}
+
+// FileSize is the size the header implies.
+func (h Header) FileSize() int64 {
+	return HeaderSize + 4*int64(h.M)*K*int64(h.Dim/h.M) + int64(h.Count)*int64(h.M)
+}
+
+const maxDim = 1 << 14
+
+// ParseHeader reads and checks only the header.
+func ParseHeader(b []byte) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrFormat, len(b), HeaderSize)
+	}
+	if [4]byte(b[:4]) != magic {
+		return Header{}, fmt.Errorf("%w: not a codes file (magic %q, want %q)", ErrFormat, b[:4], magic[:])
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
+		return Header{}, fmt.Errorf("%w: format version %d, this reader knows %d; rebuild the assets with a matching builder", ErrFormat, v, Version)
+	}
+	if k := binary.LittleEndian.Uint16(b[6:]); k != K {
+		return Header{}, fmt.Errorf("%w: %d centroids per subspace, want %d", ErrFormat, k, K)
+	}
+	h := Header{
+		Count: int(binary.LittleEndian.Uint32(b[8:])),
+		Dim:   int(binary.LittleEndian.Uint32(b[12:])),
+		M:     int(binary.LittleEndian.Uint32(b[16:])),
+	}
+	if h.Dim <= 0 || h.Dim > maxDim || h.M <= 0 || h.M > h.Dim || h.Dim%h.M != 0 {
+		return h, fmt.Errorf("%w: dimension %d in %d subspaces", ErrFormat, h.Dim, h.M)
+	}
+	for _, v := range b[20:HeaderSize] {
+		if v != 0 {
+			return h, fmt.Errorf("%w: reserved header bytes are not zero", ErrFormat)
+		}
+	}
+	return h, nil
+}
+
+// Codes is a parsed codes file.
+type Codes struct {
+	Header
+	cb    Codebook
+	codes []byte
+}
+
+// Parse reads a codes file. The codes alias b.
+func Parse(b []byte) (*Codes, error) {
+	h, err := ParseHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	if want := h.FileSize(); int64(len(b)) != want {
+		return nil, fmt.Errorf("%w: %d bytes, the header says %d (%d products × %d subspaces): truncated or from another build", ErrFormat, len(b), want, h.Count, h.M)
+	}
+	nc := h.M * K * (h.Dim / h.M)
+	c := &Codes{Header: h, cb: Codebook{Dim: h.Dim, M: h.M, Centroids: make([]float32, nc)}}
+	for i := range c.cb.Centroids {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(b[HeaderSize+4*i:]))
+		if v != v || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%w: centroid value %d is not finite", ErrFormat, i)
+		}
+		c.cb.Centroids[i] = v
+	}
+	c.codes = b[HeaderSize+4*nc:]
+	return c, nil
+}
+
+// Len is the number of products.
+func (c *Codes) Len() int { return c.Count }
+
+// Codebook is the file's codebook.
+func (c *Codes) Codebook() *Codebook { return &c.cb }
+
+// Code returns product i's M bytes.
+func (c *Codes) Code(i int) []byte { return c.codes[i*c.M : (i+1)*c.M] }
+
+// Table fills t (M×K) with the dot products of q's subvectors with the
+// centroids and returns it.
+func (c *Codes) Table(q []float32, t []float32) []float32 {
+	return c.cb.Table(q, t)
+}
+
+// Table is Codes.Table for a codebook.
+func (cb *Codebook) Table(q []float32, t []float32) []float32 {
+	sub := cb.Sub()
+	if cap(t) < cb.M*K {
+		t = make([]float32, cb.M*K)
+	}
+	t = t[:cb.M*K]
+	for m := 0; m < cb.M; m++ {
+		x := q[m*sub : (m+1)*sub]
+		for k := 0; k < K; k++ {
+			cen := cb.Centroids[(m*K+k)*sub : (m*K+k+1)*sub]
+			var d float32
+			for j, v := range x {
+				d += v * cen[j]
+			}
+			t[m*K+k] = d
+		}
+	}
+	return t
+}
+
+// Decode writes product i's approximate vector into dst.
+func (c *Codes) Decode(i int, dst []float32) []float32 {
+	sub := c.Dim / c.M
+	dst = append(dst[:0], make([]float32, c.Dim)...)
+	for m, k := range c.Code(i) {
+		copy(dst[m*sub:(m+1)*sub], c.cb.Centroids[(m*K+int(k))*sub:(m*K+int(k)+1)*sub])
+	}
+	return dst
+}
+
+// Score is the approximate dot product of the table's query with product i.
+// It sums in the order Scores does, so both give the same float.
+func (c *Codes) Score(t []float32, i int) float32 {
+	var out [1]float32
+	scoreAll(t, c.Code(i), c.M, out[:])
+	return out[0]
+}
+
+// Scores fills out[i] with every product's approximate dot product with
+// the table's query (out is grown to Len()).
+func (c *Codes) Scores(t []float32, out []float32) []float32 {
+	if cap(out) < c.Count {
+		out = make([]float32, c.Count)
+	}
+	out = out[:c.Count]
+	scoreAll(t, c.codes, c.M, out)
+	return out
+}
+
+// scoreAll is the scan's inner loop: for each product, M lookups into
+// the table, four subspaces at a time into independent sums.
+func scoreAll(t []float32, codes []byte, m int, out []float32) {
+	m4 := m &^ 3
+	for i := range out {
+		code := codes[i*m : (i+1)*m : (i+1)*m]
+		var s0, s1, s2, s3 float32
+		j := 0
+		for ; j < m4; j += 4 {
+			s0 += t[j*K+int(code[j])]
+			s1 += t[(j+1)*K+int(code[j+1])]
+			s2 += t[(j+2)*K+int(code[j+2])]
+			s3 += t[(j+3)*K+int(code[j+3])]
+		}
+		for ; j < m; j++ {
+			s0 += t[j*K+int(code[j])]
+		}
+		out[i] = (s0 + s1) + (s2 + s3)
+	}
+}

@@ -1,0 +1,163 @@
+package pq
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+
+	"github.com/lookalike/lookalike/internal/vec"
+)
+
+// clustered returns n unit vectors of dim around c random centres.
+func clustered(n, dim, c int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	centres := make([]float32, c*dim)
+	for i := range centres {
+		centres[i] = float32(r.NormFloat64())
+	}
+	out := make([]float32, n*dim)
+	for i := 0; i < n; i++ {
+		k := r.IntN(c)
+		v := out[i*dim : (i+1)*dim]
+		for j := range v {
+			v[j] = centres[k*dim+j] + 0.6*float32(r.NormFloat64())
+		}
+		norm := float32(math.Sqrt(float64(vec.Dot(v, v))))
+		for j := range v {
+			v[j] /= norm
+		}
+	}
+	return out
+}
+
+func TestRoundTripAndDeterminism(t *testing.T) {
+	const n, dim = 3000, 32
+	vecs := clustered(n, dim, 20, 3)
+	cb, err := Train(vecs, dim, TrainOptions{M: 8, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := Write(cb, cb.Encode(vecs))
+	cb2, _ := Train(vecs, dim, TrainOptions{M: 8, Seed: 5})
+	if !bytes.Equal(file, Write(cb2, cb2.Encode(vecs))) {
+		t.Fatal("same vectors and seed gave different bytes")
+	}
+	c, err := Parse(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != n || c.Dim != dim || c.M != 8 || int64(len(file)) != c.FileSize() {
+		t.Fatalf("header %+v, %d bytes", c.Header, len(file))
+	}
+	// Decoded vectors are close to the originals, and Scores agrees with
+	// Score and with the dot product with the decoded vector.
+	q := vecs[:dim]
+	tab := c.Table(q, nil)
+	scores := c.Scores(tab, nil)
+	var errSum float64
+	var dec []float32
+	for i := 0; i < n; i++ {
+		dec = c.Decode(i, dec)
+		d := 0.0
+		for j := range dec {
+			e := float64(dec[j] - vecs[i*dim+j])
+			d += e * e
+		}
+		errSum += d
+		if got, want := scores[i], vec.Dot(q, dec); math.Abs(float64(got-want)) > 1e-5 {
+			t.Fatalf("item %d: Scores %v, dot with decoded %v", i, got, want)
+		}
+		if s := c.Score(tab, i); s != scores[i] {
+			t.Fatalf("item %d: Score %v, Scores %v", i, s, scores[i])
+		}
+	}
+	if mse := errSum / n; mse > 0.25 {
+		t.Fatalf("mean squared reconstruction error %.3f of unit vectors: the codebook learned nothing", mse)
+	}
+}
+
+// TestRecall: the top 10 by codes holds most of the exact top 10.
+func TestRecall(t *testing.T) {
+	const n, dim = 5000, 64
+	vecs := clustered(n, dim, 50, 9)
+	cb, err := Train(vecs, dim, TrainOptions{M: 32, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(Write(cb, cb.Encode(vecs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit, total := 0, 0
+	for qi := 0; qi < 50; qi++ {
+		q := vecs[qi*dim : (qi+1)*dim]
+		exact := make([]int, n)
+		ex := make([]float32, n)
+		for i := range exact {
+			exact[i] = i
+			ex[i] = vec.Dot(q, vecs[i*dim:(i+1)*dim])
+		}
+		sort.Slice(exact, func(a, b int) bool { return ex[exact[a]] > ex[exact[b]] })
+		sc := c.Scores(c.Table(q, nil), nil)
+		approx := append([]int(nil), exact...)
+		sort.Slice(approx, func(a, b int) bool { return sc[approx[a]] > sc[approx[b]] })
+		top := map[int]bool{}
+		for _, i := range exact[:10] {
+			top[i] = true
+		}
+		for _, i := range approx[:10] {
+			if top[i] {
+				hit++
+			}
+		}
+		total += 10
+	}
+	if r := float64(hit) / float64(total); r < 0.6 {
+		t.Fatalf("recall@10 %.2f with 32 subspaces of 2 dims", r)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	vecs := clustered(300, 16, 4, 2)
+	cb, _ := Train(vecs, 16, TrainOptions{M: 4, Seed: 1})
+	good := Write(cb, cb.Encode(vecs))
+	for _, tc := range []struct {
+		name string
+		edit func([]byte) []byte
+	}{
+		{"short", func(b []byte) []byte { return b[:10] }},
+		{"magic", func(b []byte) []byte { b[0] = 'X'; return b }},
+		{"version", func(b []byte) []byte { b[4] = 9; return b }},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"subspaces", func(b []byte) []byte { b[16] = 3; return b }},
+		{"reserved", func(b []byte) []byte { b[25] = 1; return b }},
+		{"nan centroid", func(b []byte) []byte { copy(b[HeaderSize:], []byte{0, 0, 0xc0, 0x7f}); return b }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.edit(append([]byte(nil), good...)))
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("err = %v, want ErrFormat", err)
+			}
+		})
+	}
+	if _, err := Train(vecs, 16, TrainOptions{M: 5}); err == nil {
+		t.Fatal("5 subspaces of 16 dims accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	vecs := clustered(40, 8, 2, 2)
+	cb, _ := Train(vecs, 8, TrainOptions{M: 2, Seed: 1})
+	f.Add(Write(cb, cb.Encode(vecs)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b)
+		if err != nil {
+			return
+		}
+		q := make([]float32, c.Dim)
+		c.Scores(c.Table(q, nil), nil)
+	})
+}
