@@ -1,4 +1,4 @@
-// lookalike.js — the site owner's embed: an ES module (with ./lookalike/safeurl.js), no build step.
+// lookalike.js — the site owner's embed: an ES module (+ lookalike/safeurl.js), no build step.
 //
 //   <script type="module" src="https://…/lookalike.js"></script>
 //   <lookalike-similar product-id="1163" assets="https://…/assets/" count="8"></lookalike-similar>
@@ -404,7 +404,6 @@ function h(tag, props = {}, ...kids) {
  */
 export function tile(t, alt = '', sheets = null) {
   const box = h('span', { class: 'img', part: 'image' });
-  // http(s) only; in strict mode the local copy or nothing.
   let src = safeURL(t?.url);
   if (sheets) src = sheets.get(src) || '';
   if (!src) return box;
@@ -781,7 +780,7 @@ class SearchView extends View {
       else if (files?.length) this.say('That file is not an image.');
     };
     for (const input of [file, cam]) input.addEventListener('change', () => { take(input.files); input.value = ''; });
-    // privacy="strict": all sheets on the first sign of intent (privacy.js).
+    // privacy="strict": every sheet on intent (privacy.js).
     if (this.attr('privacy') === 'strict') for (const ev of ['pointerenter', 'focusin', 'dragenter', 'touchstart']) box.addEventListener(ev, () => this.prefetch(), { once: true, passive: true });
     box.addEventListener('dragover', (e) => { e.preventDefault(); box.classList.add('over'); });
     box.addEventListener('dragleave', () => box.classList.remove('over'));
