@@ -13,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${1:-15s}
-for p in $(go list ./models/... ./builder/... ./wasm/worker/edge ./wasm/engine); do
+for p in $(go list ./models/... ./builder/... ./wasm/worker/api ./wasm/engine); do
   dir=$(go list -f '{{.Dir}}' "$p")
   for f in $(go test -list 'Fuzz.*' "$p" | grep '^Fuzz'); do
     for try in 1 2 3; do

@@ -12,7 +12,7 @@
 // data-lookalike-similar …> works the same. A failure renders nothing or a
 // quiet line and one console warning, never a throw. Re-ranking by the
 // shopper's on-device history (personal.js) unless personal="off".
-// Catalogue links pass safeURL. See docs/embed.md.
+// See docs/embed.md.
 
 import { safeURL } from './lookalike/safeurl.js';
 
@@ -430,7 +430,8 @@ export function tile(t, alt = '', sheets = null) {
   return box;
 }
 
-function formatPrice(price, currency) {
+/** A product's price as the carousel shows it (currency when the catalogue has one); shops' own pages may use it too. */
+export function formatPrice(price, currency) {
   if (!price) return '';
   const n = Number(price);
   if (currency && /^[A-Z]{3}$/.test(currency) && Number.isFinite(n)) {
@@ -800,7 +801,7 @@ class SearchView extends View {
 
   say(text) { this.msg.textContent = text; }
 
-  prefetch() { return (this.strict ||= import(new URL('privacy.js', import.meta.url).href).then((m) => m.prefetchSheets(this.assets)).catch(() => new Map())); }
+  prefetch() { return (this.strict ||= import(new URL('privacy.js', import.meta.url)).then((m) => m.prefetchSheets(this.assets)).catch(() => new Map())); }
 
   async search(file) {
     const token = ++this.token;

@@ -1,4 +1,4 @@
-// The rule of models/catalog.SafeURL (docs/security.md): http(s) or relative, else ''.
+// models/catalog.SafeURL's rule: http(s) or relative URLs, else ''.
 export function safeURL(u, base = document.baseURI) {
   const s = String(u ?? '').replace(/^[\0- ]+|[\0- ]+$/g, '');
   const m = /^([a-z][a-z\d+.-]*):/i.exec(s);
@@ -6,7 +6,5 @@ export function safeURL(u, base = document.baseURI) {
   try {
     const url = new URL(s, base);
     return /^https?:$/.test(url.protocol) ? url.href : '';
-  } catch {
-    return '';
-  }
+  } catch { return ''; }
 }

@@ -1,4 +1,4 @@
-package edge
+package api
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 	"testing"
 
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/edge"
+	"github.com/lookalike/lookalike/models/edge/edgetest"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
 
 // A display file holding unsafe links (written by hand, or by a builder
-// before issue #14): the staged cards, and so every API answer, carry only
-// http:, https: and relative links.
+// before issue #14): the staged cards (models/edge.Stage), and so every
+// API answer, carry only http:, https: and relative links.
 func TestStagedCardsCarryNoUnsafeURL(t *testing.T) {
 	db := []byte(`{"format":"lookalike-catalog","version":1,"count":4,"id":["a","b","c","d"],` +
 		`"url":["javascript:alert(3)","JaVaScRiPt:alert(3)","data:text/html,x","https://shop.example/d"]}` + "\n")
@@ -45,7 +47,7 @@ func TestStagedCardsCarryNoUnsafeURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staged, err := Stage(mb, func(a catalog.Asset) ([]byte, error) { return files[a.File], nil })
+	staged, err := edge.Stage(mb, func(a catalog.Asset) ([]byte, error) { return files[a.File], nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func TestStagedCardsCarryNoUnsafeURL(t *testing.T) {
 			t.Errorf("staged %s carries an unsafe url: %s", name, b)
 		}
 	}
-	h := Handler(&memStore{files: staged})
+	h := Handler(&edgetest.Store{Files: staged})
 	for _, id := range []string{"a", "b", "c", "d"} {
 		for _, path := range []string{"/api/products/" + id, "/api/similar/" + id + "?k=3"} {
 			w := do(t, h, "GET", path)
@@ -74,8 +76,8 @@ func TestStagedCardsCarryNoUnsafeURL(t *testing.T) {
 // FuzzRequest sends any method and path: never a 5xx, a 204 without a
 // body for OPTIONS (workerd refuses a body there), JSON otherwise.
 func FuzzRequest(f *testing.F) {
-	fx := newFixture(f, 300, 8, true)
-	h := Handler(fx.store)
+	fx := edgetest.New(f, 300, 8, true)
+	h := Handler(fx.Store)
 	for _, s := range [][2]string{{"OPTIONS", "/api/health"}, {"HEAD", "/api/similar/p1"}, {"GET", "/api/../../etc/passwd"},
 		{"GET", "/api/similar/%2e%2e%2f%2e%2e"}, {"POST", "/api/health"}, {"GET", "/api/products/" + strings.Repeat("x", 300)}} {
 		f.Add(s[0], s[1])
