@@ -83,6 +83,9 @@ type BuildConfig struct {
 	// "none" = no heads); HeadWeights their blend weights.
 	Heads       string
 	HeadWeights []float64
+	// Augment is how many products get a shopper-like variant for the
+	// heads' training (0 = default, < 0 = none).
+	Augment int
 	// Blend defaults written into the manifest (docs/personal.md).
 	WCF, WPersonal, HalfLifeHours float64
 	Log                           io.Writer
@@ -128,6 +131,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.IntVar(&cfg.MaxRowBytes, "max-row-bytes", catalog.DefaultMaxRowBytes, "longest catalogue row (CSV record or JSON line); longer ones are bad rows, never held in memory")
 	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
+	fs.IntVar(&cfg.Augment, "augment", defaultAugment, "products that also teach the heads through a shopper-like variant (busy scene, crop, dim light, heavy JPEG); -1 = none")
 	headW := fs.String("head-weights", "", "blend weights of the heads, comma-separated in --heads order (default 1,0.5)")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
 	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
@@ -507,6 +511,11 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	if proj != nil {
+		// int8 rows: a quarter of the download, and the catalogue is
+		// projected with exactly what the page gets.
+		proj.QuantizeRows()
+	}
 	emb.SetProjection(proj)
 	dim := proj.OutDim(featDim)
 	vecs := make([]float32, 0, n*dim)
@@ -541,8 +550,16 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err := addCodes(cfg, vecs, dim, w); err != nil {
 		return err
 	}
-	if err := addHeads(cfg, headColumns(cfg, cat.Header, attrs, good), good, vecs, dim, w); err != nil {
-		return err
+	if cols := headColumns(cfg, cat.Header, attrs, good); len(cols) > 0 {
+		pc, err := photoCache(cacheRoot, modelSHA, cached.Key+"|"+string(specJSON), emb)
+		if err != nil {
+			return err
+		}
+		err = addHeads(cfg, cols, good, vecs, dim, emb, pc, w)
+		pc.Close()
+		if err != nil {
+			return err
+		}
 	}
 	var vb strings.Builder
 	if err := vecfile.WriteVectors(&vb, cfg.VectorEnc, dim, vecs); err != nil {

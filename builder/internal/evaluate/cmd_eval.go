@@ -74,6 +74,9 @@ type evalConfig struct {
 	Cache         string
 	NoCache       bool
 	LatencySample int
+	// NoLocalise and NoHeads switch parts of the photo pipeline off, to
+	// measure what each adds.
+	NoLocalise, NoHeads bool
 	Workers       int
 	Out, Log      io.Writer
 }
@@ -93,6 +96,8 @@ func runEval(args []string) error {
 	fs.StringVar(&cfg.Cache, "cache", "", "cache folder (default: $LOOKALIKE_CACHE or <repo>/.cache)")
 	fs.BoolVar(&cfg.NoCache, "no-cache", false, "embed every query afresh instead of reusing cached features")
 	fs.IntVar(&cfg.LatencySample, "latency-sample", 20, "queries timed end to end through search.SearchImage (uncached)")
+	fs.BoolVar(&cfg.NoLocalise, "no-localise", false, "ours: search the whole photo (no product localisation)")
+	fs.BoolVar(&cfg.NoHeads, "no-heads", false, "ours: rank by visual similarity only, even when the assets have heads")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./builder eval --assets DIR --queries CSV [--k 10] [--labels articleType,baseColour] [--distort clean,crop,scene,jpeg,rotate,dim,warm] [--json]\n\n")
@@ -547,13 +552,15 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 	// The browser's pipeline for each photo: find the product
 	// (localisation), embed it, run the heads, scan.
 	parallelFor(len(qs), cfg.Workers, func(i int) {
-		p, err := ev.eng.EmbedPhoto(qs[i].img, true)
+		p, err := ev.eng.EmbedPhoto(qs[i].img, !cfg.NoLocalise)
 		if err != nil {
 			errs[i] = fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
 			return
 		}
 		q := sq
-		q.Heads = ev.eng.Predict(p)
+		if !cfg.NoHeads {
+			q.Heads = ev.eng.Predict(p)
+		}
 		ts := time.Now()
 		hits, err := ev.eng.SearchVector(p.Vector, q)
 		searchMS[i] = msSince(ts)

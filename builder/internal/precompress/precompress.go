@@ -7,10 +7,19 @@ import (
 	"compress/gzip"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 
 	"github.com/lookalike/lookalike/builder/internal/atomicfile"
+)
+
+// gzip encoders are reused (brotli's are sized to each file).
+var (
+	gzWriters = sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
+		return w
+	}}
 )
 
 // MinSize: smaller files are not worth a sibling.
@@ -27,7 +36,16 @@ func Siblings(data []byte) (map[string][]byte, error) {
 		return out, nil
 	}
 	var br bytes.Buffer
-	bw := brotli.NewWriterOptions(&br, brotli.WriterOptions{Quality: 9, LGWin: 22})
+	// A window no larger than the file: small files need far less memory.
+	lg := 16
+	for lg < 22 && 1<<lg < len(data) {
+		lg++
+	}
+	q := 9
+	if len(data) < 64<<10 {
+		q = 6
+	}
+	bw := brotli.NewWriterOptions(&br, brotli.WriterOptions{Quality: q, LGWin: lg})
 	if _, err := bw.Write(data); err != nil {
 		return nil, fmt.Errorf("precompress: brotli: %w", err)
 	}
@@ -38,7 +56,9 @@ func Siblings(data []byte) (map[string][]byte, error) {
 		out[".br"] = br.Bytes()
 	}
 	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw := gzWriters.Get().(*gzip.Writer)
+	defer gzWriters.Put(zw)
+	zw.Reset(&gz)
 	if _, err := zw.Write(data); err != nil {
 		return nil, fmt.Errorf("precompress: gzip: %w", err)
 	}
