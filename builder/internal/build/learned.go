@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -136,7 +135,7 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 	for i := 0; i < n; i++ {
 		copy(x[i*in:], vecs[i*dim:(i+1)*dim])
 	}
-	colours, err := colourDescriptors(good)
+	colours, err := colourDescriptors(cfg, good)
 	if err != nil {
 		return err
 	}
@@ -207,7 +206,7 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 
 // colourDescriptors decodes every product photo once more for its colour
 // descriptor (cheap next to the model: a few ms per photo, in parallel).
-func colourDescriptors(good []*item) ([][]float32, error) {
+func colourDescriptors(cfg *BuildConfig, good []*item) ([][]float32, error) {
 	out := make([][]float32, len(good))
 	errs := make([]error, len(good))
 	var wg sync.WaitGroup
@@ -217,7 +216,7 @@ func colourDescriptors(good []*item) ([][]float32, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				data, err := os.ReadFile(good[i].Image)
+				data, err := cfg.images.read(good[i].Image)
 				if err == nil {
 					img, _, derr := imageprep.Decode(data, imageprep.Options{})
 					if err = derr; err == nil {
@@ -263,7 +262,7 @@ func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embe
 	rows := make([][]float32, len(pick))
 	errs := make([]error, len(pick))
 	decode := func(i int) image.Image {
-		data, err := os.ReadFile(good[i].Image)
+		data, err := cfg.images.read(good[i].Image)
 		if err != nil {
 			return nil
 		}
