@@ -244,8 +244,10 @@ function badManifests() {
   const good = JSON.parse(fs.readFileSync(path.join(assets, 'manifest.json'), 'utf8'));
   const edit = (f) => { const m = structuredClone(good); f(m); return JSON.stringify(m); };
   const kind = (m, k) => m.assets.find((a) => a.kind === k);
-  const vec = kind(good, 'vectors');
-  const flipped = Buffer.from(fs.readFileSync(path.join(assets, vec.file)));
+  // The catalog asset: the page loads it whatever else the build holds
+  // (with product codes it skips the index and the vectors).
+  const cat = kind(good, 'catalog');
+  const flipped = Buffer.from(fs.readFileSync(path.join(assets, cat.file)));
   flipped[flipped.length - 1] ^= 0xff;
   return {
     'negative-size': { manifest: edit((m) => { kind(m, 'vectors').size = -1; }) },
@@ -253,8 +255,8 @@ function badManifests() {
     'dim-2-31': { manifest: edit((m) => { m.model.embedding.dim = 2 ** 31; }) },
     'dotdot-name': { manifest: edit((m) => { kind(m, 'catalog').file = '../' + kind(m, 'catalog').file; }) },
     'size-9e18': { manifest: edit((m) => { kind(m, 'index').size = 9e18; }) },
-    'flipped-byte': { manifest: JSON.stringify(good), files: { [vec.file]: flipped } },
-    'another-build': { manifest: edit((m) => { kind(m, 'vectors').sha256 = 'ab'.repeat(32); }) },
+    'flipped-byte': { manifest: JSON.stringify(good), files: { [cat.file]: flipped } },
+    'another-build': { manifest: edit((m) => { kind(m, 'catalog').sha256 = 'ab'.repeat(32); }) },
   };
 }
 
@@ -302,11 +304,16 @@ test('page: without strict, the sheets fetched after a photo depend on it; with 
       // Thumbnails drawn (from blob: copies in strict mode).
       await page.waitForFunction(() => [...document.querySelectorAll('#results .thumb')].every((t) => t.style.backgroundImage || t.classList.contains('missing')), null, { timeout: 30_000 });
       const bgs = await page.evaluate(() => [...document.querySelectorAll('#results .thumb')].map((t) => t.style.backgroundImage));
-      const after = requests.slice(mark).map((r) => r.url);
       if (!strict) {
+        // The browser requests a background image some time after it is set.
+        for (let i = 0; i < 200 && !sheetRequests(mark).length; i++) await page.waitForTimeout(50);
         assert.ok(sheetRequests(mark).length > 0, 'without strict mode the results fetch their sheets (so the strict check below can fail)');
         continue;
       }
+      await page.waitForTimeout(1000); // give a late request the time to show
+      // The browser's own update checks of the service worker script are
+      // the same whatever the photo; nothing else may follow it.
+      const after = requests.slice(mark).map((r) => r.url).filter((u) => !/\/sw\.js$/.test(u));
       assert.deepEqual(after, [], 'requests after the photo in strict mode');
       assert.ok(bgs.length >= 20 && bgs.every((b) => b.startsWith('url("blob:')), `thumbnails come from local copies: ${bgs.slice(0, 2)}`);
       assert.deepEqual(new Set(sheetRequests(start).map((r) => path.basename(r.url))), new Set(sheetFiles()), 'every sheet was fetched');
