@@ -8,31 +8,7 @@
 const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
 
-// The order Go takes them in; `optional` ones may be absent. Everything is
-// fetched at once, in parallel, the moment the manifest is read; Go takes
-// each file as soon as it and those before it have arrived. The projection
-// comes before the model so that Go can build the embedder the moment the
-// model has arrived and collect the decoding garbage before the rest
-// takes its memory (Go's wasm memory never shrinks). With codes (a
-// product-quantisation code per product, scanned exhaustively) the page
-// needs neither the tree index nor the vector file.
-const STAGES = [
-  { kind: 'projection', optional: true },
-  { kind: 'model' },
-  { kind: 'codes', optional: true },
-  { kind: 'heads', optional: true },     // learned type/colour heads
-  { kind: 'index', unlessCodes: true },
-  { kind: 'vectors', optional: true, unlessCodes: true },
-  { kind: 'catalog' },
-];
-// Not needed for the first photo search: fetched once the engine is ready
-// ("more like this" scans the codes until the neighbours arrive).
-const LATER = [
-  { kind: 'neighbors', optional: true },
-  { kind: 'cf', optional: true },        // collaborative neighbours (build --interactions)
-];
-
-const MAX_PART = 25 * 1024 * 1024; // models/catalog.MaxAssetSize
+import { planStages } from './asset-plan.js';
 
 let engine = null;       // globalThis.lookalike once Go runs
 let readyInfo = null;
@@ -111,22 +87,12 @@ async function init(base) {
   try { manifest = JSON.parse(new TextDecoder().decode(manifestBytes)); } catch { throw new EngineError('corrupt', 'manifest.json is not valid JSON'); }
   post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
 
-  const files = assetFiles(manifest);
-  const plan = (list) => {
-    const out = [];
-    for (const st of list) {
-      const parts = files[st.kind];
-      if (st.unlessCodes && files.codes) continue;
-      if (!parts) {
-        if (st.optional) continue;
-        throw new EngineError('corrupt', `manifest.json lists no ${st.kind} file`);
-      }
-      out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts) : { parts, from: 0 }) });
-    }
-    return out;
-  };
-  const stages = plan(STAGES);
-  const later = plan(LATER);
+  let stages, later;
+  try {
+    ({ stages, later } = planStages(manifest));
+  } catch (err) {
+    throw new EngineError('corrupt', err.message);
+  }
   const engineFile = buildInfo.engine;
   if (!engineFile) throw new EngineError('corrupt', 'build/build.json names no engine');
   const engineSize = buildInfo.sizes?.[engineFile] || 0;
@@ -199,59 +165,6 @@ async function loadLater(later) {
       }
     } catch { /* optional: searches work without it */ }
   }
-}
-
-/**
- * The index parts the engine needs. An Annoy file starts with one node per
- * product holding its vector (12 + 4·dim bytes each: most of the file),
- * which the vector file already has; the builder ends a part where the
- * split nodes begin, so those parts are skipped. Returns the parts to fetch
- * and the byte offset of the first one in the index file.
- */
-function indexTail(manifest, parts) {
-  const items = Number(manifest.item_count) || 0;
-  const dim = Number(manifest.model?.embedding?.dim) || 0;
-  const itemBytes = items * (12 + 4 * dim);
-  let at = 0;
-  let first = 0;
-  while (first < parts.length - 1 && itemBytes > 0 && at + parts[first].size <= itemBytes && parts[first].size > 0) {
-    at += parts[first].size;
-    first++;
-  }
-  return { parts: parts.slice(first), from: at };
-}
-
-/**
- * The files of each kind, from manifest.json. Each kind maps to its parts in
- * order ({file, sha256, size}); a file bigger than the host's limit is split
- * and listed as parts. Accepts the asset list as an array of {kind, file,
- * sha256, size, parts?} or as an object keyed by kind.
- */
-function assetFiles(m) {
-  const out = {};
-  const add = (kind, a) => {
-    if (!kind || !a) return;
-    const parts = Array.isArray(a.parts) && a.parts.length ? a.parts : [a];
-    out[kind] = parts.map((p) => ({
-      file: p.file || p.path || p.name,
-      sha256: String(p.sha256 || p.hash || ''),
-      size: Number(p.size || p.bytes || 0),
-    }));
-    // As models/catalog.ReadManifest (which Go runs too): every file a
-    // safe relative name, a sha256 and a sane size, checked before any
-    // byte is fetched or any buffer sized from the manifest.
-    for (const p of out[kind]) {
-      if (!p.file || !/^[\w.-]+(\/[\w.-]+)*$/.test(p.file) || p.file.split('/').includes('..')) throw new EngineError('bad-assets', `manifest.json: the ${kind} asset has no safe file name`);
-      if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new EngineError('bad-assets', `manifest.json: ${p.file} has no sha256`);
-      if (!Number.isSafeInteger(p.size) || p.size < 0 || p.size > MAX_PART) throw new EngineError('bad-assets', `manifest.json: ${p.file} has size ${p.size}`);
-    }
-  };
-  const list = m.assets || m.files || {};
-  if (Array.isArray(list)) for (const a of list) add(a.kind || a.role || a.type, a);
-  else for (const [k, a] of Object.entries(list)) add(k, a);
-  if (!out.model && m.model && (m.model.file || m.model.parts)) add('model', m.model);
-  if (!out.neighbors && out.neighbours) out.neighbors = out.neighbours;
-  return out;
 }
 
 async function startGo(wasmBytes, buildInfo, buildBase) {

@@ -35,6 +35,11 @@ type Manifest struct {
 	// Blend sets the defaults of the ranking blend; nil (older manifests)
 	// means the engine's compiled-in defaults.
 	Blend *Blend `json:"blend,omitempty"`
+	// Floor is the relevance floor (builds with heads): a result scoring
+	// below it is not called a lookalike (the page ends the grid of close
+	// matches there). Calibrated by the builder on shopper-like photos:
+	// below it fewer than half the results share the photo's product type.
+	Floor *float32 `json:"floor,omitempty"`
 }
 
 // Blend is the manifest's "blend" section: the defaults of the scoring rule
@@ -247,6 +252,9 @@ func (m *Manifest) check() error {
 		if err := checkFile("model", m.Model.File, m.Model.SHA256, m.Model.Size, MaxAssetTotal); err != nil {
 			return err
 		}
+	}
+	if m.Floor != nil && !(*m.Floor >= -10 && *m.Floor <= 10) {
+		return fmt.Errorf("floor %v, want a score in -10..10", *m.Floor)
 	}
 	for i, a := range m.Assets {
 		if a.Kind == "" || a.File == "" {

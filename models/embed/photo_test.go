@@ -2,6 +2,7 @@ package embed
 
 import (
 	"image"
+	"math"
 	"testing"
 
 	"github.com/lookalike/lookalike/models/internal/tinymodel"
@@ -10,7 +11,7 @@ import (
 func TestLocalise(t *testing.T) {
 	const c, h, w = 3, 7, 7
 	m := make([]float32, c*h*w)
-	// A product in cells x 1..2, y 3..5, and a weaker blob elsewhere that
+	// A product in cells x 1..2, y 3..5, and weaker clutter elsewhere that
 	// is not connected to it.
 	for ch := 0; ch < c; ch++ {
 		for y := 3; y <= 5; y++ {
@@ -18,10 +19,10 @@ func TestLocalise(t *testing.T) {
 				m[ch*h*w+y*w+x] = 5
 			}
 		}
-		m[ch*h*w+0*w+6] = 3
+		m[ch*h*w+0*w+6] = 1
 	}
 	bounds := image.Rect(0, 0, 700, 1400)
-	box, share := Localise(m, c, h, w, bounds)
+	box, share, clutter := Localise(m, c, h, w, bounds)
 	// cells 1..2 widened by half a cell: 0.5/7..3.5/7 of 700 = 50..350;
 	// rows 3..5: 2.5/7..6.5/7 of 1400 = 500..1300.
 	want := image.Rect(50, 500, 350, 1300)
@@ -31,13 +32,17 @@ func TestLocalise(t *testing.T) {
 	if s := float64(want.Dx()*want.Dy()) / (700 * 1400); share != s {
 		t.Fatalf("share %v, want %v", share, s)
 	}
+	// outside: one cell of 3 (sum over channels) among 43 cells; inside 15 per cell.
+	if wantC := (3.0 / 43) / 15; math.Abs(clutter-wantC) > 1e-9 {
+		t.Fatalf("clutter %v, want %v", clutter, wantC)
+	}
 	// A flat (or dead) map proposes the whole photo.
-	if box, share := Localise(make([]float32, c*h*w), c, h, w, bounds); box != bounds || share != 1 {
+	if box, share, _ := Localise(make([]float32, c*h*w), c, h, w, bounds); box != bounds || share != 1 {
 		t.Fatalf("empty map: %v %v", box, share)
 	}
 	// Offset bounds (a cropped photo) stay inside.
 	off := image.Rect(100, 100, 800, 1500)
-	if box, _ := Localise(m, c, h, w, off); !box.In(off) || box.Min.X != 150 {
+	if box, _, _ := Localise(m, c, h, w, off); !box.In(off) || box.Min.X != 150 {
 		t.Fatalf("offset: %v", box)
 	}
 }

@@ -25,7 +25,7 @@ import (
 
 // augmentVersion names the generators in the cache key of the augmented
 // photos' features; bump it when they change.
-const augmentVersion = "aug-1"
+const augmentVersion = "aug-1" // with photo-2 (localisation v2) in the cache key
 
 // augment returns one variant of img; texture gives another catalogue
 // photo to borrow a background texture from.

@@ -439,6 +439,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	precompress.CacheDir = filepath.Join(cacheRoot, "precompress")
 	// The cache holds what the model computes for an image, before any
 	// choice made after it: with both pooled outputs (gap|gmp) cached, a
 	// change of --pooling or projection re-embeds nothing.
@@ -550,12 +551,13 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err := addCodes(cfg, vecs, dim, w); err != nil {
 		return err
 	}
+	var floor *float32
 	if cols := headColumns(cfg, cat.Header, attrs, good); len(cols) > 0 {
-		pc, err := photoCache(cacheRoot, modelSHA, cached.Key+"|"+string(specJSON), emb)
+		pc, err := embedcache.OpenPhotos(filepath.Join(cacheRoot, "embed"), modelSHA, emb)
 		if err != nil {
 			return err
 		}
-		err = addHeads(cfg, cols, good, vecs, dim, emb, pc, w)
+		floor, err = addHeads(cfg, cols, good, vecs, dim, emb, pc, w)
 		pc.Close()
 		if err != nil {
 			return err
@@ -632,6 +634,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		Attributes:    map[string]map[string]int{},
 		Assets:        w.assets,
 		Blend:         &catalog.Blend{WCF: &cfg.WCF, WPersonal: &cfg.WPersonal, HalfLifeHours: &cfg.HalfLifeHours},
+		Floor:         floor,
 	}
 	if a, ok := w.asset(search.KindProjection); ok {
 		m.Model.Embedding.Projection = a.File

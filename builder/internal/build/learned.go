@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/lookalike/lookalike/builder/internal/embedcache"
 	"github.com/lookalike/lookalike/builder/internal/progress"
+	"github.com/lookalike/lookalike/internal/topk"
+	"github.com/lookalike/lookalike/internal/vec"
 	"github.com/lookalike/lookalike/models/embed"
 
 	"github.com/lookalike/lookalike/models/heads"
@@ -110,23 +111,12 @@ const minHeadItems = 100
 // agreement, chosen with builder eval (docs/quality.md).
 var defaultHeadWeight = map[int]float32{0: 1.0, 1: 0.5}
 
-// photoCache opens the cache of shopper-like photos' Records (the
-// augmented training photos; `builder eval` keeps its query photos there
-// too), next to the embedding cache and keyed the same way.
-func photoCache(cacheRoot, modelSHA, pipeline string, emb *embed.Embedder) (*embedcache.Cache, error) {
-	raw, err := embedcache.NewFeatures(emb).Dim()
-	if err != nil {
-		return nil, err
-	}
-	return embedcache.Open(filepath.Join(cacheRoot, "embed"), modelSHA, pipeline+"|photo-1", embed.PhotoRecordDim(raw))
-}
-
 // addHeads trains one head per label column on [vector ⊕ colour
 // descriptor] of every product, and of shopper-like variants of some of
 // them (augment.go), and writes the heads asset.
-func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim int, emb *embed.Embedder, pc *embedcache.Cache, w *assetWriter) error {
+func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim int, emb *embed.Embedder, pc *embedcache.Cache, w *assetWriter) (floor *float32, err error) {
 	if len(cols) == 0 {
-		return nil
+		return nil, nil
 	}
 	t0 := time.Now()
 	n := len(good)
@@ -137,7 +127,7 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 	}
 	colours, err := colourDescriptors(cfg, good)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, c := range colours {
 		copy(x[i*in+dim:], c)
@@ -148,7 +138,7 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 	}
 	ax, asrc, err := augmentedRows(cfg, good, emb, pc, in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	x = append(x, ax...)
 	src = append(src, asrc...)
@@ -184,7 +174,7 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 		}
 		wts, b, err := heads.Train(x, in, y, len(names), heads.TrainOptions{Seed: uint64(cfg.Seed) + uint64(hi)})
 		if err != nil {
-			return fmt.Errorf("head %q: %w", col, err)
+			return nil, fmt.Errorf("head %q: %w", col, err)
 		}
 		weight := defaultHeadWeight[hi]
 		if hi < len(cfg.HeadWeights) {
@@ -195,13 +185,99 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 	}
 	b, err := set.Marshal()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := w.add(search.KindHeads, "bin", b); err != nil {
-		return err
+		return nil, err
+	}
+	if f, ok := relevanceFloor(set, vecs, dim, x[n*in:], asrc, in); ok {
+		floor = &f
+		fmt.Fprintf(cfg.Log, "build: relevance floor %.3f (below it fewer than half the results of shopper-like photos share their %s)\n", f, cols[0])
 	}
 	fmt.Fprintf(cfg.Log, "build: heads %s learned on %d products and %d shopper-like variants in %s (%.2f MB)\n", strings.Join(cols, ", "), n, len(asrc), time.Since(t0).Round(time.Millisecond), float64(len(b))/1e6)
-	return nil
+	return floor, nil
+}
+
+// relevanceFloor calibrates the score below which a result is not called
+// a lookalike: shopper-like variants (rows of x, showing products src) are
+// searched as the page searches (visual cosine + the heads' terms, the
+// product itself left out); walking down the pooled results by score, the
+// floor is where fewer than half of a window of results share the photo's
+// label under the first head (the product type). ok is false when there
+// are too few variants to tell.
+func relevanceFloor(set *heads.Set, vecs []float32, dim int, x []float32, src []int, in int) (float32, bool) {
+	const queries, perQuery, window = 800, 40, 200
+	nq := min(len(src), queries)
+	if nq < 50 {
+		return 0, false
+	}
+	n := len(vecs) / dim
+	type pair struct {
+		score float32
+		same  bool
+	}
+	pairs := make([][]pair, nq)
+	parallel(nq, func(q int) {
+		xq := x[q*in : (q+1)*in]
+		hp := set.Predict(xq)
+		top := topk.New(perQuery)
+		for j := 0; j < n; j++ {
+			if j == src[q] {
+				continue
+			}
+			s := vec.Dot(xq[:dim], vecs[j*dim:(j+1)*dim])
+			for h, p := range hp {
+				if l := set.Labels[h][j]; l != heads.NoLabel {
+					s += set.Heads[h].Weight * p[l]
+				}
+			}
+			top.Push(j, s)
+		}
+		want := set.Labels[0][src[q]]
+		for _, e := range top.Sorted() {
+			pairs[q] = append(pairs[q], pair{e.Score, want != heads.NoLabel && set.Labels[0][e.Item] == want})
+		}
+	})
+	var all []pair
+	for _, p := range pairs {
+		all = append(all, p...)
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].score > all[b].score })
+	same := 0
+	for i, p := range all {
+		if p.same {
+			same++
+		}
+		if i >= window {
+			if all[i-window].same {
+				same--
+			}
+			if same*2 < window {
+				return all[i-window/2].score, true
+			}
+		}
+	}
+	return all[len(all)-1].score, true
+}
+
+// parallel runs f(0..n-1) on all cores.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // colourDescriptors decodes every product photo once more for its colour
@@ -293,14 +369,13 @@ func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embe
 				tex := rng.IntN(n)
 				v := augment(img, rng, func() image.Image { return decode(tex) })
 				key := augmentKey(v)
-				var p *embed.Photo
-				if rec, ok := pc.Get(key); ok {
-					p, errs[j] = emb.PhotoFromRecord(rec)
-					prog.Cached(1)
-				} else if p, errs[j] = emb.EmbedPhoto(v, true); errs[j] == nil {
-					errs[j] = pc.Put(key, p.Record())
+				p, ran, err := embedcache.Photo(pc, key, emb, v, true)
+				errs[j] = err
+				if ran {
 					fresh.Add(1)
 					prog.Add(1)
+				} else {
+					prog.Cached(1)
 				}
 				if errs[j] == nil {
 					rows[j] = append(append(make([]float32, 0, in), p.Vector...), p.Colour...)

@@ -5,8 +5,11 @@ package precompress
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/andybalholm/brotli"
@@ -28,9 +31,46 @@ const MinSize = 1024
 // worth: a sibling is written only when it saves at least a tenth.
 func worth(raw, packed int) bool { return packed*10 < raw*9 }
 
+// CacheDir, when set, keeps every sibling computed, by the SHA-256 of the
+// data: the model (15 MB, a minute of brotli) is compressed once, not
+// once per output folder. Set it before concurrent use.
+var CacheDir string
+
 // Siblings returns the siblings of data that pay for themselves, by
 // suffix (".br", ".gz").
 func Siblings(data []byte) (map[string][]byte, error) {
+	if CacheDir == "" || len(data) < MinSize {
+		return siblings(data)
+	}
+	sum := sha256.Sum256(data)
+	key := filepath.Join(CacheDir, hex.EncodeToString(sum[:]))
+	out := map[string][]byte{}
+	if _, err := os.Stat(key + ".done"); err == nil {
+		for _, suf := range []string{".br", ".gz"} {
+			if b, err := os.ReadFile(key + suf); err == nil {
+				out[suf] = b
+			}
+		}
+		return out, nil
+	}
+	out, err := siblings(data)
+	if err != nil {
+		return nil, err
+	}
+	// The cache only saves time: a failure to write it is not an error.
+	if os.MkdirAll(CacheDir, 0o755) == nil {
+		ok := true
+		for suf, b := range out {
+			ok = ok && atomicfile.Write(key+suf, b) == nil
+		}
+		if ok {
+			atomicfile.Write(key+".done", nil)
+		}
+	}
+	return out, nil
+}
+
+func siblings(data []byte) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	if len(data) < MinSize {
 		return out, nil
