@@ -16,7 +16,7 @@ DEMO_ADDR  ?= 127.0.0.1:8080
 WASM_EXEC  := $(CURDIR)/wasm/exec/go_js_wasm_exec
 export LOOKALIKE_SHARED := $(abspath $(SHARED))
 
-.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet tidy cross deps model demo demo-assets demo-serve bench fuzz clean
+.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet tidy cross deps model demo demo-assets demo-serve bench fuzz fuzz-short clean
 
 all: test
 
@@ -64,20 +64,27 @@ test-ref: deps model
 
 ## test-node: node:test suites of the JS helpers and the kernel loader.
 test-node: deps
-	node --test e2e/ref/ e2e/bench/ wasm/kernels/
+	node --test e2e/ref/ e2e/bench/ e2e/unit/ wasm/kernels/
 
 ## test-e2e: the page, the embed script and the edge worker in real Chromium / workerd.
 test-e2e: deps model
 	node --test --test-concurrency=1 e2e/*.test.mjs
 
 ## test: everything CI runs.
-test: deps vet tidy cross test-go test-wasm test-node test-ref test-e2e
+test: deps vet tidy cross test-go test-wasm test-node fuzz-short test-ref test-e2e
 
+## fuzz: every fuzz target (the bad-input suite: images, catalogue CSV/JSON
+## Lines, manifest, catalog asset, ONNX, index, vectors, neighbours, engine
+## assets, edge API) for FUZZTIME each; `make fuzz FUZZTIME=10m` for a long
+## local run (.ci/fuzz.sh). A crash is saved under the package's
+## testdata/fuzz/ and then stays a seed of every later run (commit it).
+FUZZTIME ?= 15s
 fuzz:
-	@for p in $$($(GO) list ./models/... ./builder/... ./wasm/worker/api ./wasm/engine); do \
-	  for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
-	    echo "== $$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=15s $$p || exit 1; \
-	  done; done
+	bash .ci/fuzz.sh $(FUZZTIME)
+
+## fuzz-short: the same, briefly: part of `make test`, so CI runs it on every push.
+fuzz-short:
+	$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 ## demo: model + assets for DEMO_LIMIT items (0 = all 40,142) of the fashion
 ## catalogue, the site staged, served by wrangler dev (real workerd) with the Go

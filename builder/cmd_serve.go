@@ -231,6 +231,11 @@ func (s *serveHandler) route(urlPath string) (*os.Root, string, bool) {
 			return nil, "", false
 		}
 	}
+	// From the asset folder only what a build publishes: never its
+	// report (local paths), the build lock or a stray file.
+	if root == s.assets && !publishable(rel) {
+		return nil, "", false
+	}
 	return root, rel, true
 }
 

@@ -35,8 +35,10 @@ func serveFixture(t *testing.T) *httptest.Server {
 		"static/.hidden":                        "no",
 		"static/sub/file.txt":                   "sub",
 		"assets/manifest.json":                  `{"version":1}`,
-		"assets/model-3fa94c1e.onnx":            "onnx",
-		"assets/thumbs-deadbeef00.webp":         "RIFF",
+		"assets/model-3fa94c1e0011.onnx":        "onnx",
+		"assets/thumbs-deadbeef0011.webp":       "RIFF",
+		"assets/index-0123456789ab.ann.part1":   "part",
+		"assets/build-report.json":              `{"catalog":"/home/shop/catalog.csv"}`,
 		"assets/notes.bin":                      "bin",
 		"assets/dir-0123abcd/x.json":            "{}",
 		"secret.txt":                            "top secret",
@@ -75,9 +77,9 @@ func TestServeHeaders(t *testing.T) {
 		{"/build/engine-0123456789ab.wasm", "\x00asm\x01\x00\x00\x00", "application/wasm", "public, max-age=31536000, immutable"},
 		{"/build/build.json", `{"engine":"engine-0123456789ab.wasm"}`, "application/json", "no-cache"},
 		{"/assets/manifest.json", `{"version":1}`, "application/json", "no-cache"},
-		{"/assets/model-3fa94c1e.onnx", "onnx", "application/octet-stream", "public, max-age=31536000, immutable"},
-		{"/assets/thumbs-deadbeef00.webp", "RIFF", "image/webp", "public, max-age=31536000, immutable"},
-		{"/assets/notes.bin", "bin", "application/octet-stream", "no-cache"},
+		{"/assets/model-3fa94c1e0011.onnx", "onnx", "application/octet-stream", "public, max-age=31536000, immutable"},
+		{"/assets/thumbs-deadbeef0011.webp", "RIFF", "image/webp", "public, max-age=31536000, immutable"},
+		{"/assets/index-0123456789ab.ann.part1", "part", "application/octet-stream", "public, max-age=31536000, immutable"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
@@ -130,6 +132,11 @@ func TestServeRefuses(t *testing.T) {
 		{"asset directory", "/assets/", 404},
 		{"asset sub-directory", "/assets/dir-0123abcd", 404},
 		{"nul", "/app.js%00.html", 404},
+		// The asset folder publishes what a build names, nothing else:
+		// the report carries local paths and the catalogue's rows.
+		{"build report", "/assets/build-report.json", 404},
+		{"a stray file in the asset folder", "/assets/notes.bin", 404},
+		{"the build lock", "/assets/.lookalike-build.lock", 404},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +175,7 @@ func TestServeRefuses(t *testing.T) {
 
 func TestServeRange(t *testing.T) {
 	srv := serveFixture(t)
-	req, _ := http.NewRequest("GET", srv.URL+"/assets/model-3fa94c1e.onnx", nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/assets/model-3fa94c1e0011.onnx", nil)
 	req.Header.Set("Range", "bytes=1-2")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

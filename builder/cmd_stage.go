@@ -132,7 +132,7 @@ func stageSite(staticDir, assetsDir, out string) (*stageStats, error) {
 		return nil, err
 	}
 	if err := copyTree(assetsDir, filepath.Join(out, "assets"), "assets/", func(rel string) bool {
-		return rel != "build-report.json" // the builder's log, not for shoppers
+		return publishable(rel) // not build-report.json (local paths), nor anything a build did not publish
 	}, add); err != nil {
 		return nil, err
 	}

@@ -66,6 +66,7 @@ func stageFixture(t *testing.T, dir string, n int) (static, assets string) {
 	}
 	write(filepath.Join(assets, "manifest.json"), mb)
 	write(filepath.Join(assets, "build-report.json"), []byte("{}"))
+	write(filepath.Join(assets, "notes.txt"), []byte("the shop's own notes"))
 	return static, assets
 }
 
@@ -83,7 +84,7 @@ func TestStageSite(t *testing.T) {
 			t.Errorf("staged site lacks %s: %v", want, err)
 		}
 	}
-	for _, not := range []string{"README.md", ".hidden", "assets/build-report.json"} {
+	for _, not := range []string{"README.md", ".hidden", "assets/build-report.json", "assets/notes.txt"} {
 		if _, err := os.Stat(filepath.Join(out, not)); err == nil {
 			t.Errorf("staged site has %s", not)
 		}

@@ -194,7 +194,7 @@ before(async () => {
   let queries = null;
   try {
     execFileSync(bin, ['split', '--catalog', catalogCSV, '--holdout', '40', '--size', String(LIMIT), '--seed', '1', '--out', splitDir], { cwd: repo, stdio: 'ignore' });
-    buildArgs = ['--catalog', path.join(splitDir, 'catalog.csv')];
+    buildArgs = ['--catalog', path.join(splitDir, 'catalog.csv'), '--image-root', path.dirname(catalogCSV)];
     queries = parseCSV(fs.readFileSync(path.join(splitDir, 'queries.csv'), 'utf8')).map((r) => ({ ...r, image: path.resolve(splitDir, r.image) }));
   } catch { /* older builder */ }
   execFileSync(bin, ['build', ...buildArgs, '--out', assetsDir], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });

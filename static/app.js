@@ -7,6 +7,7 @@
 import { createCropBox } from './crop.js';
 import { imageInfo, ENGINE_FORMATS } from './imageinfo.js';
 import * as personal from './personal.js';
+import { safeURL } from './lookalike/safeurl.js';
 
 // Limits checked before anything is decoded (the engine checks again).
 const MAX_FILE_BYTES = 40 * 1024 * 1024;
@@ -194,7 +195,9 @@ function messageFor(err) {
     case 'no-wasm': return 'This browser cannot run WebAssembly, which Lookalike needs to search on your device. Try an up-to-date Chrome, Edge, Firefox or Safari.';
     case 'unsupported-browser': return 'This browser lacks features Lookalike needs (Web Workers). Try an up-to-date browser.';
     case 'oom': return 'Your device ran out of memory for the search engine. Close some tabs or apps and try again.';
-    case 'integrity': return `A downloaded catalogue file did not match its checksum${detail}. Reload the page to fetch it again.`;
+    // Asset problems: the shop's files, never the shopper's photo or device.
+    case 'integrity':
+    case 'bad-assets': return `This shop's search data is damaged or from a different build${detail}. Reload the page later.`;
     case 'network': return `The catalogue could not be downloaded${detail}. Check your connection and try again.`;
     case 'cross-origin': return 'That picture comes from another website, which does not let this page read it. Save it to your device and drop the file here, or copy the image and paste it.';
     case 'not-found': return 'That product is not in the catalogue any more.';
@@ -634,15 +637,6 @@ function formatPrice(price, currency) {
   return `${n.toFixed(2)}${currency ? ` ${currency}` : ''}`;
 }
 
-function safeURL(u) {
-  if (!u) return '';
-  try {
-    const url = new URL(u, document.baseURI);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
-  } catch {
-    return '';
-  }
-}
 
 // Thumbnails come packed in sprite sheets: {url, x, y, w, h} is a tile of
 // the sheet at url (relative to the asset folder). The sheet's size is read
@@ -658,11 +652,28 @@ function sheetSize(url) {
 }
 
 function thumbURL(u) {
-  return new URL(u, new URL('assets/', document.baseURI)).href;
+  return safeURL(u, new URL('assets/', document.baseURI).href);
 }
+
+// privacy="strict" (<html data-privacy="strict">, docs/security.md): every
+// thumbnail sheet is fetched when the page opens, before a photo can be
+// chosen, and thumbnails are drawn from those copies only, so no request
+// after a photo depends on it.
+const strictSheets = document.documentElement.dataset.privacy === 'strict'
+  ? import('./privacy.js').then((m) => m.prefetchSheets(new URL('assets/', document.baseURI).href)).catch(() => new Map())
+  : null;
 
 function applyThumb(node, t) {
   const url = thumbURL(t.url);
+  if (!url) { node.classList.add('missing'); return; }
+  if (!strictSheets) { drawThumb(node, t, url); return; }
+  node.style.backgroundSize = '0 0'; // hidden until the local copy is there
+  strictSheets.then((sheets) => {
+    if (sheets.has(url)) drawThumb(node, t, sheets.get(url)); else node.classList.add('missing');
+  });
+}
+
+function drawThumb(node, t, url) {
   node.style.backgroundImage = `url("${url.replace(/["\\]/g, '\\$&')}")`;
   if (t.w && t.h) node.style.aspectRatio = `${t.w} / ${t.h}`;
   if (t.w === undefined || t.h === undefined || t.x === undefined) {

@@ -3,6 +3,8 @@
 // engine is ready. The engine worker loads by it and `make bench` counts
 // the page's download by it, so the two can never disagree.
 
+const MAX_PART = 25 * 1024 * 1024; // the most a listed file may be: models/catalog.MaxAssetSize
+
 // The order Go takes them in; `optional` ones may be absent. Everything is
 // fetched at once, in parallel, the moment the manifest is read; Go takes
 // each file as soon as it and those before it have arrived. The projection
@@ -83,12 +85,16 @@ export function assetFiles(m) {
     const parts = Array.isArray(a.parts) && a.parts.length ? a.parts : [a];
     out[kind] = parts.map((p) => ({
       file: p.file || p.path || p.name,
-      sha256: (p.sha256 || p.hash || '').toLowerCase(),
+      sha256: String(p.sha256 || p.hash || ''),
       size: Number(p.size || p.bytes || 0),
     }));
+    // As models/catalog.ReadManifest (which Go runs too): every file a
+    // safe relative name, a sha256 and a sane size, checked before any
+    // byte is fetched or any buffer is sized from the manifest.
     for (const p of out[kind]) {
-      if (!p.file) throw new Error(`manifest.json: the ${kind} asset has no file name`);
+      if (!p.file || !/^[\w.-]+(\/[\w.-]+)*$/.test(p.file) || p.file.split('/').includes('..')) throw new Error(`manifest.json: the ${kind} asset has no safe file name`);
       if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new Error(`manifest.json: ${p.file} has no sha256`);
+      if (!Number.isSafeInteger(p.size) || p.size < 0 || p.size > MAX_PART) throw new Error(`manifest.json: ${p.file} has size ${p.size}`);
     }
   };
   const list = m.assets || m.files || {};

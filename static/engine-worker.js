@@ -30,7 +30,7 @@ self.onmessage = (e) => {
     case 'init':
       if (!initPromise) {
         initPromise = init(m.assets || 'assets/').catch((err) => {
-          post({ type: 'error', ...errorFields(err) });
+          post({ type: 'error', ...loadErrorFields(err) });
           throw err;
         });
         // Reported to the page above; requests that await it see it too.
@@ -56,6 +56,17 @@ function errorFields(err) {
   const msg = String(err?.message || err);
   if (/out of memory|Cannot allocate|Out of memory/i.test(msg)) return { code: 'oom', message: msg };
   return { code: 'internal', message: msg };
+}
+
+/**
+ * A loading failure is never the shopper's photo: codes that would blame
+ * it ("corrupt", "too-large", …: a malformed manifest or a damaged asset
+ * from another build) become "bad-assets".
+ */
+function loadErrorFields(err) {
+  const f = errorFields(err);
+  if (!['network', 'integrity', 'no-wasm', 'oom', 'internal'].includes(f.code)) f.code = 'bad-assets';
+  return f;
 }
 
 // ---------------------------------------------------------------- loading

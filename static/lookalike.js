@@ -1,28 +1,25 @@
-// lookalike.js — the site owner's embed: one ES module, no dependencies.
+// lookalike.js — the site owner's embed: an ES module (+ lookalike/safeurl.js), no build step.
 //
 //   <script type="module" src="https://…/lookalike.js"></script>
 //   <lookalike-similar product-id="1163" assets="https://…/assets/" count="8"></lookalike-similar>
 //   <lookalike-search assets="https://…/assets/"></lookalike-search>
 //
-// <lookalike-similar> shows the precomputed neighbours of one product as a
-// carousel (manifest.json, the catalog asset and one record of the
-// neighbours file, read with an HTTP Range request when the host allows it;
-// no model). <lookalike-search> is a photo search box that starts the wasm
-// engine (lookalike/worker.js → engine-worker.js next to this file) only when the shopper first
-// gives it a photo. Both render into an open shadow root, so the host page's
-// CSS neither leaks in nor out; theme them with --lookalike-* custom
-// properties and ::part(). A <div data-lookalike-similar data-product-id=…
-// data-assets=…> (or data-lookalike-search) works the same for site builders
-// that strip unknown tags. On any failure an element renders nothing (or a
-// short quiet message), logs one console warning and throws nothing.
-// With the shopper's on-device history (../personal.js, IndexedDB of the
-// page's origin) both re-rank towards their taste unless personal="off";
-// the history never leaves the browser. See docs/embed.md.
+// <lookalike-similar>: a carousel of one product's precomputed neighbours
+// (manifest, catalog asset, one ranged read of the neighbours file; no
+// model). <lookalike-search>: a photo search box starting the wasm engine
+// (lookalike/worker.js → engine-worker.js) on the first photo. Both render
+// into an open shadow root (theme: --lookalike-* and ::part()); <div
+// data-lookalike-similar …> works the same. A failure renders nothing or a
+// quiet line and one console warning, never a throw. Re-ranking by the
+// shopper's on-device history (personal.js) unless personal="off".
+// See docs/embed.md.
+
+import { safeURL } from './lookalike/safeurl.js';
 
 const NB_MAGIC = 'LKNB';
 const NB_HEADER = 32;
 const NO_ITEM = 0xffffffff;
-const ATTRS = ['product-id', 'assets', 'api', 'count', 'section', 'label', 'engine', 'results', 'personal', 'w-personal', 'w-cf'];
+const ATTRS = ['product-id', 'assets', 'api', 'count', 'section', 'label', 'engine', 'results', 'personal', 'w-personal', 'w-cf', 'privacy'];
 
 // ---------------------------------------------------------------- assets
 
@@ -405,9 +402,11 @@ function h(tag, props = {}, ...kids) {
  * the tile fills the box (sizes in % of the box once the sheet's size is
  * known) and clipped; a whole image is contained.
  */
-export function tile(t, alt = '') {
+export function tile(t, alt = '', sheets = null) {
   const box = h('span', { class: 'img', part: 'image' });
-  if (!t?.url) return box;
+  let src = safeURL(t?.url);
+  if (sheets) src = sheets.get(src) || '';
+  if (!src) return box;
   const img = new Image();
   img.alt = alt;
   img.crossOrigin = 'anonymous'; // works across origins under COEP with CORS
@@ -426,7 +425,7 @@ export function tile(t, alt = '') {
     img.onload = () => img.classList.add('ok', 'full');
   }
   img.onerror = () => box.classList.add('missing');
-  img.src = t.url;
+  img.src = src;
   box.append(img);
   return box;
 }
@@ -525,9 +524,10 @@ class View {
     const li = h('li', { class: 'card', part: 'card', role: 'group', 'aria-roledescription': 'slide', 'aria-label': `${i + 1} of ${n}`, 'data-product-id': it.id });
     const tpl = this.host.querySelector(':scope > template');
     const P = this.P;
+    const url = safeURL(it.url);
     const activate = (e) => {
       if (P?.enabled()) P.recordView(it.id);
-      if (!this.emit('lookalike-select', { productId: it.id, url: it.url || null, source: this.kind })) e.preventDefault();
+      if (!this.emit('lookalike-select', { productId: it.id, url: url || null, source: this.kind })) e.preventDefault();
     };
     const price = formatPrice(it.price, it.currency);
     if (tpl) {
@@ -536,15 +536,15 @@ class View {
       fill('title', (el) => { el.textContent = it.title; });
       fill('price', (el) => { el.textContent = price; });
       fill('section', (el) => { el.textContent = it.section; });
-      fill('image', (el) => el.append(tile(it.thumb, it.title)));
-      fill('link', (el) => { if (it.url) el.setAttribute('href', it.url); el.addEventListener('click', activate); });
+      fill('image', (el) => el.append(tile(it.thumb, it.title, this.sheets)));
+      fill('link', (el) => { if (url) el.setAttribute('href', url); el.addEventListener('click', activate); });
       li.append(frag);
       return li;
     }
-    const body = [tile(it.thumb), h('span', { class: 'title', part: 'title', text: it.title || it.id })];
+    const body = [tile(it.thumb, '', this.sheets), h('span', { class: 'title', part: 'title', text: it.title || it.id })];
     if (price) body.push(h('span', { class: 'price', part: 'price', text: price }));
-    const link = it.url
-      ? h('a', { class: 'link', part: 'link', href: it.url, onclick: activate }, ...body)
+    const link = url
+      ? h('a', { class: 'link', part: 'link', href: url, onclick: activate }, ...body)
       : h('button', { class: 'link', part: 'link', type: 'button', onclick: activate }, ...body);
     li.append(link);
     if (P) {
@@ -589,7 +589,7 @@ class SimilarView extends View {
     if (!current()) return;
     this.show(items);
     this.host.dataset.state = items.length ? 'ready' : 'empty';
-    this.emit('lookalike-results', { source: 'similar', productId: id, results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url })) });
+    this.emit('lookalike-results', { source: 'similar', productId: id, results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url: safeURL(url) || null })) });
   }
 
   /**
@@ -781,6 +781,8 @@ class SearchView extends View {
       else if (files?.length) this.say('That file is not an image.');
     };
     for (const input of [file, cam]) input.addEventListener('change', () => { take(input.files); input.value = ''; });
+    // privacy="strict": every sheet on intent (privacy.js).
+    if (this.attr('privacy') === 'strict') for (const ev of ['pointerenter', 'focusin', 'dragenter', 'touchstart']) box.addEventListener(ev, () => this.prefetch(), { once: true, passive: true });
     box.addEventListener('dragover', (e) => { e.preventDefault(); box.classList.add('over'); });
     box.addEventListener('dragleave', () => box.classList.remove('over'));
     box.addEventListener('drop', (e) => { e.preventDefault(); box.classList.remove('over'); take(e.dataTransfer?.files); });
@@ -799,6 +801,8 @@ class SearchView extends View {
 
   say(text) { this.msg.textContent = text; }
 
+  prefetch() { return (this.strict ||= import(new URL('privacy.js', import.meta.url)).then((m) => m.prefetchSheets(this.assets)).catch(() => new Map())); }
+
   async search(file) {
     const token = ++this.token;
     try {
@@ -816,6 +820,7 @@ class SearchView extends View {
       const P = this.P = await this.personal();
       const personal = await this.history(P);
       const r = await e.request({ type: 'search', image, crop: null, k: count, section: this.attr('section'), filters: {}, personal }, [image]);
+      this.sheets = this.attr('privacy') === 'strict' ? await this.prefetch() : null;
       if (token !== this.token) return;
       // The photo's embedding (never the photo) joins the history.
       if (P?.enabled() && r.query?.vector) P.recordSearch(r.query.vector);
@@ -825,7 +830,7 @@ class SearchView extends View {
       this.say(items.length ? `${items.length} similar items` : 'No similar items found.');
       this.host.dataset.state = 'results';
       if (this.dialog && items.length && !this.dialog.open) this.dialog.showModal();
-      this.emit('lookalike-results', { source: 'search', results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url })) });
+      this.emit('lookalike-results', { source: 'search', results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url: safeURL(url) || null })) });
     } catch (err) {
       if (token !== this.token) return;
       this.host.dataset.state = 'error';

@@ -44,7 +44,9 @@ export async function buildFixture({ holdout = 300, size = 3000, seed = 1, log =
   if (!reuse) {
     await runGo(['split', '--catalog', source, '--holdout', String(holdout), '--size', String(size),
       '--seed', String(seed), '--out', split], log);
-    const build = ['build', '--catalog', catalogCsv, '--out', assets, '--seed', String(seed)];
+    // The split's rows point into ../shared: the photos' folder is the
+    // image root, not the split's own folder (docs/security.md).
+    const build = ['build', '--catalog', catalogCsv, '--out', assets, '--seed', String(seed), '--image-root', path.dirname(source)];
     if (fs.existsSync(modelPath())) build.push('--model', modelPath());
     await runGo(build, log);
   }

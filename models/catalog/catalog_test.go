@@ -93,10 +93,14 @@ func TestFatalErrors(t *testing.T) {
 
 func TestParseColumnsAndImages(t *testing.T) {
 	abs := filepath.Join(string(filepath.Separator), "srv", "img", "x.jpg")
-	c := parseString(t, filepath.Join("shop", "catalog.csv"),
+	c, err := ParseOptions(strings.NewReader(
 		"\xEF\xBB\xBFID, Image ,Title,url,Price,currency,masterCategory,baseColour\n"+
 			"a1,images/a.jpg,\"Shirt, blue\",/p/a1,19.90,EUR,Apparel,Blue\n"+
-			"a2,"+abs+",\"He said \"\"hi\"\"\",,5,EUR,Footwear,\n")
+			"a2,"+abs+",\"He said \"\"hi\"\"\",,5,EUR,Footwear,\n"), filepath.Join("shop", "catalog.csv"),
+		Options{ImageRoot: string(filepath.Separator)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(c.RowErrors) != 0 || len(c.Items) != 2 {
 		t.Fatalf("items %d errors %v", len(c.Items), c.RowErrors)
 	}
@@ -330,7 +334,7 @@ func TestManifest(t *testing.T) {
 	small, _ := NewAsset("catalog", "json", []byte("{}"), 0)
 	m := Manifest{
 		FormatVersion: ManifestVersion, BuilderVersion: "test", BuildTime: "2026-01-01T00:00:00Z",
-		Model:     ModelInfo{File: "model-0.onnx", Metric: "angular", Preprocessing: []byte(`{"mean":[1,2,3]}`), Embedding: EmbeddingInfo{Dim: 256, Pooling: "max"}},
+		Model:     ModelInfo{File: "model-0.onnx", SHA256: SHA256Hex([]byte("m")), Size: 1, Metric: "angular", Preprocessing: []byte(`{"mean":[1,2,3]}`), Embedding: EmbeddingInfo{Dim: 256, Pooling: "max"}},
 		ItemCount: 2, Sections: map[string]int{"A": 2}, Attributes: map[string]map[string]int{"c": {"x": 2}},
 		Assets: []Asset{a, small},
 	}
@@ -357,7 +361,7 @@ func TestManifest(t *testing.T) {
 		{`{"assets":[]}`, "no format_version"},
 		{`nope`, "not JSON"},
 		{`{"format_version":1,"assets":[{"kind":"x","file":"../etc/passwd"}]}`, "'..'"},
-		{`{"format_version":1,"assets":[{"kind":"x","file":"a","size":5,"parts":[{"file":"b","size":4}]}]}`, "add up"},
+		{`{"format_version":1,"assets":[{"kind":"x","file":"a","size":5,"parts":[{"file":"b","size":4,"sha256":"` + SHA256Hex(nil) + `"}]}]}`, "add up"},
 		{`{"format_version":1,"assets":[{"file":"a"}]}`, "no kind"},
 	}
 	for _, b := range bad {
@@ -368,39 +372,73 @@ func TestManifest(t *testing.T) {
 	}
 }
 
+// fuzzLimits are small, so the fuzzer reaches them.
+var fuzzLimits = Options{MaxFieldBytes: 40, MaxRowBytes: 120}
+
 func FuzzCSV(f *testing.F) {
 	f.Add("id,image,title\n1,a.jpg,x\n")
 	f.Add("id,image\n\"1\",\"a\"\"b.jpg\"\n,\n1,http://x\n")
 	f.Add("id,image\n1,\"a.jpg\n")
+	// Issue #14: hostile links, paths out of the folder, long values.
+	f.Add("id,image,url\n1,a.jpg,javascript:alert(3)\n2,b.jpg,JaVaScRiPt:alert(3)\n3,c.jpg,\"java\tscript:x\"\n")
+	f.Add("id,image\n1,../../elsewhere/secret.jpg\n2,/etc/passwd\n3,images/../../x.jpg\n")
+	f.Add("id,image,title\n1,a.jpg," + strings.Repeat("x", 200) + "\n2,b.jpg,\"" + strings.Repeat("y\n", 80) + "\"\n3,c.jpg,z\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := Parse(strings.NewReader(s), "f.csv")
-		if err != nil {
-			return
+		if c, err := Parse(strings.NewReader(s), "f.csv"); err == nil {
+			checkParsed(t, c, Options{}.withDefaults(), false)
 		}
-		checkParsed(t, c)
+		if c, err := ParseOptions(strings.NewReader(s), "f.csv", fuzzLimits); err == nil {
+			checkParsed(t, c, fuzzLimits.withDefaults(), true)
+		}
 	})
 }
 
 func FuzzJSONL(f *testing.F) {
 	f.Add("{\"id\":\"1\",\"image\":\"a.jpg\"}\n{\"id\":2}\n")
 	f.Add("{\"id\":\"1\",\"image\":\"a.jpg\",\"x\":[1]}\n{")
+	// Issue #14: ids of the wrong type, hostile links, long lines.
+	f.Add("{\"id\":{\"a\":1},\"image\":\"a.jpg\"}\n{\"id\":true,\"image\":\"b.jpg\"}\n{\"id\":\"c\",\"image\":\"c.jpg\",\"url\":\"data:text/html,x\"}\n")
+	f.Add("{\"id\":\"1\",\"image\":\"a.jpg\",\"title\":\"" + strings.Repeat("t", 300) + "\"}\n{\"id\":\"2\",\"image\":\"/etc/passwd\"}\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := Parse(strings.NewReader(s), "f.jsonl")
-		if err != nil {
-			return
+		if c, err := Parse(strings.NewReader(s), "f.jsonl"); err == nil {
+			checkParsed(t, c, Options{}.withDefaults(), false)
 		}
-		checkParsed(t, c)
+		if c, err := ParseOptions(strings.NewReader(s), "f.jsonl", fuzzLimits); err == nil {
+			checkParsed(t, c, fuzzLimits.withDefaults(), true)
+		}
 	})
 }
 
-// checkParsed asserts the invariants of any successful parse.
-func checkParsed(t *testing.T, c *Catalog) {
+// checkParsed asserts the invariants of any successful parse: kept rows
+// have a sane id, a safe url, values within the limits and (confined) an
+// image inside the catalogue's folder.
+func checkParsed(t *testing.T, c *Catalog, lim Options, confined bool) {
 	seen := map[string]bool{}
 	for _, it := range c.Items {
-		if it.ID == "" || it.Image == "" || seen[it.ID] {
+		if it.ID == "" || it.Image == "" || seen[it.ID] || len(it.ID) > MaxIDBytes {
 			t.Fatalf("bad item kept: %+v", it)
 		}
 		seen[it.ID] = true
+		if u, ok := SafeURL(it.URL); !ok || u != it.URL {
+			t.Fatalf("unsafe url kept: %q", it.URL)
+		}
+		for _, v := range append([]string{it.Title, it.URL, it.Price, it.Currency}, mapValues(it.Attrs)...) {
+			if len(v) > lim.MaxFieldBytes {
+				t.Fatalf("a %d-byte value kept, the limit is %d", len(v), lim.MaxFieldBytes)
+			}
+		}
+		if confined {
+			wd, _ := filepath.Abs(".")
+			abs, _ := filepath.Abs(it.Image)
+			if rel, err := filepath.Rel(wd, abs); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+				t.Fatalf("image %q outside the catalogue folder kept", it.Image)
+			}
+		}
+		for _, w := range it.Warnings {
+			if w.Reason != ReasonUnsafeURL || w.Row != it.Row {
+				t.Fatalf("warning %+v", w)
+			}
+		}
 	}
 	for _, e := range c.RowErrors {
 		if e.Row < 1 || e.Reason == "" {
@@ -413,18 +451,104 @@ func checkParsed(t *testing.T, c *Catalog) {
 }
 
 func FuzzManifest(f *testing.F) {
-	f.Add([]byte(`{"format_version":1,"item_count":3,"assets":[{"kind":"index","file":"index-0.ann","size":3,"parts":[{"file":"p0","size":3}]}]}`))
+	sha := SHA256Hex(nil)
+	f.Add([]byte(`{"format_version":1,"item_count":3,"assets":[{"kind":"index","file":"index-0.ann","size":3,"sha256":"` + sha + `","parts":[{"file":"p0","size":3,"sha256":"` + sha + `"}]}]}`))
 	f.Add([]byte(`{"format_version":1}`))
 	f.Add([]byte(`{"format_version":"1"}`))
+	// Issue #14: what the probe's manifests held.
+	f.Add([]byte(`{"format_version":1,"assets":[{"kind":"vectors","file":"v","size":1,"sha256":""}]}`))
+	f.Add([]byte(`{"format_version":1,"assets":[{"kind":"vectors","file":"v","size":-1,"sha256":"` + sha + `"}]}`))
+	f.Add([]byte(`{"format_version":1,"assets":[{"kind":"index","file":"i","size":9e18,"sha256":"` + sha + `"}]}`))
+	f.Add([]byte(`{"format_version":1,"model":{"file":"m","sha256":"` + sha + `","embedding":{"dim":2147483648}},"assets":[]}`))
+	f.Add([]byte(`{"format_version":1,"assets":[{"kind":"catalog","file":"../c.json","size":1,"sha256":"` + sha + `"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ReadManifest(data)
 		if err != nil {
 			return
 		}
-		for _, a := range m.Assets {
-			if safeName(a.File) != nil {
-				t.Fatalf("unsafe name accepted: %q", a.File)
+		if m.ItemCount < 0 || m.ItemCount > MaxItems || m.Model.Embedding.Dim < 0 || m.Model.Embedding.Dim > MaxDim {
+			t.Fatalf("insane counts accepted: %d items, dim %d", m.ItemCount, m.Model.Embedding.Dim)
+		}
+		file := func(name, sha string, size, max int64) {
+			if safeName(name) != nil || !IsSHA256Hex(sha) || size < 0 || size > max {
+				t.Fatalf("file entry accepted: %q sha256 %q size %d", name, sha, size)
 			}
 		}
+		if m.Model.File != "" {
+			file(m.Model.File, m.Model.SHA256, m.Model.Size, MaxAssetTotal)
+		}
+		for _, a := range m.Assets {
+			if len(a.Parts) == 0 {
+				file(a.File, a.SHA256, a.Size, MaxAssetSize)
+			}
+			for _, p := range a.Parts {
+				file(p.File, p.SHA256, p.Size, MaxAssetSize)
+			}
+		}
+	})
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// FuzzSafeURL: whatever comes out can reach an href: no control
+// character, no scheme but http(s); and the rule is stable.
+func FuzzSafeURL(f *testing.F) {
+	for _, s := range []string{"javascript:alert(3)", "JaVaScRiPt:alert(3)", " \x01java\tscript:x", "data:text/html,<b>", "https://shop.example/p", "/p/1", "%6Aavascript:x", "a+b:c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, ok := SafeURL(s)
+		if !ok {
+			if out != "" {
+				t.Fatalf("refused %q but returned %q", s, out)
+			}
+			return
+		}
+		for i := 0; i < len(out); i++ {
+			if out[i] < ' ' || out[i] == 0x7f {
+				t.Fatalf("SafeURL(%q) = %q holds a control character", s, out)
+			}
+		}
+		if sc, has := urlScheme(out); has && !strings.EqualFold(sc, "http") && !strings.EqualFold(sc, "https") {
+			t.Fatalf("SafeURL(%q) = %q has scheme %q", s, out, sc)
+		}
+		if again, ok2 := SafeURL(out); !ok2 || again != out {
+			t.Fatalf("SafeURL is not stable on %q: %q, %v", out, again, ok2)
+		}
+	})
+}
+
+// FuzzParseDisplay reads arbitrary bytes as the catalog asset (what the
+// engine and the edge stage read): an error, or items that can all be
+// read, with safe links.
+func FuzzParseDisplay(f *testing.F) {
+	f.Add([]byte(`{"format":"lookalike-catalog","version":1,"count":2,"id":["a","b"],"url":["javascript:alert(3)","/p/b"],"section":{"column":"s","values":["x"],"index":[0,0]},"thumbs":["t.jpg#xywh=0,0,1,1",""]}`))
+	f.Add([]byte(`{"format":"lookalike-catalog","version":1,"count":1,"id":["a"],"thumb":"thumbs/{id}.jpg","attributes":[{"column":"c","values":[],"index":[3]}]}`))
+	f.Add([]byte(`{"format":"lookalike-catalog","version":1,"count":-1,"id":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDisplay(data)
+		if err != nil {
+			return
+		}
+		for i := 0; i < d.Len(); i++ {
+			it := d.Item(i)
+			if _, ok := SafeURL(it.URL); !ok {
+				t.Fatalf("item %d: unsafe url %q", i, it.URL)
+			}
+			if j, ok := d.IndexOf(it.ID); !ok || j != i {
+				t.Fatalf("IndexOf(%q) = %d, %v; want %d", it.ID, j, ok, i)
+			}
+			_ = d.SectionIndex(i)
+		}
+		for _, c := range d.Attributes() {
+			_ = d.AttributeFilter(c, "x")(0)
+		}
+		_ = d.SectionFilter("x")
 	})
 }

@@ -104,7 +104,7 @@ func BuildDisplay(items []Item, header []string, opt DisplayOptions) ([]byte, er
 	}
 	d.ID = col(func(it *Item) string { return it.ID })
 	d.Title = columnOrNil(col(func(it *Item) string { return it.Title }))
-	d.URL = columnOrNil(col(func(it *Item) string { return it.URL }))
+	d.URL = columnOrNil(col(func(it *Item) string { u, _ := SafeURL(it.URL); return u }))
 	d.Price = columnOrNil(col(func(it *Item) string { return it.Price }))
 	if c := columnOrNil(col(func(it *Item) string { return it.Currency })); c != nil {
 		d.Currency = newDict("", c)
@@ -272,7 +272,7 @@ func (ds *Display) AttributeValues(col string) []string {
 // Item returns item i's display data (0 <= i < Len).
 func (ds *Display) Item(i int) DisplayItem {
 	it := DisplayItem{
-		ID: ds.d.ID[i], Title: at(ds.d.Title, i), URL: at(ds.d.URL, i), Price: at(ds.d.Price, i),
+		ID: ds.d.ID[i], Title: at(ds.d.Title, i), URL: ds.url(i), Price: at(ds.d.Price, i),
 		Currency: ds.d.Currency.at(i), Section: ds.d.Section.at(i), Thumb: ds.thumb(i),
 		Attrs: make(map[string]string, len(ds.d.Attributes)),
 	}
@@ -280,6 +280,13 @@ func (ds *Display) Item(i int) DisplayItem {
 		it.Attrs[ds.d.Attributes[a].Column] = ds.d.Attributes[a].at(i)
 	}
 	return it
+}
+
+// url is item i's link, or "" when the file holds one SafeURL refuses (a
+// display file from an older builder, or edited by hand).
+func (ds *Display) url(i int) string {
+	u, _ := SafeURL(at(ds.d.URL, i))
+	return u
 }
 
 func (ds *Display) thumb(i int) string {

@@ -214,44 +214,115 @@ func ReadManifest(data []byte) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
 	}
-	if m.ItemCount < 0 {
-		return nil, fmt.Errorf("%w: negative item_count %d", ErrManifest, m.ItemCount)
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	return &m, nil
+}
+
+// Bounds of a sane manifest. The readers allocate from these numbers
+// (the page sizes its buffers from "size"), so a manifest may not name
+// more than a browser could hold.
+const (
+	// MaxAssetTotal bounds one asset, its parts joined (the engine's own
+	// limit on what it copies into memory).
+	MaxAssetTotal = 1 << 30
+	// MaxItems bounds item_count.
+	MaxItems = 1 << 26
+	// MaxDim bounds the embedding dimension.
+	MaxDim = 1 << 16
+)
+
+// check refuses what no builder writes: a missing or malformed sha256 or
+// size on any file (an empty hash must never switch the integrity check
+// off), names leaving the asset folder, absurd counts.
+func (m *Manifest) check() error {
+	if m.ItemCount < 0 || m.ItemCount > MaxItems {
+		return fmt.Errorf("item_count %d, want 0..%d", m.ItemCount, MaxItems)
+	}
+	if d := m.Model.Embedding.Dim; d < 0 || d > MaxDim {
+		return fmt.Errorf("model.embedding.dim %d, want 1..%d", d, MaxDim)
 	}
 	if m.Blend != nil {
 		if err := m.Blend.check(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+			return err
+		}
+	}
+	if m.Model.File != "" {
+		if err := checkFile("model", m.Model.File, m.Model.SHA256, m.Model.Size, MaxAssetTotal); err != nil {
+			return err
 		}
 	}
 	if m.Floor != nil && !(*m.Floor >= -10 && *m.Floor <= 10) {
-		return nil, fmt.Errorf("%w: floor %v, want a score in -10..10", ErrManifest, *m.Floor)
+		return fmt.Errorf("floor %v, want a score in -10..10", *m.Floor)
 	}
 	for i, a := range m.Assets {
 		if a.Kind == "" || a.File == "" {
-			return nil, fmt.Errorf("%w: asset %d has no kind or file", ErrManifest, i)
+			return fmt.Errorf("asset %d has no kind or file", i)
+		}
+		if len(a.Parts) == 0 {
+			if err := checkFile("asset", a.File, a.SHA256, a.Size, MaxAssetSize); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := safeName(a.File); err != nil {
-			return nil, fmt.Errorf("%w: asset %q: %v", ErrManifest, a.File, err)
+			return fmt.Errorf("asset %q: %v", a.File, err)
 		}
-		if a.Size < 0 {
-			return nil, fmt.Errorf("%w: asset %q has negative size", ErrManifest, a.File)
+		var total int64
+		for _, p := range a.Parts {
+			if err := checkFile("part", p.File, p.SHA256, p.Size, MaxAssetSize); err != nil {
+				return err
+			}
+			total += p.Size
 		}
-		if len(a.Parts) > 0 {
-			var total int64
-			for _, p := range a.Parts {
-				if err := safeName(p.File); err != nil {
-					return nil, fmt.Errorf("%w: part %q: %v", ErrManifest, p.File, err)
-				}
-				if p.Size < 0 || p.Size > MaxAssetSize {
-					return nil, fmt.Errorf("%w: part %q has size %d", ErrManifest, p.File, p.Size)
-				}
-				total += p.Size
-			}
-			if total != a.Size {
-				return nil, fmt.Errorf("%w: parts of %q add up to %d bytes, asset says %d", ErrManifest, a.File, total, a.Size)
-			}
+		if total != a.Size {
+			return fmt.Errorf("parts of %q add up to %d bytes, asset says %d", a.File, total, a.Size)
+		}
+		if err := checkFile("asset", a.File, a.SHA256, a.Size, MaxAssetTotal); err != nil {
+			return err
 		}
 	}
-	return &m, nil
+	return nil
+}
+
+// checkFile checks one file entry: a safe name, 0 <= size <= max, and a
+// SHA-256 of 64 lower-case hex digits.
+func checkFile(what, name, sha string, size, max int64) error {
+	if err := safeName(name); err != nil {
+		return fmt.Errorf("%s %q: %v", what, name, err)
+	}
+	if size < 0 || size > max {
+		return fmt.Errorf("%s %q has size %d, want 0..%d", what, name, size, max)
+	}
+	if !IsSHA256Hex(sha) {
+		if sha == "" {
+			return fmt.Errorf("%s %q has no sha256: every file must carry its hash", what, name)
+		}
+		return fmt.Errorf("%s %q has sha256 %q, want 64 lower-case hex digits", what, name, quoteShort(sha))
+	}
+	return nil
+}
+
+// IsSHA256Hex reports whether s is a SHA-256 as the manifest writes it:
+// 64 lower-case hex digits.
+func IsSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func quoteShort(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 // safeName accepts relative slash paths without "..", so a manifest cannot

@@ -188,8 +188,9 @@ func classify(name, stage string, err error) error {
 	return fmt.Errorf("%w: %s %s: %v", ErrCorrupt, name, stage, err)
 }
 
-// describeHeader renders the first bytes for an error message.
+// describeHeader says what the data is not, never what it holds: the
+// message may reach a report, and the file may be anything (the builder
+// was once pointed at /etc/passwd and quoted "root:x:0" back).
 func describeHeader(data []byte) string {
-	n := min(len(data), 8)
-	return fmt.Sprintf("% x (%d bytes)", data[:n], len(data))
+	return fmt.Sprintf("(not JPEG, PNG, GIF, WebP or BMP; %d bytes)", len(data))
 }

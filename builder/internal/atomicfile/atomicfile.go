@@ -10,6 +10,11 @@ import (
 	"path/filepath"
 )
 
+// BeforeRename, when set (tests only), runs when a file is written in
+// full under its temporary name, just before the rename: the builder's
+// kill tests end the process there.
+var BeforeRename func(path string)
+
 // Write writes b to a temporary file in path's folder
 // (".<name>.tmp-<digits>") and renames it to path. On failure the
 // temporary file is removed and path is left as it was.
@@ -28,6 +33,9 @@ func Write(path string, b []byte) error {
 	}
 	if err == nil {
 		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil && BeforeRename != nil {
+		BeforeRename(path)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)

@@ -71,6 +71,12 @@ type BuildConfig struct {
 	Workers       int
 	Batch         int
 	Interactions  string
+	// What a catalogue may hold (docs/security.md).
+	ImageRoot     string // "" = the catalogue's folder
+	MaxImageBytes int64
+	MaxFieldBytes int
+	MaxRowBytes   int
+	images        *imageFiles
 	// CodeBytes is the product-quantisation code size (0 = default).
 	CodeBytes int
 	// Heads lists the label columns to learn heads from ("" = auto,
@@ -119,6 +125,10 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.StringVar(&cfg.Cache, "cache", "", "cache folder (default: $LOOKALIKE_CACHE or <repo>/.cache)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.IntVar(&cfg.Batch, "batch", 4, "images per engine run")
+	fs.StringVar(&cfg.ImageRoot, "image-root", "", "folder every image path must stay inside, symbolic links resolved (default: the catalogue's folder; / allows any)")
+	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", DefaultMaxImageBytes, "largest image file read; bigger ones are bad rows")
+	fs.IntVar(&cfg.MaxFieldBytes, "max-field-bytes", catalog.DefaultMaxFieldBytes, "longest catalogue value (title, url, attribute); longer ones make the row bad")
+	fs.IntVar(&cfg.MaxRowBytes, "max-row-bytes", catalog.DefaultMaxRowBytes, "longest catalogue row (CSV record or JSON line); longer ones are bad rows, never held in memory")
 	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
 	fs.IntVar(&cfg.Augment, "augment", defaultAugment, "products that also teach the heads through a shopper-like variant (busy scene, crop, dim light, heavy JPEG); -1 = none")
@@ -221,6 +231,9 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 			return nil, fmt.Errorf("%s %v: want a number ≥ 0", f.name, f.v)
 		}
 	}
+	if cfg.MaxImageBytes < 1 || cfg.MaxFieldBytes < 1 || cfg.MaxRowBytes < 1 {
+		return nil, errors.New("--max-image-bytes, --max-field-bytes and --max-row-bytes must be at least 1")
+	}
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
@@ -268,6 +281,9 @@ type rowProblem struct {
 	ID     string `json:"id,omitempty"`
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
+	// Kept marks a problem that cost a value, not the product (an unsafe
+	// url was dropped): it does not count as a skipped row.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // Report is DIR/build-report.json.
@@ -305,16 +321,12 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	report := &Report{Catalog: cfg.Catalog, Problems: []rowProblem{}}
 
 	// 1. Catalogue.
-	cat, err := catalog.ParseFile(cfg.Catalog)
+	cat, err := readCatalogue(cfg)
 	if err != nil {
 		return err
 	}
 	for _, re := range cat.RowErrors {
-		p := rowProblem{Row: re.Row, ID: re.ID, Reason: re.Reason}
-		if re.Column != "" {
-			p.Detail = "column " + strconv.Quote(re.Column)
-		}
-		report.Problems = append(report.Problems, p)
+		report.Problems = append(report.Problems, problemOf(re))
 	}
 	rows := len(cat.Items) + len(cat.RowErrors)
 	items := cat.Items
@@ -375,6 +387,13 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return fmt.Errorf("creating --out: %w", err)
 	}
+	// Before anything is written, not even the report: the folder is
+	// another build's until it is done.
+	lock, err := lockOut(cfg.Out)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
 	defer func() {
 		report.Seconds = math.Round(time.Since(start).Seconds()*10) / 10
 		report.Status = "ok"
@@ -450,29 +469,20 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 			continue
 		}
 		good = append(good, it)
-	}
-	sort.Slice(report.Problems, func(a, b int) bool { return report.Problems[a].Row < report.Problems[b].Row })
-	report.Skipped = len(report.Problems)
-	report.Items = len(good)
-	if report.Skipped > 0 {
-		fmt.Fprintf(log, "build: skipped %d of %d rows (%d bad in the catalogue, %d with a bad photo; details in %s):\n",
-			report.Skipped, rows, len(cat.RowErrors), report.Skipped-len(cat.RowErrors), filepath.Join(cfg.Out, "build-report.json"))
-		for i, p := range report.Problems {
-			if i == 10 {
-				fmt.Fprintf(log, "  … and %d more\n", len(report.Problems)-10)
-				break
-			}
-			id := "no id"
-			if p.ID != "" {
-				id = "id " + strconv.Quote(p.ID)
-			}
-			line := fmt.Sprintf("  row %d (%s): %s", p.Row, id, p.Reason)
-			if p.Detail != "" {
-				line += " — " + p.Detail
-			}
-			fmt.Fprintln(log, line)
+		for _, w := range it.Warnings {
+			p := problemOf(w)
+			p.Kept = true
+			report.Problems = append(report.Problems, p)
 		}
 	}
+	sort.SliceStable(report.Problems, func(a, b int) bool { return report.Problems[a].Row < report.Problems[b].Row })
+	for _, p := range report.Problems {
+		if !p.Kept {
+			report.Skipped++
+		}
+	}
+	report.Items = len(good)
+	logProblems(log, report, rows, len(cat.RowErrors), filepath.Join(cfg.Out, "build-report.json"))
 	if report.Skipped > maxErrors {
 		limit := fmt.Sprintf("--max-errors %d", maxErrors)
 		if cfg.MaxErrors < 0 {
@@ -584,8 +594,8 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		return err
 	}
 	fmt.Fprintf(log, "build: index (%d trees) and %d neighbours per item in %s\n", cfg.Trees, nl.K, time.Since(tNb).Round(time.Millisecond))
-	// Thumbnails, packed into sprite sheets of similar items.
-	thumbs, err := buildThumbs(cfg, good, vecs, dim, sectionIdx, w)
+	// Thumbnails, packed into sprite sheets in a seeded random order.
+	thumbs, err := buildThumbs(cfg, good, w)
 	if err != nil {
 		return err
 	}
@@ -647,7 +657,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err := atomicfile.Write(filepath.Join(cfg.Out, "manifest.json"), mb); err != nil {
 		return err
 	}
-	removed := w.removeStale()
+	removed := w.removeStale(mb)
 	report.AssetsBytes = w.bytes
 	fmt.Fprintf(log, "build: wrote %d assets (%.1f MB) in %s; removed %d stale files\n", len(w.assets), float64(w.bytes)/1e6, time.Since(tAssets).Round(time.Millisecond), removed)
 	fmt.Fprintf(log, "build: %d items (%d rows − %d skipped), dim %d (%s), %s in %s → %s\n", n, rows, report.Skipped, dim, projName(proj), string(cfg.Pooling), time.Since(start).Round(time.Second), filepath.Join(cfg.Out, "manifest.json"))
@@ -700,6 +710,12 @@ func reasonFor(err error) string {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return "missing file"
+	case errors.Is(err, errNotRegular):
+		return "not a regular file"
+	case errors.Is(err, errImageTooBig):
+		return "file too large"
+	case errors.Is(err, errImageOutside):
+		return catalog.ReasonOutsideImage
 	case errors.Is(err, imageprep.ErrEmpty):
 		return "empty file (0 bytes)"
 	case errors.Is(err, imageprep.ErrTooLarge):
@@ -737,7 +753,7 @@ func imageDetail(cfg *BuildConfig, path string, err error) string {
 		return path + ": " + pe.Err.Error()
 	}
 	msg := err.Error()
-	for _, s := range []error{imageprep.ErrUnsupportedFormat, imageprep.ErrTooLarge, imageprep.ErrCorrupt} {
+	for _, s := range []error{imageprep.ErrUnsupportedFormat, imageprep.ErrTooLarge, imageprep.ErrCorrupt, errNotRegular, errImageTooBig, errImageOutside} {
 		msg = strings.TrimPrefix(msg, s.Error()+": ")
 	}
 	return path + ": " + msg
@@ -757,7 +773,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cac
 			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: catalog.ReasonInvalidUTF8, Detail: `column "image"`}
 			continue
 		}
-		data, err := os.ReadFile(it.Image)
+		data, err := cfg.images.read(it.Image)
 		if err != nil {
 			it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
 			continue
@@ -809,7 +825,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cac
 						late++
 						continue
 					}
-					data, err := os.ReadFile(it.Image)
+					data, err := cfg.images.read(it.Image)
 					if err != nil {
 						it.failed = &rowProblem{Row: it.Row, ID: it.ID, Reason: reasonFor(err), Detail: imageDetail(cfg, it.Image, err)}
 						continue
@@ -930,14 +946,14 @@ func learnProjection(cfg *BuildConfig, feats []float32, featDim int, good []*ite
 
 // buildThumbs packs thumbnails and returns each item's thumbnail reference
 // "<sheet file>#xywh=X,Y,W,H" (a W3C media-fragment rectangle).
-func buildThumbs(cfg *BuildConfig, good []*item, vecs []float32, dim int, section []int, w *assetWriter) ([]string, error) {
+func buildThumbs(cfg *BuildConfig, good []*item, w *assetWriter) ([]string, error) {
 	cw, ch := cfg.ThumbW, cfg.ThumbH
 	if cw == 0 {
 		cw, ch = autoThumbSize(good)
 	}
 	l := thumbLayout{CellW: cw, CellH: ch, Cols: 8, Rows: 8, Quality: 82}
 	t0 := time.Now()
-	runs := similarityOrder(vecs, dim, section, l.perSheet(), cfg.Seed)
+	runs := randomOrder(len(good), l.perSheet(), cfg.Seed)
 	imgs := make([]image.Image, len(good))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -946,7 +962,7 @@ func buildThumbs(cfg *BuildConfig, good []*item, vecs []float32, dim int, sectio
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				data, err := os.ReadFile(good[i].Image)
+				data, err := cfg.images.read(good[i].Image)
 				if err != nil {
 					continue
 				}
@@ -1067,6 +1083,24 @@ func (w *assetWriter) asset(kind string) (catalog.Asset, bool) {
 	return catalog.Asset{}, false
 }
 
+// manifestFiles lists every file a manifest names (assets, parts, model);
+// empty if it does not read.
+func manifestFiles(manifest []byte) map[string]bool {
+	out := map[string]bool{}
+	m, err := catalog.ReadManifest(manifest)
+	if err != nil {
+		return out
+	}
+	out[m.Model.File] = true
+	for _, a := range m.Assets {
+		out[a.File] = true
+		for _, p := range a.Parts {
+			out[p.File] = true
+		}
+	}
+	return out
+}
+
 // assetName matches the files a build writes: <kind>-<12 hex>.<ext>[.partN].
 var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?$`)
 
@@ -1074,16 +1108,25 @@ var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+
 // build is killed mid-write: .<asset or manifest name>.tmp-<digits>.
 var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
 
-// removeStale deletes asset files of earlier builds that the new manifest
-// no longer lists, and temporary files of killed builds.
-func (w *assetWriter) removeStale() int {
+// removeStale deletes asset files of earlier builds that the published
+// manifest no longer lists, and temporary files of killed builds. It runs
+// under the build lock, and keeps every file the manifest being published
+// (its bytes, published) names besides those this build wrote: whatever
+// went wrong, it cannot delete a file a published manifest points at.
+func (w *assetWriter) removeStale(published []byte) int {
 	entries, err := os.ReadDir(w.dir)
 	if err != nil {
 		return 0
 	}
+	keep := manifestFiles(published)
+	if m, err := os.ReadFile(filepath.Join(w.dir, "manifest.json")); err == nil {
+		for name := range manifestFiles(m) {
+			keep[name] = true
+		}
+	}
 	n := 0
 	for _, e := range entries {
-		if e.IsDir() || w.files[e.Name()] || !(assetName.MatchString(e.Name()) || tempName.MatchString(e.Name())) {
+		if e.IsDir() || w.files[e.Name()] || keep[e.Name()] || !(assetName.MatchString(e.Name()) || tempName.MatchString(e.Name())) {
 			continue
 		}
 		if os.Remove(filepath.Join(w.dir, e.Name())) == nil {

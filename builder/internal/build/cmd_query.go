@@ -211,8 +211,10 @@ func LoadAsset(dir string, a catalog.Asset) ([]byte, error) {
 		}
 		b = buf.Bytes()
 	}
-	if a.SHA256 != "" && catalog.SHA256Hex(b) != a.SHA256 {
-		return nil, fmt.Errorf("%s: SHA-256 does not match the manifest (assets from different builds?)", a.File)
+	// ReadManifest refused entries without a well-formed hash: the check
+	// below is never skipped.
+	if int64(len(b)) != a.Size || catalog.SHA256Hex(b) != a.SHA256 {
+		return nil, fmt.Errorf("%s: SHA-256 does not match the manifest (assets from different builds?)", filepath.Join(dir, a.File))
 	}
 	return b, nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -126,7 +125,7 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 	for i := 0; i < n; i++ {
 		copy(x[i*in:], vecs[i*dim:(i+1)*dim])
 	}
-	colours, err := colourDescriptors(good)
+	colours, err := colourDescriptors(cfg, good)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +282,7 @@ func parallel(n int, f func(i int)) {
 
 // colourDescriptors decodes every product photo once more for its colour
 // descriptor (cheap next to the model: a few ms per photo, in parallel).
-func colourDescriptors(good []*item) ([][]float32, error) {
+func colourDescriptors(cfg *BuildConfig, good []*item) ([][]float32, error) {
 	out := make([][]float32, len(good))
 	errs := make([]error, len(good))
 	var wg sync.WaitGroup
@@ -293,7 +292,7 @@ func colourDescriptors(good []*item) ([][]float32, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				data, err := os.ReadFile(good[i].Image)
+				data, err := cfg.images.read(good[i].Image)
 				if err == nil {
 					img, _, derr := imageprep.Decode(data, imageprep.Options{})
 					if err = derr; err == nil {
@@ -339,7 +338,7 @@ func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embe
 	rows := make([][]float32, len(pick))
 	errs := make([]error, len(pick))
 	decode := func(i int) image.Image {
-		data, err := os.ReadFile(good[i].Image)
+		data, err := cfg.images.read(good[i].Image)
 		if err != nil {
 			return nil
 		}

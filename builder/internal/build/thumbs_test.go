@@ -4,51 +4,67 @@ package build
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
-	"math/rand"
 	"testing"
 )
 
-func TestSimilarityOrderKeepsSectionsAndClusters(t *testing.T) {
-	// Two tight clusters per section in 4-d; runs must never mix sections
-	// and, with per = cluster size, each run must be one cluster.
-	const dim, per = 4, 8
-	r := rand.New(rand.NewSource(1))
-	var vecs []float32
-	var section, cluster []int
-	for i := 0; i < 64; i++ {
-		c := i % 4
-		center := []float32{0, 0, 0, 0}
-		center[c] = 10
-		for j := 0; j < dim; j++ {
-			vecs = append(vecs, center[j]+float32(r.NormFloat64()*0.1))
-		}
-		section = append(section, c/2)
-		cluster = append(cluster, c)
+// TestRandomOrderHidesSections: a sheet must say nothing about a section
+// or the catalogue's order (issue #14: the sheet a page fetched after a
+// photo gave the matches' section away). Every item is placed once, the
+// same seed gives the same runs, and a catalogue sorted by section (as
+// feeds usually are) still gets sheets mixing sections in proportion.
+func TestRandomOrderHidesSections(t *testing.T) {
+	const n, per = 4000, 64
+	section := make([]int, n) // sorted: 1000 items in each of 4 sections
+	for i := range section {
+		section[i] = i / 1000
 	}
-	runs := similarityOrder(vecs, dim, section, per, 1)
+	runs := randomOrder(n, per, 1)
+	if len(runs) != (n+per-1)/per {
+		t.Fatalf("%d runs, want %d", len(runs), (n+per-1)/per)
+	}
 	seen := map[int]bool{}
-	for _, run := range runs {
+	for r, run := range runs {
 		if len(run) > per {
 			t.Fatalf("run of %d > %d", len(run), per)
 		}
+		count := map[int]int{}
 		for _, it := range run {
-			if seen[it] {
-				t.Fatalf("item %d twice", it)
+			if seen[it] || it < 0 || it >= n {
+				t.Fatalf("item %d placed twice or out of range", it)
 			}
 			seen[it] = true
-			if section[it] != section[run[0]] {
-				t.Fatalf("run mixes sections: %v", run)
-			}
-			if cluster[it] != cluster[run[0]] {
-				t.Fatalf("run mixes clusters: %v", run)
+			count[section[it]]++
+		}
+		// 64 draws from 4 equal sections: each section appears; a sheet
+		// of one section would be the old, revealing layout.
+		if len(run) == per && len(count) < 4 {
+			t.Errorf("run %d holds sections %v: a sheet tells its section", r, count)
+		}
+		// Not in catalogue order either.
+		ascending := true
+		for i := 1; i < len(run); i++ {
+			if run[i] < run[i-1] {
+				ascending = false
 			}
 		}
+		if len(run) > 1 && ascending {
+			t.Errorf("run %d is in catalogue order: %v", r, run)
+		}
 	}
-	if len(seen) != 64 {
-		t.Fatalf("%d items placed, want 64", len(seen))
+	if len(seen) != n {
+		t.Fatalf("%d items placed, want %d", len(seen), n)
+	}
+	again := randomOrder(n, per, 1)
+	other := randomOrder(n, per, 2)
+	if fmt.Sprint(again) != fmt.Sprint(runs) {
+		t.Error("the same seed gave other runs: builds would not be reproducible")
+	}
+	if fmt.Sprint(other) == fmt.Sprint(runs) {
+		t.Error("another seed gave the same runs")
 	}
 }
 

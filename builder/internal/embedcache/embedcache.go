@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Cache remembers the model's pooled features per image content, so a
@@ -46,7 +47,28 @@ type Cache struct {
 	// readOff is how far the log has been read: Refresh picks up records
 	// other builds appended since.
 	readOff int64
+	// A timer flushes what waits in buf flushInterval after the first
+	// record went in, so a kill loses at most the last ~2 s of work, not
+	// up to 63 images (which on a small shop's first build or a slow
+	// machine was all of them).
+	interval  time.Duration
+	afterFunc func(time.Duration, func()) stopper // time.AfterFunc; tests replace it
+	timer     stopper
+	timerErr  error // a failed timed flush, returned by the next Put or Close
+	closed    bool
 }
+
+// flushInterval is how long a computed embedding may wait in memory
+// before it is written (and synced) to the log.
+const flushInterval = 1500 * time.Millisecond
+
+// flushRecords is how many records fill a write on their own.
+const flushRecords = 64
+
+// stopper is what the cache needs of a timer.
+type stopper interface{ Stop() bool }
+
+func realAfterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
 
 // Refresh reads records other builds sharing this cache have appended
 // since the last read, so a long build skips images they embedded
@@ -89,7 +111,7 @@ func Open(root, modelSHA, pipeline string, dim int) (*Cache, error) {
 	if err := os.WriteFile(filepath.Join(dir, "meta.json"), meta, 0o644); err != nil {
 		return nil, fmt.Errorf("embedding cache: %w", err)
 	}
-	c := &Cache{dir: dir, dim: dim, have: map[[32]byte][]float32{}}
+	c := &Cache{dir: dir, dim: dim, have: map[[32]byte][]float32{}, interval: flushInterval, afterFunc: realAfterFunc}
 	path := filepath.Join(dir, "features.log")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -166,8 +188,10 @@ func (c *Cache) Get(k [32]byte) ([]float32, bool) {
 	return v, ok
 }
 
-// Put appends features; every 64 records the log is flushed and synced so a
-// kill loses at most the records since.
+// Put appends features. The log is flushed and synced (one write of whole
+// records) every flushRecords records, and flushInterval after the first
+// record of a flush arrived, so a kill loses only what was computed in
+// the last ~2 seconds.
 func (c *Cache) Put(k [32]byte, v []float32) error {
 	if len(v) != c.dim {
 		return fmt.Errorf("embedding cache: %d values, want %d", len(v), c.dim)
@@ -183,17 +207,40 @@ func (c *Cache) Put(k [32]byte, v []float32) error {
 	if _, dup := c.have[k]; dup {
 		return nil
 	}
+	if err := c.timerErr; err != nil {
+		c.timerErr = nil
+		return err
+	}
 	c.have[k] = v
 	c.buf = append(c.buf, rec...)
 	c.n++
-	if c.n >= 64 {
+	if c.n >= flushRecords {
 		return c.syncLocked()
+	}
+	if c.n == 1 {
+		c.timer = c.afterFunc(c.interval, c.timedFlush)
 	}
 	return nil
 }
 
+// timedFlush writes what waits when the interval is up.
+func (c *Cache) timedFlush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if err := c.syncLocked(); err != nil && c.timerErr == nil {
+		c.timerErr = err
+	}
+}
+
 // syncLocked appends the buffered records in one locked write and syncs.
 func (c *Cache) syncLocked() error {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 	if len(c.buf) == 0 {
 		return nil
 	}
@@ -226,7 +273,14 @@ func truncateTail(f *os.File, path string, size int64) error {
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
 	err := c.syncLocked()
+	if err == nil {
+		err = c.timerErr
+	}
+	c.closed = true
 	if cerr := c.f.Close(); err == nil {
 		err = cerr
 	}

@@ -123,7 +123,7 @@ func New(t testing.TB, n, k int, global bool) *Build {
 	}
 	files := map[string][]byte{}
 	m := catalog.Manifest{FormatVersion: catalog.ManifestVersion, BuilderVersion: "test", ItemCount: n,
-		Model: catalog.ModelInfo{File: "model-000000000000.onnx"}}
+		Model: catalog.ModelInfo{File: "model-000000000000.onnx", SHA256: catalog.SHA256Hex(nil)}}
 	for _, a := range []struct {
 		kind, ext string
 		data      []byte

@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/edge"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
@@ -22,8 +23,9 @@ import (
 // DefaultK is the number of similar products returned without ?k=.
 const DefaultK = 10
 
-// MaxIDLen bounds a product id in a URL (bytes, after unescaping).
-const MaxIDLen = 256
+// MaxIDLen bounds a product id in a URL (bytes, after unescaping): the
+// builder refuses longer ids, so none is ever staged.
+const MaxIDLen = catalog.MaxIDBytes
 
 // apiPrefix is where the handler answers; everything else is a 404.
 const apiPrefix = "/api/"
