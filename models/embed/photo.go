@@ -21,7 +21,9 @@ const Conv5 = "conv5"
 // mean); the photo is searched again inside it when the activation
 // outside the box is at least LocaliseClutter of the inside's (a busy
 // background: 75 % of scenes, 12 % of studio shots, whose backdrop is
-// blank) and the box leaves out at least a tenth of the photo.
+// blank) and the box leaves out at least a tenth of the photo, unless the
+// photo's border is one plain colour (imageprep.PlainBorder: a backdrop
+// with nothing to look past).
 const (
 	LocaliseSigma   = 1.0
 	LocaliseClutter = 0.33
@@ -132,7 +134,7 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 		}
 		box, share, clutter := Localise(c5, len(c5)/(side*side), side, side, b)
 		p.Proposed = box
-		if share < LocaliseBelow && clutter >= LocaliseClutter {
+		if share < LocaliseBelow && clutter >= LocaliseClutter && !imageprep.PlainBorder(img) {
 			crop, err := imageprep.Crop(img, box)
 			if err == nil {
 				res2, err := e.runOne(crop, outputsFor(raw))

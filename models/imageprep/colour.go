@@ -172,3 +172,59 @@ func backdrop(px []uint8, w, h int) []bool {
 	}
 	return bg
 }
+
+// PlainBorder reports whether the photo's border is one plain colour (at
+// least 60 % of the pixels along its four edges within 24 levels of their
+// median in every channel): a studio backdrop, a wall, a table — nothing
+// the search has to look past. Safe for concurrent use.
+func PlainBorder(img image.Image) bool {
+	b := img.Bounds()
+	if b.Dx() < 3 || b.Dy() < 3 {
+		return true
+	}
+	read := rowReader(img)
+	row := make([]uint8, 3*b.Dx())
+	var px [][3]uint8
+	stepX := max(1, b.Dx()/64)
+	stepY := max(1, b.Dy()/64)
+	for _, y := range []int{b.Min.Y, b.Max.Y - 1} {
+		read(y, b.Min.X, b.Max.X, row)
+		for x := 0; x < b.Dx(); x += stepX {
+			px = append(px, [3]uint8{row[3*x], row[3*x+1], row[3*x+2]})
+		}
+	}
+	for y := b.Min.Y + 1; y < b.Max.Y-1; y += stepY {
+		read(y, b.Min.X, b.Max.X, row)
+		for _, x := range []int{0, b.Dx() - 1} {
+			px = append(px, [3]uint8{row[3*x], row[3*x+1], row[3*x+2]})
+		}
+	}
+	var med [3]int
+	for c := 0; c < 3; c++ {
+		var hist [256]int
+		for _, p := range px {
+			hist[p[c]]++
+		}
+		half, acc := len(px)/2, 0
+		for v, n := range hist {
+			acc += n
+			if acc > half {
+				med[c] = v
+				break
+			}
+		}
+	}
+	near := 0
+	for _, p := range px {
+		ok := true
+		for c := 0; c < 3; c++ {
+			if d := int(p[c]) - med[c]; d > 24 || d < -24 {
+				ok = false
+			}
+		}
+		if ok {
+			near++
+		}
+	}
+	return near*10 >= len(px)*6
+}

@@ -68,3 +68,18 @@ func TestColourDescriptor(t *testing.T) {
 		t.Fatalf("chromaticity: red %v, green %v", red[29:], green[29:])
 	}
 }
+
+func TestPlainBorder(t *testing.T) {
+	if !PlainBorder(product(color.RGBA{200, 20, 20, 255})) {
+		t.Fatal("a product on a white backdrop: border not plain")
+	}
+	busy := image.NewRGBA(image.Rect(0, 0, 90, 120))
+	for y := 0; y < 120; y++ {
+		for x := 0; x < 90; x++ {
+			busy.Set(x, y, color.RGBA{uint8((x * 37) % 256), uint8((y * 53) % 256), uint8(((x + y) * 29) % 256), 255})
+		}
+	}
+	if PlainBorder(busy) {
+		t.Fatal("a busy pattern counted as a plain border")
+	}
+}

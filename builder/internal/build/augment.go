@@ -25,7 +25,7 @@ import (
 
 // augmentVersion names the generators in the cache key of the augmented
 // photos' features; bump it when they change.
-const augmentVersion = "aug-1" // with photo-2 (localisation v2) in the cache key
+const augmentVersion = "aug-1" // the photo pipeline has its own version (embedcache.PhotoVersion)
 
 // augment returns one variant of img; texture gives another catalogue
 // photo to borrow a background texture from.

@@ -38,7 +38,7 @@ func (c Features) Dim() (int, error) {
 // PhotoVersion names the photo pipeline (embed.Embedder.EmbedPhoto:
 // localisation, colour) in the key of the cache of photo records; bump it
 // when that pipeline changes.
-const PhotoVersion = "photo-2"
+const PhotoVersion = "photo-3"
 
 // OpenPhotos opens the cache of embed.Photo records (shopper-like photos:
 // the builder's augmented training photos, eval's query photos) of emb's
