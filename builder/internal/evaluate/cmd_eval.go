@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,7 @@ type evalConfig struct {
 	// NoLocalise and NoHeads switch parts of the photo pipeline off, to
 	// measure what each adds.
 	NoLocalise, NoHeads bool
+	HeadWeights         string
 	Workers             int
 	Out, Log            io.Writer
 }
@@ -98,6 +100,7 @@ func runEval(args []string) error {
 	fs.IntVar(&cfg.LatencySample, "latency-sample", 20, "queries timed end to end through search.SearchImage (uncached)")
 	fs.BoolVar(&cfg.NoLocalise, "no-localise", false, "ours: search the whole photo (no product localisation)")
 	fs.BoolVar(&cfg.NoHeads, "no-heads", false, "ours: rank by visual similarity only, even when the assets have heads")
+	fs.StringVar(&cfg.HeadWeights, "head-weights", "", "ours: override the heads' blend weights, comma-separated (to choose them; the build writes them)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./builder eval --assets DIR --queries CSV [--k 10] [--labels articleType,baseColour] [--distort clean,crop,scene,jpeg,rotate,dim,warm] [--json]\n\n")
@@ -309,6 +312,16 @@ func evaluate(cfg *evalConfig) (*evalResult, error) {
 		for _, l := range labels {
 			itemLabels[i] = append(itemLabels[i], it.Value(l))
 		}
+	}
+	if cfg.HeadWeights != "" && eng.Heads != nil {
+		for i, f := range strings.Split(cfg.HeadWeights, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+			if err != nil || v < 0 || i >= len(eng.Heads.Heads) {
+				return nil, fmt.Errorf("--head-weights %q: want up to %d weights ≥ 0", cfg.HeadWeights, len(eng.Heads.Heads))
+			}
+			eng.Heads.Heads[i].Weight = float32(v)
+		}
+		res.Pipeline = pipelineName(eng)
 	}
 	ev := &evaluator{cfg: cfg, eng: eng, items: items, itemLabels: itemLabels, res: res}
 	defer ev.close()
