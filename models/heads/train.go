@@ -10,10 +10,10 @@ import (
 
 // TrainOptions control Train. Zero values take the defaults.
 type TrainOptions struct {
-	Epochs int     // passes over the data (default 40)
+	Epochs int     // passes over the data (default: enough for 3,000 steps, 20..200)
 	Batch  int     // rows per step (default 256)
-	LR     float64 // Adam step size (default 0.003)
-	L2     float64 // weight decay (default 1e-4)
+	LR     float64 // Adam step size (default 0.01)
+	L2     float64 // weight decay on the standardised inputs' weights (default 1e-4)
 	Seed   uint64  // order of the rows
 }
 
@@ -28,14 +28,11 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 	if classes < 1 || classes > MaxClasses {
 		return nil, nil, fmt.Errorf("heads: %d classes", classes)
 	}
-	if opt.Epochs <= 0 {
-		opt.Epochs = 40
-	}
 	if opt.Batch <= 0 {
 		opt.Batch = 256
 	}
 	if opt.LR <= 0 {
-		opt.LR = 0.003
+		opt.LR = 0.01
 	}
 	if opt.L2 < 0 {
 		opt.L2 = 0
@@ -51,6 +48,36 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 			rows = append(rows, i)
 		}
 	}
+	if opt.Epochs <= 0 {
+		steps := max(1, len(rows)/min(opt.Batch, max(1, len(rows))))
+		opt.Epochs = max(20, min(200, (3000+steps-1)/steps))
+	}
+	// Standardised inputs (each column to mean 0, sd 1 over the labelled
+	// rows), so one step size suits every column; folded back into W and B
+	// at the end, so Predict takes the raw input.
+	mu, inv := make([]float64, in), make([]float64, in)
+	for _, i := range rows {
+		for j := 0; j < in; j++ {
+			mu[j] += float64(x[i*in+j])
+		}
+	}
+	for j := range mu {
+		mu[j] /= float64(len(rows))
+	}
+	for _, i := range rows {
+		for j := 0; j < in; j++ {
+			d := float64(x[i*in+j]) - mu[j]
+			inv[j] += d * d
+		}
+	}
+	for j := range inv {
+		sd := math.Sqrt(inv[j] / float64(len(rows)))
+		inv[j] = 0
+		if sd > 1e-12 {
+			inv[j] = 1 / sd
+		}
+	}
+	std := func(i, j int) float32 { return float32((float64(x[i*in+j]) - mu[j]) * inv[j]) }
 	k := classes
 	wt := make([]float32, in*k) // in×k during training (the GEMM's layout)
 	bias := make([]float32, k)
@@ -82,9 +109,10 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 		for at := 0; at+bs <= len(rows); at += bs {
 			batch := rows[at : at+bs]
 			for r, i := range batch {
-				copy(xb[r*in:(r+1)*in], x[i*in:(i+1)*in])
 				for j := 0; j < in; j++ {
-					xbt[j*bs+r] = x[i*in+j]
+					v := std(i, j)
+					xb[r*in+j] = v
+					xbt[j*bs+r] = v
 				}
 			}
 			engine.Gemm(bs, k, in, xb, in, wt, k, logits, k, false)
@@ -118,11 +146,16 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 			}
 		}
 	}
+	// Fold the standardisation in: W·((x−μ)·s) + B = (W·s)·x + (B − W·s·μ).
 	w = make([]float32, k*in)
-	for j := 0; j < in; j++ {
-		for c := 0; c < k; c++ {
-			w[c*in+j] = wt[j*k+c]
+	for c := 0; c < k; c++ {
+		off := 0.0
+		for j := 0; j < in; j++ {
+			wj := float64(wt[j*k+c]) * inv[j]
+			w[c*in+j] = float32(wj)
+			off += wj * mu[j]
 		}
+		bias[c] = float32(float64(bias[c]) - off)
 	}
 	return w, bias, nil
 }
