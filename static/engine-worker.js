@@ -5,6 +5,10 @@
 // static/README.md. Nothing here sends the shopper's photo anywhere: the only
 // requests are for the engine and the catalogue's own files.
 
+// Go's format constants (generated; docs/formats.md). assetFiles and
+// indexTail are checked against Go's golden assets by e2e/js/.
+import { INDEX_NODE } from './lookalike/gen_formats.js';
+
 const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
 
@@ -147,10 +151,10 @@ async function init(base) {
  * split nodes begin, so those parts are skipped. Returns the parts to fetch
  * and the byte offset of the first one in the index file.
  */
-function indexTail(manifest, parts) {
+export function indexTail(manifest, parts) {
   const items = Number(manifest.item_count) || 0;
   const dim = Number(manifest.model?.embedding?.dim) || 0;
-  const itemBytes = items * (12 + 4 * dim);
+  const itemBytes = items * (INDEX_NODE.base + INDEX_NODE.perDim * dim); // annoy.ItemsSize
   let at = 0;
   let first = 0;
   while (first < parts.length - 1 && itemBytes > 0 && at + parts[first].size <= itemBytes && parts[first].size > 0) {
@@ -161,31 +165,22 @@ function indexTail(manifest, parts) {
 }
 
 /**
- * The files of each kind, from manifest.json. Each kind maps to its parts in
- * order ({file, sha256, size}); a file bigger than the host's limit is split
- * and listed as parts. Accepts the asset list as an array of {kind, file,
- * sha256, size, parts?} or as an object keyed by kind.
+ * The files of each kind, from manifest.json (models/catalog.Manifest: an
+ * `assets` array of {kind, file, sha256, size, parts?}). Each kind maps to
+ * the files of its first asset (Manifest.Asset), in order ({file, sha256,
+ * size}: its parts, or the file itself; Asset.Files).
  */
-function assetFiles(m) {
+export function assetFiles(m) {
   const out = {};
-  const add = (kind, a) => {
-    if (!kind || !a) return;
+  for (const a of Array.isArray(m.assets) ? m.assets : []) {
+    if (!a?.kind || a.kind in out) continue;
     const parts = Array.isArray(a.parts) && a.parts.length ? a.parts : [a];
-    out[kind] = parts.map((p) => ({
-      file: p.file || p.path || p.name,
-      sha256: (p.sha256 || p.hash || '').toLowerCase(),
-      size: Number(p.size || p.bytes || 0),
-    }));
-    for (const p of out[kind]) {
-      if (!p.file) throw new EngineError('corrupt', `manifest.json: the ${kind} asset has no file name`);
+    out[a.kind] = parts.map((p) => ({ file: p.file, sha256: String(p.sha256 || '').toLowerCase(), size: Number(p.size) || 0 }));
+    for (const p of out[a.kind]) {
+      if (!p.file) throw new EngineError('corrupt', `manifest.json: the ${a.kind} asset has no file name`);
       if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new EngineError('corrupt', `manifest.json: ${p.file} has no sha256`);
     }
-  };
-  const list = m.assets || m.files || {};
-  if (Array.isArray(list)) for (const a of list) add(a.kind || a.role || a.type, a);
-  else for (const [k, a] of Object.entries(list)) add(k, a);
-  if (!out.model && m.model && (m.model.file || m.model.parts)) add('model', m.model);
-  if (!out.neighbors && out.neighbours) out.neighbors = out.neighbours;
+  }
   return out;
 }
 

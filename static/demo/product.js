@@ -2,7 +2,7 @@
 // the product from ?id= (and the asset folder from ?assets=), shows it, and
 // follows the carousel's lookalike-select events to the chosen product.
 
-import { product, tile } from '../lookalike.js';
+import { product, tile, formatPrice } from '../lookalike.js';
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -19,7 +19,7 @@ $('product').dataset.productId = id;
 function demoPrice(pid) {
   let h = 7;
   for (const c of String(pid)) h = (h * 31 + c.charCodeAt(0)) % 9973;
-  return `£${(12 + (h % 88)).toFixed(0)}.${h % 2 ? '99' : '00'}`;
+  return { price: `${12 + (h % 88)}.${h % 2 ? '99' : '00'}`, currency: 'GBP' };
 }
 
 function productURL(pid) {
@@ -34,7 +34,9 @@ product(assets, id).then((p) => {
   $('product-title').textContent = p.title;
   $('product-section').textContent = p.section;
   $('crumb-section').textContent = p.section;
-  $('product-price').textContent = p.price || demoPrice(p.id);
+  // The carousel's formatter (lookalike/card.js), so both show prices alike.
+  const { price, currency } = p.price ? p : demoPrice(p.id);
+  $('product-price').textContent = formatPrice(price, currency);
   $('product-photo').replaceChildren(tile(p.thumb, p.title));
 }).catch(() => { /* the static text stays; the embed logs its own warning */ });
 
