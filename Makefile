@@ -72,7 +72,7 @@ test-e2e: deps model
 test: deps vet tidy cross test-go test-wasm test-node test-ref test-e2e
 
 fuzz:
-	@for p in $$($(GO) list ./models/... ./builder/... ./wasm/worker/edge ./wasm/engine); do \
+	@for p in $$($(GO) list ./models/... ./builder/... ./wasm/worker/api ./wasm/engine); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
 	    echo "== $$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=15s $$p || exit 1; \
 	  done; done
@@ -97,7 +97,6 @@ clean:
 ## ---- edge worker (wasm/worker, wrangler.toml, e2e/worker.test.mjs) ----
 # The site folder is wrangler.toml's [assets] directory; keep the two in step.
 SITE_DIR      := .cache/site
-WRANGLER      := node_modules/.bin/wrangler
 WRANGLER_PORT ?= 8787
 
 .PHONY: worker demo-wrangler test-worker
@@ -109,8 +108,8 @@ worker:
 ## demo-wrangler: model + assets for DEMO_LIMIT items (0 = all), the whole site staged, served by wrangler dev (workerd).
 demo-wrangler: demo-assets worker
 	$(GO) run ./builder stage --assets $(DEMO_OUT) --out $(SITE_DIR)
-	@echo "Lookalike: open http://127.0.0.1:$(WRANGLER_PORT)/  (API: /api/health, /api/similar/{id}?k=&section=, /api/products/{id}; Ctrl-C stops)"
-	WRANGLER_SEND_METRICS=false $(WRANGLER) dev --ip 127.0.0.1 --port $(WRANGLER_PORT) --show-interactive-dev-session=false
+	@# wrangler dev on loopback, its own output kept to errors; the last line says where to open.
+	node wasm/worker/wrangler.mjs --port $(WRANGLER_PORT)
 
 ## test-worker: the worker in real workerd (wrangler dev on loopback).
 test-worker: deps

@@ -102,6 +102,7 @@ function startWorker() {
 const STAGE_NAMES = {
   manifest: 'catalogue list', engine: 'search engine', model: 'image model', index: 'search index',
   vectors: 'product vectors', neighbors: 'similar-product lists', catalog: 'product details', start: 'engine start',
+  codes: 'product codes', heads: 'type and colour guides', projection: 'image features',
 };
 
 function mb(n) { return (n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0); }
@@ -110,11 +111,17 @@ function onProgress(m) {
   const total = m.overallTotal || m.total || 0;
   const loaded = m.overallLoaded ?? m.loaded ?? 0;
   const pct = total > 0 ? Math.min(100, (loaded / total) * 100) : 0;
-  const stage = STAGE_NAMES[m.stage] || m.stage;
-  const text = total > 0
-    ? `Loading ${stage} · ${mb(loaded)} of ${mb(total)} MB`
-    : `Loading ${stage}…`;
+  let text = `Loading ${STAGE_NAMES[m.stage] || m.stage}…`;
+  if (total > 0) {
+    // Everything downloads at once: say how much and how long, not which file.
+    const left = Number.isFinite(m.secondsLeft) && m.secondsLeft > 0.5 ? ` · about ${secondsText(m.secondsLeft)} left` : '';
+    text = loaded >= total ? 'Starting the search engine…' : `Downloading the search engine · ${mb(loaded)} of ${mb(total)} MB${left}`;
+  }
   setLoadStatus('loading', text, pct);
+}
+
+function secondsText(s) {
+  return s < 60 ? `${Math.ceil(s)} s` : `${Math.ceil(s / 60)} min`;
 }
 
 function onReady(m) {
@@ -288,6 +295,13 @@ function onResults(m) {
     personal.recordSearch(m.query.vector).then(renderPersonalCount);
   }
   if (m.query?.kind === 'image') state.recordSearch = false;
+  // Where the engine found the product in a busy photo: the crop box shows
+  // it (moving it searches that area instead), and what the photo looks like.
+  if (m.query?.kind === 'image') {
+    const b = m.query.box;
+    if (b && b.auto && !state.crop && state.image) crop.propose(b);
+    state.predicted = m.query.predicted || null;
+  }
   el.results.dataset.personal = String(state.sentPersonal);
   renderQueryCard();
   renderResults(results);
@@ -351,6 +365,7 @@ function renderQueryCard() {
       el.queryThumb.append(img);
     }
     el.queryBack.hidden = true;
+    renderPredicted();
   } else {
     el.queryKind.textContent = 'More like this';
     el.resultsTitle.textContent = q.title ? `Similar to ${q.title}` : `Similar to product ${q.productId}`;
@@ -359,13 +374,27 @@ function renderQueryCard() {
   }
 }
 
+/** "Looks like: Tshirts · Navy Blue" under the photo, from the engine's heads. */
+function renderPredicted() {
+  const p = state.predicted;
+  let line = el.queryCard.querySelector('.predicted');
+  const parts = p ? Object.values(p).filter((v) => v && v.label && v.p >= 0.35).map((v) => v.label) : [];
+  if (!parts.length) { line?.remove(); return; }
+  if (!line) {
+    line = document.createElement('p');
+    line.className = 'predicted';
+    el.queryKind.after(line);
+  }
+  line.textContent = `Looks like: ${parts.join(' · ')}`;
+}
+
 function renderResults(results) {
   // Keep the keyboard where it was when the same product is still shown
   // (e.g. its heart, after a like re-ranked the results).
   const had = document.activeElement?.closest?.('#results li[data-product-id]');
   const control = had && ['like', 'card-main', 'card-link'].find((c) => document.activeElement.classList.contains(c));
   const frag = document.createDocumentFragment();
-  const badge = badges(results);
+  const badge = badges(results, state.sentPersonal ? 'personal' : 'photo');
   results.forEach((r, i) => frag.append(resultCard(r, badge[i])));
   el.results.replaceChildren(frag);
   if (control) {
@@ -391,7 +420,7 @@ function resultCard(r, badge) {
     like: { pressed: state.personal.liked.has(String(r.id)), hidden: !state.personal.available, toggle: (b) => toggleLike(String(r.id), title, b) },
   });
   if (state.query?.kind === 'similar' && String(r.id) === state.query.productId) li.dataset.current = 'true';
-  if (badge?.mine) li.dataset.personal = 'true';
+  if (badge?.lifted) li.dataset.lifted = 'true';
 
   const foot = document.createElement('div');
   foot.className = 'card-foot';

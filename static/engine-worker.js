@@ -12,18 +12,28 @@ import { INDEX_NODE } from './lookalike/gen_formats.js';
 const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
 
-// The order the engine needs them in; `optional` ones may be absent.
-// The projection comes before the model so that Go can build the embedder
-// the moment the model has arrived and collect the decoding garbage before
-// the index takes its memory (Go's wasm memory never shrinks).
+// The order Go takes them in; `optional` ones may be absent. Everything is
+// fetched at once, in parallel, the moment the manifest is read; Go takes
+// each file as soon as it and those before it have arrived. The projection
+// comes before the model so that Go can build the embedder the moment the
+// model has arrived and collect the decoding garbage before the rest
+// takes its memory (Go's wasm memory never shrinks). With codes (a
+// product-quantisation code per product, scanned exhaustively) the page
+// needs neither the tree index nor the vector file.
 const STAGES = [
   { kind: 'projection', optional: true },
   { kind: 'model' },
-  { kind: 'index' },
-  { kind: 'vectors', optional: true },
+  { kind: 'codes', optional: true },
+  { kind: 'heads', optional: true },     // learned type/colour heads
+  { kind: 'index', unlessCodes: true },
+  { kind: 'vectors', optional: true, unlessCodes: true },
+  { kind: 'catalog' },
+];
+// Not needed for the first photo search: fetched once the engine is ready
+// ("more like this" scans the codes until the neighbours arrive).
+const LATER = [
   { kind: 'neighbors', optional: true },
   { kind: 'cf', optional: true },        // collaborative neighbours (build --interactions)
-  { kind: 'catalog' },
 ];
 
 let engine = null;       // globalThis.lookalike once Go runs
@@ -93,55 +103,93 @@ async function init(base) {
   post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
 
   const files = assetFiles(manifest);
-  const stages = [];
-  for (const s of STAGES) {
-    const parts = files[s.kind];
-    if (!parts) {
-      if (s.optional) continue;
-      throw new EngineError('corrupt', `manifest.json lists no ${s.kind} file`);
+  const plan = (list) => {
+    const out = [];
+    for (const st of list) {
+      const parts = files[st.kind];
+      if (st.unlessCodes && files.codes) continue;
+      if (!parts) {
+        if (st.optional) continue;
+        throw new EngineError('corrupt', `manifest.json lists no ${st.kind} file`);
+      }
+      out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts) : { parts, from: 0 }) });
     }
-    stages.push({ kind: s.kind, ...(s.kind === 'index' && files.vectors ? indexTail(manifest, parts) : { parts, from: 0 }) });
-  }
+    return out;
+  };
+  const stages = plan(STAGES);
+  const later = plan(LATER);
   const engineFile = buildInfo.engine;
   if (!engineFile) throw new EngineError('corrupt', 'build/build.json names no engine');
   const engineSize = buildInfo.sizes?.[engineFile] || 0;
-  const overallTotal = engineSize + stages.reduce((t, s) => t + s.parts.reduce((u, p) => u + (p.size || 0), 0), 0);
-  let overallLoaded = 0;
-  const progress = (stage, loaded, total) => post({
-    type: 'progress', stage, loaded, total, overallLoaded: overallLoaded + loaded, overallTotal,
-  });
 
-  // 1. The Go engine (and the SIMD kernel when it can be used).
+  // Byte progress over everything in flight, with the rate so far and the
+  // time left at that rate.
+  const loaded = new Map();
+  const overallTotal = engineSize + stages.reduce((t, s) => t + s.parts.reduce((u, p) => u + (p.size || 0), 0), 0);
+  const started = performance.now();
+  let lastPost = 0;
+  const progress = (stage, file, n, force = false) => {
+    loaded.set(file, n);
+    const now = performance.now();
+    if (!force && now - lastPost < 100) return;
+    lastPost = now;
+    let overallLoaded = 0;
+    for (const v of loaded.values()) overallLoaded += v;
+    overallLoaded = Math.min(overallLoaded, overallTotal || overallLoaded);
+    const secs = (now - started) / 1000;
+    const rate = secs > 0.3 ? overallLoaded / secs : 0;
+    const secondsLeft = rate > 0 && overallTotal > overallLoaded ? (overallTotal - overallLoaded) / rate : null;
+    post({ type: 'progress', stage, loaded: n, overallLoaded, overallTotal, bytesPerSecond: Math.round(rate), secondsLeft });
+  };
+
+  // 1. Every download starts now: the engine, the kernel, each part.
   const buildBase = new URL('build/', here);
   const engineURL = new URL(engineFile, buildBase).href;
-  const wasmBytes = await fetchBytes(engineURL, { stage: 'engine', size: engineSize, progress, immutable: true });
-  overallLoaded += engineSize || wasmBytes.length;
-  await startGo(wasmBytes, buildInfo, buildBase);
+  const wasmJob = fetchBytes(engineURL, { stage: 'engine', size: engineSize, immutable: true,
+    progress: (stage, n) => progress(stage, engineURL, n) });
+  const fetchParts = (st) => st.parts.map((p) => {
+    const url = new URL(p.file, assetsBase).href;
+    const job = fetchBytes(url, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true,
+      progress: (stage, n) => progress(stage, url, n) });
+    job.catch(() => {}); // reported when Go takes it, in order
+    return job;
+  });
+  const jobs = stages.map(fetchParts);
+  wasmJob.catch(() => {});
 
-  // 2. The catalogue's assets, each checked against the manifest.
-  const loadInfo = engine.load('manifest', manifestBytes);
-  checkGo(loadInfo, 'manifest.json');
-  for (const st of stages) {
-    const total = st.parts.reduce((t, p) => t + (p.size || 0), 0);
-    let stageLoaded = 0;
-    // Each part goes into Go as soon as it is verified and is dropped here:
-    // the parts are never joined in JS, so no asset is held twice.
+  // 2. Go starts as soon as its own bytes are in, then takes each file in
+  // order as it arrives; each part goes into Go as soon as it is verified
+  // and is dropped here (never joined in JS, no asset held twice).
+  await startGo(await wasmJob, buildInfo, buildBase);
+  checkGo(engine.load('manifest', manifestBytes), 'manifest.json');
+  for (const [si, st] of stages.entries()) {
     for (const [i, p] of st.parts.entries()) {
-      const url = new URL(p.file, assetsBase).href;
-      const bytes = await fetchBytes(url, {
-        stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true,
-        progress: (stage, loaded) => progress(stage, stageLoaded + loaded, total),
-      });
-      stageLoaded += bytes.length;
+      let bytes = await jobs[si][i];
+      jobs[si][i] = null;
       checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file);
+      bytes = null;
     }
-    overallLoaded += total || stageLoaded;
-    progress(st.kind, total || stageLoaded, total || stageLoaded);
+    progress(st.kind, '', 0, true);
   }
 
   readyInfo = parseGo(engine.ready(), 'ready');
-  post({ type: 'ready', ...readyInfo });
-  pruneCaches([engineURL, ...stages.flatMap((s) => s.parts.map((p) => new URL(p.file, assetsBase).href))]).catch(() => {});
+  post({ type: 'ready', ...readyInfo, seconds: Math.round(performance.now() - started) / 1000 });
+  const keep = [engineURL, ...[...stages, ...later].flatMap((s) => s.parts.map((p) => new URL(p.file, assetsBase).href))];
+  // 3. What the first search does without, in the background.
+  loadLater(later).finally(() => pruneCaches(keep).catch(() => {}));
+}
+
+/** Fetches the LATER assets and attaches them to the running engine. */
+async function loadLater(later) {
+  for (const st of later) {
+    try {
+      for (const [i, p] of st.parts.entries()) {
+        const bytes = await fetchBytes(new URL(p.file, assetsBase).href, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true });
+        // Between two requests (this worker runs one thing at a time).
+        await (chain = chain.then(() => checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file)).catch(() => {}));
+      }
+    } catch { /* optional: searches work without it */ }
+  }
 }
 
 /**
@@ -354,7 +402,7 @@ async function pruneCaches(keepData) {
     if (keep.has(u)) continue;
     // Only prune catalogue data and engine builds; thumbnails and scripts
     // are small and the service worker manages them.
-    if (u.startsWith(assetsBase) && /\/(model|projection|index|vectors|neighbors|neighbours|cf|catalog)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
+    if (u.startsWith(assetsBase) && /\/(model|projection|index|vectors|neighbors|neighbours|cf|catalog|codes|heads)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
     if (/\/build\/engine-[0-9a-f]{8,}\.wasm$/.test(u)) await cache.delete(req);
   }
 }

@@ -112,13 +112,16 @@ test('badges: visual percentages, and "For you" where the history put a result a
   // No history: score = visual, in order.
   const plain = badges([{ score: 0.9, visual: 0.9 }, { score: 0.88, visual: 0.88 }]);
   assert.deepEqual(plain.map((b) => b.text), ['90%', '88%']);
-  assert.ok(plain.every((b) => !b.mine));
+  assert.ok(plain.every((b) => !b.lifted));
   // Re-ranked: 88 % listed above 89 %, 91 % and 85 %.
   const r = [{ score: 2.1, visual: 0.88 }, { score: 1.3, visual: 0.91 }, { score: 1.0, visual: 0.89 }, { score: 0.99, visual: 0.85 }, { score: 0.9, visual: 0.9 }];
   const b = badges(r);
   assert.deepEqual(b.map((x) => x.text), ['For you', '91%', 'For you', 'For you', '90%']);
   assert.match(b[0].title, /^88% similar; placed higher/);
   // The percentages shown never go up down the list.
-  const shown = b.filter((x) => !x.mine).map((x) => parseInt(x.text, 10));
+  const shown = b.filter((x) => !x.lifted).map((x) => parseInt(x.text, 10));
   assert.deepEqual(shown, [...shown].sort((x, y) => y - x));
+  // Lifted by the photo's type and colour (the engine's heads), not by a history.
+  assert.deepEqual(badges(r, 'photo').map((x) => x.text), ['Same look', '91%', 'Same look', 'Same look', '90%']);
+  assert.match(badges(r, 'photo')[0].title, /type and colour/);
 });

@@ -2,7 +2,7 @@
 // the product from ?id= (and the asset folder from ?assets=), shows it, and
 // follows the carousel's lookalike-select events to the chosen product.
 
-import { product, tile, formatPrice } from '../lookalike.js';
+import { formatPrice, product, tile } from '../lookalike.js';
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -34,7 +34,7 @@ product(assets, id).then((p) => {
   $('product-title').textContent = p.title;
   $('product-section').textContent = p.section;
   $('crumb-section').textContent = p.section;
-  // The carousel's formatter (lookalike/card.js), so both show prices alike.
+  // The carousel's formatter (lookalike/card.js): the same "€27.50" on the page and its cards.
   const { price, currency } = p.price ? p : demoPrice(p.id);
   $('product-price').textContent = formatPrice(price, currency);
   $('product-photo').replaceChildren(tile(p.thumb, p.title));

@@ -27,6 +27,7 @@ import (
 	"github.com/lookalike/lookalike/builder/internal/atomicfile"
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/builder/internal/embedcache"
+	"github.com/lookalike/lookalike/builder/internal/precompress"
 	"github.com/lookalike/lookalike/builder/internal/progress"
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
@@ -70,6 +71,12 @@ type BuildConfig struct {
 	Workers       int
 	Batch         int
 	Interactions  string
+	// CodeBytes is the product-quantisation code size (0 = default).
+	CodeBytes int
+	// Heads lists the label columns to learn heads from ("" = auto,
+	// "none" = no heads); HeadWeights their blend weights.
+	Heads       string
+	HeadWeights []float64
 	// Blend defaults written into the manifest (docs/personal.md).
 	WCF, WPersonal, HalfLifeHours float64
 	Log                           io.Writer
@@ -109,6 +116,9 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.StringVar(&cfg.Cache, "cache", "", "cache folder (default: $LOOKALIKE_CACHE or <repo>/.cache)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.IntVar(&cfg.Batch, "batch", 4, "images per engine run")
+	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
+	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
+	headW := fs.String("head-weights", "", "blend weights of the heads, comma-separated in --heads order (default 1,0.5)")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
 	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
 	fs.Float64Var(&cfg.WPersonal, "w-personal", shortFloat(search.DefaultBlend.WPersonal), "blend weight of the shopper's taste term, written to the manifest")
@@ -134,6 +144,15 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 			if a = strings.TrimSpace(a); a != "" {
 				cfg.Attrs = append(cfg.Attrs, a)
 			}
+		}
+	}
+	if *headW != "" {
+		for _, f := range strings.Split(*headW, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v < 0 || v > 100 {
+				return nil, fmt.Errorf("--head-weights: %q is not a weight in 0..100", f)
+			}
+			cfg.HeadWeights = append(cfg.HeadWeights, v)
 		}
 	}
 	cfg.Pooling = embed.Pooling(*pooling)
@@ -507,6 +526,12 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	// nodes (12 + 4·dim bytes per product, most of the file) and scores
 	// with the vector file instead.
 	if _, err := w.add(search.KindIndex, "ann", ann, int(annoy.ItemsSize(len(vecs)/dim, dim))); err != nil {
+		return err
+	}
+	if err := addCodes(cfg, vecs, dim, w); err != nil {
+		return err
+	}
+	if err := addHeads(cfg, headColumns(cfg, cat.Header, attrs, good), good, vecs, dim, w); err != nil {
 		return err
 	}
 	var vb strings.Builder
@@ -995,6 +1020,19 @@ func (w *assetWriter) add(kind, ext string, data []byte, cuts ...int) (catalog.A
 		}
 		w.files[name] = true
 	}
+	// Precompressed siblings (name.br, name.gz) of what compresses: the
+	// hosts send them with Content-Encoding (internal/headers).
+	if kind != search.KindThumbs {
+		for name, b := range files {
+			sib, err := precompress.Write(filepath.Join(w.dir, name), b)
+			if err != nil {
+				return a, err
+			}
+			for _, s := range sib {
+				w.files[filepath.Base(s)] = true
+			}
+		}
+	}
 	w.assets = append(w.assets, a)
 	w.bytes += a.Size
 	return a, nil
@@ -1010,11 +1048,11 @@ func (w *assetWriter) asset(kind string) (catalog.Asset, bool) {
 }
 
 // assetName matches the files a build writes: <kind>-<12 hex>.<ext>[.partN].
-var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?$`)
+var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?$`)
 
 // tempName matches the temporary files atomicfile.Write leaves behind when a
 // build is killed mid-write: .<asset or manifest name>.tmp-<digits>.
-var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
+var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
 
 // removeStale deletes asset files of earlier builds that the new manifest
 // no longer lists, and temporary files of killed builds.

@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -329,7 +330,21 @@ func pipelineName(e *search.Engine) string {
 	if p := e.Embedder.Projection(); p != nil {
 		proj = p.Kind
 	}
-	return fmt.Sprintf("%s, %s, %s, dim %d", m.Model.Embedding.Pooling, e.Embedder.Spec().Mode, proj, m.Model.Embedding.Dim)
+	s := fmt.Sprintf("%s, %s, %s, dim %d", m.Model.Embedding.Pooling, e.Embedder.Spec().Mode, proj, m.Model.Embedding.Dim)
+	if e.Codes != nil {
+		s += fmt.Sprintf(", %d-byte codes", e.Codes.M)
+	}
+	if e.Heads != nil {
+		var cols []string
+		for _, h := range e.Heads.Heads {
+			cols = append(cols, fmt.Sprintf("%s×%g", h.Column, h.Weight))
+		}
+		s += ", heads " + strings.Join(cols, " ")
+	}
+	if e.Embedder.CanLocalise() {
+		s += ", localised"
+	}
+	return s
 }
 
 // evaluator holds what the runs share: the engine, the baselines'
@@ -523,28 +538,39 @@ func (ev *evaluator) score(qs []queryImage, ranked [][]int) (prec, stderr map[st
 // run also times LatencySample queries end to end with SearchImage.
 func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*methodResult, error) {
 	cfg := ev.cfg
-	emb := ev.eng.Embedder
-	src, err := ev.source(emb)
-	if err != nil {
-		return nil, err
-	}
-	feats, err := embedImages(src, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (ours)")
-	if err != nil {
-		return nil, err
-	}
 	sq := search.Query{K: cfg.K}
 	ranked := make([][]int, len(qs))
-	var searchMS []float64
-	for i := range qs {
-		v := emb.Project(feats[i])
-		t0 := time.Now()
-		hits, err := ev.eng.SearchVector(v, sq)
-		searchMS = append(searchMS, msSince(t0))
+	searchMS := make([]float64, len(qs))
+	errs := make([]error, len(qs))
+	var done atomic.Int64
+	t0 := time.Now()
+	// The browser's pipeline for each photo: find the product
+	// (localisation), embed it, run the heads, scan.
+	parallelFor(len(qs), cfg.Workers, func(i int) {
+		p, err := ev.eng.EmbedPhoto(qs[i].img, true)
 		if err != nil {
-			return nil, fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
+			errs[i] = fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
+			return
+		}
+		q := sq
+		q.Heads = ev.eng.Predict(p)
+		ts := time.Now()
+		hits, err := ev.eng.SearchVector(p.Vector, q)
+		searchMS[i] = msSince(ts)
+		if err != nil {
+			errs[i] = fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
+			return
 		}
 		for _, h := range hits {
 			ranked[i] = append(ranked[i], h.Index)
+		}
+		if n := done.Add(1); n%100 == 0 {
+			fmt.Fprintf(cfg.Log, "eval %s (ours): %d/%d photos, %.1f/s\n", distortion, n, len(qs), float64(n)/time.Since(t0).Seconds())
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	lat := &latencyStats{}

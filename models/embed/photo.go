@@ -1,0 +1,156 @@
+package embed
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/lookalike/lookalike/models/engine"
+	"github.com/lookalike/lookalike/models/imageprep"
+)
+
+// Conv5 is the name of the model output holding the last feature map
+// (N×C×H×W) that the pooled outputs are pooled from; the converted
+// ResNet50 has it. Localisation needs it.
+const Conv5 = "conv5"
+
+// LocaliseBelow: a photo is searched again inside the found box when the
+// box covers less than this share of the photo (a product small in a
+// scene); a product that fills the frame keeps the whole-photo features.
+const LocaliseBelow = 0.6
+
+// Photo is a query photo as the search sees it.
+type Photo struct {
+	Features []float32 // pooled features of the searched region (the Embedder's pooling)
+	Vector   []float32 // the projected unit embedding of the same region
+	Colour   []float32 // imageprep.ColourDescriptor of the region
+	// Box is the searched region in the image's coordinates: the whole
+	// image, or the box localisation found (Auto).
+	Box  image.Rectangle
+	Auto bool
+	// Proposed is the box localisation found even when it was not used
+	// (the product fills the frame), for the page's crop box; empty
+	// without localisation.
+	Proposed image.Rectangle
+}
+
+// CanLocalise reports whether the model has the conv5 output and the
+// preprocessing stretches (so feature-map cells map to image boxes).
+func (e *Embedder) CanLocalise() bool {
+	return hasOutput(e.model, Conv5) && e.spec.Mode == imageprep.Stretch
+}
+
+// EmbedPhoto embeds a photo for search. With localise (and CanLocalise),
+// the last feature map's activation finds the product (Localise); when it
+// is small in the frame the photo is embedded again cropped to it, so a
+// busy background does not swamp the product. Safe for concurrent use.
+func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
+	b := img.Bounds()
+	p := &Photo{Box: b}
+	localise = localise && e.CanLocalise()
+	outs := outputsFor(e.pooling)
+	if localise {
+		outs = append(append([]string(nil), outs...), Conv5)
+	}
+	res, err := e.runOne(img, outs)
+	if err != nil {
+		return nil, err
+	}
+	feat := pool(res, 0, 1, e.pooling)
+	region := img
+	if localise {
+		c5 := res[Conv5]
+		side := e.spec.Size / 32
+		if side < 1 || len(c5)%(side*side) != 0 {
+			return nil, fmt.Errorf("embed: conv5 has %d values, not square maps of %d×%d", len(c5), side, side)
+		}
+		box, share := Localise(c5, len(c5)/(side*side), side, side, b)
+		p.Proposed = box
+		if share < LocaliseBelow {
+			crop, err := imageprep.Crop(img, box)
+			if err == nil {
+				res2, err := e.runOne(crop, outputsFor(e.pooling))
+				if err != nil {
+					return nil, err
+				}
+				feat, region, p.Box, p.Auto = pool(res2, 0, 1, e.pooling), crop, box, true
+			}
+		}
+	}
+	e.featDim.Store(int64(len(feat)))
+	p.Features = feat
+	p.Vector = e.Project(feat)
+	p.Colour = imageprep.ColourDescriptor(region)
+	return p, nil
+}
+
+func (e *Embedder) runOne(img image.Image, outs []string) (map[string][]float32, error) {
+	s := e.sessions.Get().(*engine.Session)
+	defer e.sessions.Put(s)
+	in := imageprep.ToTensor(img, e.spec, nil)
+	res, err := s.Run(in, 1, outs...)
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	return res, nil
+}
+
+// Localise finds the product in a photo from the last feature map m
+// (c×h×w, post-ReLU) of the photo stretched to the model's square input:
+// the cells whose summed activation is above the map's mean, the
+// connected group holding the strongest cell, their bounding box widened
+// by half a cell, mapped onto bounds. It returns the box and the share of
+// the photo's area it covers.
+func Localise(m []float32, c, h, w int, bounds image.Rectangle) (image.Rectangle, float64) {
+	s := make([]float64, h*w)
+	for ch := 0; ch < c; ch++ {
+		plane := m[ch*h*w : (ch+1)*h*w]
+		for i, v := range plane {
+			s[i] += float64(v)
+		}
+	}
+	mean, best := 0.0, 0
+	for i, v := range s {
+		mean += v
+		if v > s[best] {
+			best = i
+		}
+	}
+	mean /= float64(len(s))
+	if s[best] <= 0 {
+		return bounds, 1
+	}
+	in := make([]bool, h*w)
+	stack := []int{best}
+	in[best] = true
+	x0, x1, y0, y1 := best%w, best%w, best/w, best/w
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		x, y := i%w, i/w
+		x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+		for _, d := range [4][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
+			nx, ny := x+d[0], y+d[1]
+			if nx < 0 || ny < 0 || nx >= w || ny >= h {
+				continue
+			}
+			j := ny*w + nx
+			if !in[j] && s[j] > mean {
+				in[j] = true
+				stack = append(stack, j)
+			}
+		}
+	}
+	W, H := float64(bounds.Dx()), float64(bounds.Dy())
+	fx0 := (float64(x0) - 0.5) / float64(w)
+	fx1 := (float64(x1) + 1.5) / float64(w)
+	fy0 := (float64(y0) - 0.5) / float64(h)
+	fy1 := (float64(y1) + 1.5) / float64(h)
+	r := image.Rect(
+		bounds.Min.X+int(max(0, fx0)*W), bounds.Min.Y+int(max(0, fy0)*H),
+		bounds.Min.X+int(min(1, fx1)*W+0.5), bounds.Min.Y+int(min(1, fy1)*H+0.5),
+	).Intersect(bounds)
+	if r.Dx() < 2 || r.Dy() < 2 {
+		return bounds, 1
+	}
+	return r, float64(r.Dx()*r.Dy()) / (W * H)
+}
