@@ -5,9 +5,11 @@
 // static/README.md. Nothing here sends the shopper's photo anywhere: the only
 // requests are for the engine and the catalogue's own files.
 
-// Go's format constants (generated; docs/formats.md). assetFiles and
-// indexTail are checked against Go's golden assets by e2e/js/.
-import { INDEX_NODE } from './lookalike/gen_formats.js';
+// Go's format constants (generated; docs/formats.md), fetched while the
+// manifest is (a static import would delay the start by a round trip).
+// assetFiles and indexTail are checked against Go's golden assets by e2e/js/.
+export const formats = import('./lookalike/gen_formats.js');
+formats.catch(() => {}); // a failure is init's to report
 
 const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
@@ -101,6 +103,7 @@ async function init(base) {
   try { buildInfo = JSON.parse(new TextDecoder().decode(build)); } catch { throw new EngineError('corrupt', 'build/build.json is not valid JSON'); }
   try { manifest = JSON.parse(new TextDecoder().decode(manifestBytes)); } catch { throw new EngineError('corrupt', 'manifest.json is not valid JSON'); }
   post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
+  const { INDEX_NODE } = await formats;
 
   const files = assetFiles(manifest);
   const plan = (list) => {
@@ -112,7 +115,7 @@ async function init(base) {
         if (st.optional) continue;
         throw new EngineError('corrupt', `manifest.json lists no ${st.kind} file`);
       }
-      out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts) : { parts, from: 0 }) });
+      out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts, INDEX_NODE) : { parts, from: 0 }) });
     }
     return out;
   };
@@ -194,15 +197,16 @@ async function loadLater(later) {
 
 /**
  * The index parts the engine needs. An Annoy file starts with one node per
- * product holding its vector (12 + 4·dim bytes each: most of the file),
- * which the vector file already has; the builder ends a part where the
- * split nodes begin, so those parts are skipped. Returns the parts to fetch
- * and the byte offset of the first one in the index file.
+ * product holding its vector (node = base + perDim·dim bytes, Go's
+ * INDEX_NODE: most of the file), which the vector file already has; the
+ * builder ends a part where the split nodes begin, so those parts are
+ * skipped. Returns the parts to fetch and the byte offset of the first one
+ * in the index file.
  */
-export function indexTail(manifest, parts) {
+export function indexTail(manifest, parts, node) {
   const items = Number(manifest.item_count) || 0;
   const dim = Number(manifest.model?.embedding?.dim) || 0;
-  const itemBytes = items * (INDEX_NODE.base + INDEX_NODE.perDim * dim); // annoy.ItemsSize
+  const itemBytes = items * (node.base + node.perDim * dim); // annoy.ItemsSize
   let at = 0;
   let first = 0;
   while (first < parts.length - 1 && itemBytes > 0 && at + parts[first].size <= itemBytes && parts[first].size > 0) {
