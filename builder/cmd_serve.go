@@ -262,6 +262,9 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 		return nil, err
 	}
 	cacheDir := filepath.Join(repo, ".cache", "engine", key[:16])
+	if precompress.CacheDir == "" {
+		precompress.CacheDir = filepath.Join(repo, ".cache", "precompress")
+	}
 	cached := filepath.Join(cacheDir, "engine.wasm")
 	if _, err := os.Stat(cached); err != nil {
 		fmt.Fprintf(log, "serve: building wasm/engine (GOOS=js GOARCH=wasm) into %s\n", cacheDir)

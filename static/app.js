@@ -307,10 +307,13 @@ function onResults(m) {
   renderResults(results);
   const where = [state.section, state.colour].filter(Boolean).join(', ');
   const n = results.length;
+  const close = results.filter((r) => r.close !== false).length;
   const noun = state.query?.kind === 'similar' ? 'similar products' : 'lookalikes';
   const summary = n === 0
     ? `No ${noun} found${where ? ` in ${where}` : ''}. Try another section or colour.`
-    : `${n} ${noun}${where ? ` in ${where}` : ''}`;
+    : close < n
+      ? `${close} ${noun}${where ? ` in ${where}` : ''} · ${n - close} less similar`
+      : `${n} ${noun}${where ? ` in ${where}` : ''}`;
   const ms = m.ms || {};
   const total = (ms.decode || 0) + (ms.embed || 0) + (ms.search || 0);
   const took = total >= 1 ? ` · ${Math.round(total).toLocaleString()} ms on this device` : ' · in under 1 ms on this device';
@@ -395,7 +398,24 @@ function renderResults(results) {
   const control = had && ['like', 'card-main', 'card-link'].find((c) => document.activeElement.classList.contains(c));
   const frag = document.createDocumentFragment();
   const badge = badges(results, state.sentPersonal ? 'personal' : 'photo');
-  results.forEach((r, i) => frag.append(resultCard(r, badge[i])));
+  let ended = false;
+  results.forEach((r, i) => {
+    // Below the build's relevance floor: not called a lookalike. The grid
+    // of close matches ends, the rest follow apart.
+    if (r.close === false && !ended) {
+      ended = true;
+      const end = document.createElement('li');
+      end.className = 'results-end';
+      end.setAttribute('role', 'separator');
+      end.textContent = frag.childNodes.length
+        ? "That's all the close matches. Less similar products:"
+        : 'No close matches in this catalogue. The nearest products:';
+      frag.append(end);
+    }
+    const li = resultCard(r, badge[i]);
+    if (ended) li.classList.add('distant');
+    frag.append(li);
+  });
   el.results.replaceChildren(frag);
   if (control) {
     const li = [...el.results.children].find((x) => x.dataset.productId === had.dataset.productId);

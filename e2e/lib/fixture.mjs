@@ -21,9 +21,9 @@ import { repoRoot, sharedDir } from './paths.mjs';
 import { filesOf, neighborsHeader, neighborsRecord } from '../../static/lookalike/assets.js';
 import { NEIGHBORS } from '../../static/lookalike/gen_formats.js';
 
-/** The converted model the builder uses (built by `make model`). */
+/** The converted model the builder uses (built by `make model`): the shipped 4-bit one. */
 export function modelPath() {
-  return path.join(repoRoot(), '.cache', 'model-out', 'resnet50-int8.onnx');
+  return path.join(repoRoot(), '.cache', 'model-out', 'resnet50-int4.onnx');
 }
 
 /**

@@ -31,6 +31,62 @@ type Photo struct {
 	// (the product fills the frame), for the page's crop box; empty
 	// without localisation.
 	Proposed image.Rectangle
+	// Raw is what the model computed for the region before any choice
+	// made after it (both raw pooled outputs when the model has them, as
+	// the builder's embedding cache keeps them): with Colour and the boxes
+	// it is the photo's Record.
+	Raw []float32
+}
+
+// rawPooling is the pooling whose output Photo.Raw holds.
+func (e *Embedder) rawPooling() Pooling {
+	if e.HasBothPoolings() {
+		return rawBoth
+	}
+	return e.pooling
+}
+
+// fromRaw derives the features of the Embedder's pooling from Raw.
+func (e *Embedder) fromRaw(raw []float32) []float32 {
+	if e.HasBothPoolings() {
+		return e.FromPooled(raw)
+	}
+	return append([]float32(nil), raw...)
+}
+
+// PhotoRecordDim is the length of a Photo's Record for raw pooled
+// outputs of rawDim values.
+func PhotoRecordDim(rawDim int) int { return rawDim + imageprep.ColourBins + 9 }
+
+// Record packs what EmbedPhoto computed into one vector (for a cache of
+// query photos): Raw, Colour, Box, Proposed (x0,y0,x1,y1 each) and Auto.
+func (p *Photo) Record() []float32 {
+	r := append(append([]float32(nil), p.Raw...), p.Colour...)
+	for _, b := range []image.Rectangle{p.Box, p.Proposed} {
+		r = append(r, float32(b.Min.X), float32(b.Min.Y), float32(b.Max.X), float32(b.Max.Y))
+	}
+	auto := float32(0)
+	if p.Auto {
+		auto = 1
+	}
+	return append(r, auto)
+}
+
+// PhotoFromRecord is the inverse of Record: the Photo EmbedPhoto returned,
+// features and vector derived again with the current projection.
+func (e *Embedder) PhotoFromRecord(rec []float32) (*Photo, error) {
+	n := len(rec) - imageprep.ColourBins - 9
+	if n <= 0 {
+		return nil, fmt.Errorf("embed: photo record of %d values", len(rec))
+	}
+	p := &Photo{Raw: rec[:n:n], Colour: rec[n : n+imageprep.ColourBins : n+imageprep.ColourBins]}
+	b := rec[n+imageprep.ColourBins:]
+	p.Box = image.Rect(int(b[0]), int(b[1]), int(b[2]), int(b[3]))
+	p.Proposed = image.Rect(int(b[4]), int(b[5]), int(b[6]), int(b[7]))
+	p.Auto = b[8] != 0
+	p.Features = e.fromRaw(p.Raw)
+	p.Vector = e.Project(p.Features)
+	return p, nil
 }
 
 // CanLocalise reports whether the model has the conv5 output and the
@@ -47,7 +103,8 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 	b := img.Bounds()
 	p := &Photo{Box: b}
 	localise = localise && e.CanLocalise()
-	outs := outputsFor(e.pooling)
+	raw := e.rawPooling()
+	outs := outputsFor(raw)
 	if localise {
 		outs = append(append([]string(nil), outs...), Conv5)
 	}
@@ -55,7 +112,7 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 	if err != nil {
 		return nil, err
 	}
-	feat := pool(res, 0, 1, e.pooling)
+	p.Raw = pool(res, 0, 1, raw)
 	region := img
 	if localise {
 		c5 := res[Conv5]
@@ -68,17 +125,17 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 		if share < LocaliseBelow {
 			crop, err := imageprep.Crop(img, box)
 			if err == nil {
-				res2, err := e.runOne(crop, outputsFor(e.pooling))
+				res2, err := e.runOne(crop, outputsFor(raw))
 				if err != nil {
 					return nil, err
 				}
-				feat, region, p.Box, p.Auto = pool(res2, 0, 1, e.pooling), crop, box, true
+				p.Raw, region, p.Box, p.Auto = pool(res2, 0, 1, raw), crop, box, true
 			}
 		}
 	}
-	e.featDim.Store(int64(len(feat)))
-	p.Features = feat
-	p.Vector = e.Project(feat)
+	p.Features = e.fromRaw(p.Raw)
+	e.featDim.Store(int64(len(p.Features)))
+	p.Vector = e.Project(p.Features)
 	p.Colour = imageprep.ColourDescriptor(region)
 	return p, nil
 }

@@ -3,6 +3,8 @@ package embed
 import (
 	"image"
 	"testing"
+
+	"github.com/lookalike/lookalike/models/internal/tinymodel"
 )
 
 func TestLocalise(t *testing.T) {
@@ -37,5 +39,42 @@ func TestLocalise(t *testing.T) {
 	off := image.Rect(100, 100, 800, 1500)
 	if box, _ := Localise(m, c, h, w, off); !box.In(off) || box.Min.X != 150 {
 		t.Fatalf("offset: %v", box)
+	}
+}
+
+func TestPhotoRecordRoundTrip(t *testing.T) {
+	e, err := New(tinymodel.Build(tinymodel.Options{Channels: 8}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	p, err := e.EmbedPhoto(img, true) // no conv5: nothing to localise
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Auto || p.Box != img.Bounds() || !p.Proposed.Empty() {
+		t.Fatalf("without conv5: box %v auto %v proposed %v", p.Box, p.Auto, p.Proposed)
+	}
+	rec := p.Record()
+	if len(rec) != PhotoRecordDim(len(p.Raw)) {
+		t.Fatalf("record of %d values, want %d", len(rec), PhotoRecordDim(len(p.Raw)))
+	}
+	q, err := e.PhotoFromRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Vector {
+		if q.Vector[i] != p.Vector[i] {
+			t.Fatalf("vector[%d] %v after the round trip, %v before", i, q.Vector[i], p.Vector[i])
+		}
+	}
+	if q.Box != p.Box || q.Auto != p.Auto || len(q.Colour) != len(p.Colour) {
+		t.Fatalf("round trip: %+v", q)
+	}
+	if _, err := e.PhotoFromRecord(rec[:5]); err == nil {
+		t.Fatal("a short record was accepted")
 	}
 }

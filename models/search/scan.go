@@ -93,7 +93,7 @@ func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit 
 		if len(hp) != 0 && e.Heads != nil {
 			vis -= e.headTerm(hp, r.Item)
 		}
-		out[j] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: vis}
+		out[j] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: vis, Base: r.Score}
 	}
 	return out
 }

@@ -264,6 +264,18 @@ type Hit struct {
 	Score float32 // the blended score when a blend applied, else Visual
 	// Visual is the cosine between the query and the item.
 	Visual float32
+	// Base is the score before the personal blend: Visual plus the heads'
+	// agreement. Compare it with Engine.Floor.
+	Base float32
+}
+
+// Floor is the manifest's relevance floor, if the build has one: a photo
+// search's result whose Base is below it is not a close match.
+func (e *Engine) Floor() (float32, bool) {
+	if e.Manifest.Floor == nil {
+		return 0, false
+	}
+	return *e.Manifest.Floor, true
 }
 
 // Timings of one image search, in milliseconds.
@@ -390,7 +402,7 @@ func (e *Engine) searchBlended(v []float32, q Query, exclude int, bc *blendCtx) 
 func (e *Engine) hits(res []annoy.Result) []Hit {
 	out := make([]Hit, len(res))
 	for i, r := range res {
-		out[i] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: r.Score}
+		out[i] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: r.Score, Base: r.Score}
 	}
 	return out
 }
@@ -486,7 +498,7 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 	out := make([]Hit, 0, q.K)
 	in := make(map[int]bool, len(listed))
 	for _, nb := range listed {
-		out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score, Visual: nb.Score})
+		out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score, Visual: nb.Score, Base: nb.Score})
 		in[int(nb.Item)] = true
 	}
 	if len(out) == q.K || !c.CanBeShort() {

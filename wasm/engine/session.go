@@ -63,9 +63,12 @@ type rect struct{ X, Y, W, H int }
 
 // result is one product in an answer (the page's result record).
 type result struct {
-	ID       string            `json:"id"`
-	Score    float32           `json:"score"`  // the ranking score: the blend when personal, else Visual
-	Visual   float32           `json:"visual"` // the cosine between the query and the product
+	ID     string  `json:"id"`
+	Score  float32 `json:"score"`  // the ranking score: the blend when personal, else Visual
+	Visual float32 `json:"visual"` // the cosine between the query and the product
+	// Close is false for a photo search's result below the build's
+	// relevance floor (the page ends its grid of close matches there).
+	Close    *bool             `json:"close,omitempty"`
 	Title    string            `json:"title,omitempty"`
 	URL      string            `json:"url,omitempty"`
 	Price    string            `json:"price,omitempty"`
@@ -360,7 +363,15 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 	if pr := s.predicted(s.lastHeads); pr != nil {
 		query["predicted"] = pr
 	}
-	return &answer{Query: query, Results: s.results(hits), MS: ms}, nil
+	res := s.results(hits)
+	if floor, ok := s.eng.Floor(); ok {
+		for i, h := range hits {
+			c := h.Base >= floor
+			res[i].Close = &c
+		}
+		query["floor"] = floor
+	}
+	return &answer{Query: query, Results: res, MS: ms}, nil
 }
 
 // predicted is each head's likeliest label and its probability.

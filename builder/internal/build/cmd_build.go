@@ -77,6 +77,9 @@ type BuildConfig struct {
 	// "none" = no heads); HeadWeights their blend weights.
 	Heads       string
 	HeadWeights []float64
+	// Augment is how many products get a shopper-like variant for the
+	// heads' training (0 = default, < 0 = none).
+	Augment int
 	// Blend defaults written into the manifest (docs/personal.md).
 	WCF, WPersonal, HalfLifeHours float64
 	Log                           io.Writer
@@ -118,6 +121,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.IntVar(&cfg.Batch, "batch", 4, "images per engine run")
 	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
+	fs.IntVar(&cfg.Augment, "augment", defaultAugment, "products that also teach the heads through a shopper-like variant (busy scene, crop, dim light, heavy JPEG); -1 = none")
 	headW := fs.String("head-weights", "", "blend weights of the heads, comma-separated in --heads order (default 1,0.5)")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
 	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
@@ -416,6 +420,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	precompress.CacheDir = filepath.Join(cacheRoot, "precompress")
 	// The cache holds what the model computes for an image, before any
 	// choice made after it: with both pooled outputs (gap|gmp) cached, a
 	// change of --pooling or projection re-embeds nothing.
@@ -497,6 +502,11 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	if proj != nil {
+		// int8 rows: a quarter of the download, and the catalogue is
+		// projected with exactly what the page gets.
+		proj.QuantizeRows()
+	}
 	emb.SetProjection(proj)
 	dim := proj.OutDim(featDim)
 	vecs := make([]float32, 0, n*dim)
@@ -531,8 +541,17 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err := addCodes(cfg, vecs, dim, w); err != nil {
 		return err
 	}
-	if err := addHeads(cfg, headColumns(cfg, cat.Header, attrs, good), good, vecs, dim, w); err != nil {
-		return err
+	var floor *float32
+	if cols := headColumns(cfg, cat.Header, attrs, good); len(cols) > 0 {
+		pc, err := photoCache(cacheRoot, modelSHA, cached.Key+"|"+string(specJSON), emb)
+		if err != nil {
+			return err
+		}
+		floor, err = addHeads(cfg, cols, good, vecs, dim, emb, pc, w)
+		pc.Close()
+		if err != nil {
+			return err
+		}
 	}
 	var vb strings.Builder
 	if err := vecfile.WriteVectors(&vb, cfg.VectorEnc, dim, vecs); err != nil {
@@ -605,6 +624,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		Attributes:    map[string]map[string]int{},
 		Assets:        w.assets,
 		Blend:         &catalog.Blend{WCF: &cfg.WCF, WPersonal: &cfg.WPersonal, HalfLifeHours: &cfg.HalfLifeHours},
+		Floor:         floor,
 	}
 	if a, ok := w.asset(search.KindProjection); ok {
 		m.Model.Embedding.Projection = a.File

@@ -3,13 +3,25 @@
 package build
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"image"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/lookalike/lookalike/builder/internal/embedcache"
+	"github.com/lookalike/lookalike/builder/internal/progress"
+	"github.com/lookalike/lookalike/internal/topk"
+	"github.com/lookalike/lookalike/internal/vec"
+	"github.com/lookalike/lookalike/models/embed"
 
 	"github.com/lookalike/lookalike/models/heads"
 	"github.com/lookalike/lookalike/models/imageprep"
@@ -101,11 +113,23 @@ const minHeadItems = 100
 // agreement, chosen with builder eval (docs/quality.md).
 var defaultHeadWeight = map[int]float32{0: 1.0, 1: 0.5}
 
+// photoCache opens the cache of shopper-like photos' Records (the
+// augmented training photos; `builder eval` keeps its query photos there
+// too), next to the embedding cache and keyed the same way.
+func photoCache(cacheRoot, modelSHA, pipeline string, emb *embed.Embedder) (*embedcache.Cache, error) {
+	raw, err := embedcache.NewFeatures(emb).Dim()
+	if err != nil {
+		return nil, err
+	}
+	return embedcache.Open(filepath.Join(cacheRoot, "embed"), modelSHA, pipeline+"|photo-1", embed.PhotoRecordDim(raw))
+}
+
 // addHeads trains one head per label column on [vector ⊕ colour
-// descriptor] of every product and writes the heads asset.
-func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim int, w *assetWriter) error {
+// descriptor] of every product, and of shopper-like variants of some of
+// them (augment.go), and writes the heads asset.
+func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim int, emb *embed.Embedder, pc *embedcache.Cache, w *assetWriter) (floor *float32, err error) {
 	if len(cols) == 0 {
-		return nil
+		return nil, nil
 	}
 	t0 := time.Now()
 	n := len(good)
@@ -116,11 +140,21 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 	}
 	colours, err := colourDescriptors(good)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, c := range colours {
 		copy(x[i*in+dim:], c)
 	}
+	src := make([]int, n) // the product each training row shows
+	for i := range src {
+		src[i] = i
+	}
+	ax, asrc, err := augmentedRows(cfg, good, emb, pc, in)
+	if err != nil {
+		return nil, err
+	}
+	x = append(x, ax...)
+	src = append(src, asrc...)
 	set := &heads.Set{In: in}
 	for hi, col := range cols {
 		ids := map[string]int{}
@@ -137,17 +171,23 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 		for i, v := range names {
 			ids[v] = i
 		}
-		y := make([]int, n)
 		labels := make([]uint16, n)
 		for i, it := range good {
-			y[i], labels[i] = -1, heads.NoLabel
+			labels[i] = heads.NoLabel
 			if v := it.Value(col); v != "" {
-				y[i], labels[i] = ids[v], uint16(ids[v])
+				labels[i] = uint16(ids[v])
+			}
+		}
+		y := make([]int, len(src))
+		for r, i := range src {
+			y[r] = -1
+			if labels[i] != heads.NoLabel {
+				y[r] = int(labels[i])
 			}
 		}
 		wts, b, err := heads.Train(x, in, y, len(names), heads.TrainOptions{Seed: uint64(cfg.Seed) + uint64(hi)})
 		if err != nil {
-			return fmt.Errorf("head %q: %w", col, err)
+			return nil, fmt.Errorf("head %q: %w", col, err)
 		}
 		weight := defaultHeadWeight[hi]
 		if hi < len(cfg.HeadWeights) {
@@ -158,13 +198,99 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 	}
 	b, err := set.Marshal()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := w.add(search.KindHeads, "bin", b); err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(cfg.Log, "build: heads %s learned on %d products in %s (%.2f MB)\n", strings.Join(cols, ", "), n, time.Since(t0).Round(time.Millisecond), float64(len(b))/1e6)
-	return nil
+	if f, ok := relevanceFloor(set, vecs, dim, x[n*in:], asrc, in); ok {
+		floor = &f
+		fmt.Fprintf(cfg.Log, "build: relevance floor %.3f (below it fewer than half the results of shopper-like photos share their %s)\n", f, cols[0])
+	}
+	fmt.Fprintf(cfg.Log, "build: heads %s learned on %d products and %d shopper-like variants in %s (%.2f MB)\n", strings.Join(cols, ", "), n, len(asrc), time.Since(t0).Round(time.Millisecond), float64(len(b))/1e6)
+	return floor, nil
+}
+
+// relevanceFloor calibrates the score below which a result is not called
+// a lookalike: shopper-like variants (rows of x, showing products src) are
+// searched as the page searches (visual cosine + the heads' terms, the
+// product itself left out); walking down the pooled results by score, the
+// floor is where fewer than half of a window of results share the photo's
+// label under the first head (the product type). ok is false when there
+// are too few variants to tell.
+func relevanceFloor(set *heads.Set, vecs []float32, dim int, x []float32, src []int, in int) (float32, bool) {
+	const queries, perQuery, window = 800, 40, 200
+	nq := min(len(src), queries)
+	if nq < 50 {
+		return 0, false
+	}
+	n := len(vecs) / dim
+	type pair struct {
+		score float32
+		same  bool
+	}
+	pairs := make([][]pair, nq)
+	parallel(nq, func(q int) {
+		xq := x[q*in : (q+1)*in]
+		hp := set.Predict(xq)
+		top := topk.New(perQuery)
+		for j := 0; j < n; j++ {
+			if j == src[q] {
+				continue
+			}
+			s := vec.Dot(xq[:dim], vecs[j*dim:(j+1)*dim])
+			for h, p := range hp {
+				if l := set.Labels[h][j]; l != heads.NoLabel {
+					s += set.Heads[h].Weight * p[l]
+				}
+			}
+			top.Push(j, s)
+		}
+		want := set.Labels[0][src[q]]
+		for _, e := range top.Sorted() {
+			pairs[q] = append(pairs[q], pair{e.Score, want != heads.NoLabel && set.Labels[0][e.Item] == want})
+		}
+	})
+	var all []pair
+	for _, p := range pairs {
+		all = append(all, p...)
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].score > all[b].score })
+	same := 0
+	for i, p := range all {
+		if p.same {
+			same++
+		}
+		if i >= window {
+			if all[i-window].same {
+				same--
+			}
+			if same*2 < window {
+				return all[i-window/2].score, true
+			}
+		}
+	}
+	return all[len(all)-1].score, true
+}
+
+// parallel runs f(0..n-1) on all cores.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // colourDescriptors decodes every product photo once more for its colour
@@ -201,4 +327,94 @@ func colourDescriptors(good []*item) ([][]float32, error) {
 		}
 	}
 	return out, nil
+}
+
+// defaultAugment is how many products get a shopper-like variant for the
+// heads' training (all of a smaller catalogue).
+const defaultAugment = 4000
+
+// augmentedRows embeds one shopper-like variant of up to cfg.Augment
+// products (a seeded sample) through the photo pipeline (localisation
+// included), cached by the variant's pixels, and returns their head inputs
+// and the products they show.
+func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embedcache.Cache, in int) ([]float32, []int, error) {
+	want := cfg.Augment
+	if want < 0 || pc == nil {
+		return nil, nil, nil
+	}
+	if want == 0 {
+		want = defaultAugment
+	}
+	n := len(good)
+	pick := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x617567)).Perm(n)[:min(want, n)]
+	sort.Ints(pick)
+	rows := make([][]float32, len(pick))
+	errs := make([]error, len(pick))
+	decode := func(i int) image.Image {
+		data, err := os.ReadFile(good[i].Image)
+		if err != nil {
+			return nil
+		}
+		img, _, err := imageprep.Decode(data, imageprep.Options{})
+		if err != nil {
+			return nil
+		}
+		return img
+	}
+	t0 := time.Now()
+	var fresh atomic.Int64
+	prog := progress.New(cfg.Log, "heads: shopper-like variants", len(pick))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, cfg.Workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				i := pick[j]
+				h := sha256.Sum256([]byte(good[i].ID))
+				rng := rand.New(rand.NewPCG(uint64(cfg.Seed), binary.LittleEndian.Uint64(h[:8])))
+				img := decode(i)
+				if img == nil {
+					errs[j] = fmt.Errorf("row %d (%s): %s no longer decodes", good[i].Row, good[i].ID, good[i].Image)
+					continue
+				}
+				tex := rng.IntN(n)
+				v := augment(img, rng, func() image.Image { return decode(tex) })
+				key := augmentKey(v)
+				var p *embed.Photo
+				if rec, ok := pc.Get(key); ok {
+					p, errs[j] = emb.PhotoFromRecord(rec)
+					prog.Cached(1)
+				} else if p, errs[j] = emb.EmbedPhoto(v, true); errs[j] == nil {
+					errs[j] = pc.Put(key, p.Record())
+					fresh.Add(1)
+					prog.Add(1)
+				}
+				if errs[j] == nil {
+					rows[j] = append(append(make([]float32, 0, in), p.Vector...), p.Colour...)
+				}
+			}
+		}()
+	}
+	for j := range pick {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	prog.Finish()
+	var x []float32
+	var src []int
+	for j, r := range rows {
+		if errs[j] != nil {
+			return nil, nil, errs[j]
+		}
+		if len(r) != in {
+			return nil, nil, fmt.Errorf("heads: a variant's input has %d values, want %d", len(r), in)
+		}
+		x = append(x, r...)
+		src = append(src, pick[j])
+	}
+	fmt.Fprintf(cfg.Log, "build: %d shopper-like variants for the heads (%d embedded now, the rest cached) in %s\n", len(pick), fresh.Load(), time.Since(t0).Round(time.Second))
+	return x, src, nil
 }

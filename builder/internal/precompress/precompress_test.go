@@ -54,3 +54,27 @@ func TestWrite(t *testing.T) {
 		t.Fatal("a tiny file got siblings")
 	}
 }
+
+func TestCache(t *testing.T) {
+	CacheDir = t.TempDir()
+	defer func() { CacheDir = "" }()
+	text := bytes.Repeat([]byte("cached sibling "), 200)
+	a, err := Siblings(text)
+	if err != nil || len(a) != 2 {
+		t.Fatalf("%v %v", a, err)
+	}
+	entries, _ := os.ReadDir(CacheDir)
+	if len(entries) != 3 {
+		t.Fatalf("cache holds %d files, want .br, .gz and .done", len(entries))
+	}
+	// A second call reads the cache: damage the cached .gz and see it come back.
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".gz" {
+			os.WriteFile(filepath.Join(CacheDir, e.Name()), []byte("x"), 0o644)
+		}
+	}
+	b, _ := Siblings(text)
+	if string(b[".gz"]) != "x" || !bytes.Equal(b[".br"], a[".br"]) {
+		t.Fatal("the second call did not come from the cache")
+	}
+}
