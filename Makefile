@@ -62,9 +62,11 @@ test-wasm: deps
 test-ref: deps model
 	LOOKALIKE_REFERENCE=1 $(GO) test -count=1 -run Reference -v ./e2e/
 
-## test-node: node:test suites of the JS helpers and the kernel loader.
+## test-node: node:test suites of the JS helpers and the kernel loader; e2e/js/
+## checks the browser's readers, card and worker client against Go's golden
+## assets (models/jsformat: go test ./models/jsformat -update rewrites them).
 test-node: deps
-	node --test e2e/ref/ e2e/bench/ e2e/unit/ wasm/kernels/
+	node --test e2e/ref/ e2e/bench/ e2e/unit/ e2e/js/ wasm/kernels/
 
 ## test-e2e: the page, the embed script and the edge worker in real Chromium / workerd.
 test-e2e: deps model

@@ -20,6 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { embedSize } from './bench/embed_size.mjs';
+// The embed's own decoders and list rule: checked against Go by e2e/js/.
+import { filesOf, neighborsHeader, neighborsRecord, chooseList } from '../static/lookalike/assets.js';
+import { NEIGHBORS } from '../static/lookalike/gen_formats.js';
 import { prepareSite, startWrangler } from './bench/edge.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -71,26 +74,12 @@ function readDisplay(bytes) {
   };
 }
 
-/**
- * The neighbours file (models/vecfile/neighbors.go), parsed here from its
- * documented layout: 32-byte header "LKNB" u16 version u16 encoding u32
- * count u32 K u32 lists, then per item lists·K × (u32 item, u16 score).
- */
+/** The neighbours file (models/vecfile), read with the embed's decoders: item indexes per list. */
 function readNeighbours(buf) {
-  assert.equal(buf.subarray(0, 4).toString('latin1'), 'LKNB');
-  const count = buf.readUInt32LE(8), k = buf.readUInt32LE(12), lists = buf.readUInt32LE(16);
-  assert.equal(buf.length, 32 + count * lists * k * 6, 'neighbours file size');
-  const list = (i, which) => {
-    const out = [];
-    for (let j = 0; j < k; j++) {
-      const o = 32 + (i * lists + which) * k * 6 + j * 6;
-      const it = buf.readUInt32LE(o);
-      if (it === 0xffffffff) break;
-      out.push(it);
-    }
-    return out;
-  };
-  return { count, k, lists, section: (i) => list(i, 0), global: (i) => (lists === 2 ? list(i, 1) : null) };
+  const h = neighborsHeader(buf);
+  assert.equal(buf.length, NEIGHBORS.header + h.count * h.record, 'neighbours file size');
+  const rec = (i) => neighborsRecord(h, buf.subarray(NEIGHBORS.header + i * h.record, NEIGHBORS.header + (i + 1) * h.record));
+  return { count: h.count, k: h.k, lists: h.lists, section: (i) => rec(i).section.map(([j]) => j), global: (i) => rec(i).global?.map(([j]) => j) ?? null };
 }
 
 function contentType(f) {
@@ -199,9 +188,9 @@ before(async () => {
   } catch { /* older builder */ }
   execFileSync(bin, ['build', ...buildArgs, '--out', assetsDir], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
   const manifest = JSON.parse(fs.readFileSync(path.join(assetsDir, 'manifest.json')));
-  const file = (kind) => path.join(assetsDir, manifest.assets.find((a) => a.kind === kind).file);
-  display = readDisplay(fs.readFileSync(file('catalog')));
-  nb = readNeighbours(fs.readFileSync(file('neighbors')));
+  const bytes = (kind) => new Uint8Array(Buffer.concat(filesOf(manifest.assets.find((a) => a.kind === kind)).map((p) => fs.readFileSync(path.join(assetsDir, p.file)))));
+  display = readDisplay(Buffer.from(bytes('catalog')));
+  nb = readNeighbours(bytes('neighbors'));
   assert.equal(nb.count, display.ids.length);
   // A held-out query photo: the first footwear row the build did not take.
   queries ||= parseCSV(fs.readFileSync(catalogCSV, 'utf8')).map((r) => ({ ...r, image: path.join(shared, 'fashion', r.image) }));
@@ -234,18 +223,15 @@ after(async () => {
 });
 
 /**
- * The expected neighbours of a product, as item indexes (the rule the edge
- * API documents): no section → the global list (section list if none);
- * its own section → the section list; another section → the global list
- * filtered to that section. The product itself is left out.
+ * The expected neighbours of a product, as item indexes: the rule of
+ * models/vecfile/similar.go (chooseList, checked against it by e2e/js/),
+ * the product itself left out.
  */
 function similarIndexes(id, count, section = '') {
   const i = display.index.get(id);
-  let list;
-  if (!section) list = nb.global(i) || nb.section(i);
-  else if (section === display.section(i)) list = nb.section(i);
-  else list = (nb.global(i) || []).filter((j) => display.section(j) === section);
-  return list.filter((j) => j !== i).slice(0, count);
+  const c = chooseList(nb.lists, display.section(i), section);
+  const list = c.list < 0 ? [] : c.list ? nb.global(i) : nb.section(i);
+  return list.filter((j) => j !== i && (!c.only || display.section(j) === c.only)).slice(0, count);
 }
 const expectedSimilar = (id, count, section = '') => similarIndexes(id, count, section).map((j) => display.ids[j]);
 

@@ -196,20 +196,18 @@ test('screenshots at 1280 and 360 px wide, with thumbnails drawn', { timeout: 30
     await page.setViewportSize({ width, height });
     const res = await searchFile(page, q.imagePath);
     assert.ok(res.ids.length >= TOP);
-    // Every result's thumbnail is placed on a loaded sprite sheet.
+    // Every result's thumbnail (lookalike/card.js tile) is a loaded sprite
+    // sheet, scaled so one tile fills the box.
     await page.waitForFunction(() => [...document.querySelectorAll('#results .thumb')].every((t) => {
-      const s = getComputedStyle(t);
-      return s.backgroundImage.startsWith('url(') && s.backgroundSize !== '0px 0px' && !t.classList.contains('missing');
+      const img = t.querySelector('img');
+      return img?.classList.contains('ok') && img.naturalWidth > 0 && !t.classList.contains('missing');
     }), null, { timeout: 30_000 });
-    const sheets = await page.evaluate(async () => {
-      const urls = new Set([...document.querySelectorAll('#results .thumb')].map((t) => getComputedStyle(t).backgroundImage.slice(5, -2)));
-      return Promise.all([...urls].map(async (u) => {
-        const img = new Image();
-        img.src = u;
-        try { await img.decode(); return { u, w: img.naturalWidth, h: img.naturalHeight }; } catch { return { u, w: 0, h: 0 }; }
-      }));
-    });
-    for (const s of sheets) assert.ok(s.w > 0 && s.h > 0, `sprite sheet ${s.u} does not load`);
+    const tiles = await page.evaluate(() => [...document.querySelectorAll('#results .thumb')].map((t) => {
+      const img = t.querySelector('img');
+      return { u: img.src, box: t.getBoundingClientRect().width, img: img.getBoundingClientRect().width, sheet: img.naturalWidth };
+    }));
+    assert.ok(new Set(tiles.map((x) => x.u)).size < tiles.length, 'no two results share a sprite sheet');
+    for (const x of tiles) assert.ok(x.box > 0 && x.img > x.box && x.sheet > 0, `tile of ${x.u}: box ${x.box} px, sheet drawn ${x.img} px`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow} px wider than the ${width} px viewport`);
     await page.evaluate(() => window.scrollTo(0, 0));

@@ -8,17 +8,21 @@
 //   cd e2e && node --test personal.test.mjs
 //
 // The fixture is page.test.mjs's (3,000 indexed rows, held-out query
-// photos, builder serve behind a recording proxy). Expectations come from
-// the catalogue's labels (articleType, baseColour) and from the visual
-// order the same page shows with personalisation off, never from
-// remembered answers. The tests run in order and share one browser
+// photos, builder serve behind a recording proxy) built with a CF asset
+// from simulated shoppers, so the blend's CF term is on. Expectations come
+// from the catalogue's labels (articleType, baseColour), from the visual
+// order the same page shows with personalisation off, and for the
+// carousel from Go (e2e/cmd/carousel: search.Engine.SimilarFromLists),
+// never from remembered answers or a copy of the rule. The tests run in order and share one browser
 // profile: the history built by one is what the next one uses.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildFixture, readNeighbors, readManifest, assetFile, displayIds } from './lib/fixture.mjs';
+import { buildFixture, readNeighbors, readManifest, displayIds, goCarousel } from './lib/fixture.mjs';
+import { filesOf, vectorsHeader, vectorRecord, neighborsHeader, cfHeader } from '../static/lookalike/assets.js';
+import { NEIGHBORS, VECTORS, CF } from '../static/lookalike/gen_formats.js';
 import { startServe, startRecordingProxy } from './lib/server.mjs';
 import { launchPersistent, collectErrors, waitReady, waitSettled, searchFile } from './lib/browser.mjs';
 import { repoRoot } from './lib/paths.mjs';
@@ -38,7 +42,7 @@ let pageItems = null; // catalogue indices the demo page names: its product and 
 let photoA, photoB;
 
 before(async () => {
-  fx = await buildFixture({ size: 3000, log: () => {} });
+  fx = await buildFixture({ size: 3000, interactions: true, log: () => {} });
   srv = await startServe({ assets: fx.assets });
   proxy = await startRecordingProxy(srv.url);
   profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lookalike-personal-'));
@@ -108,7 +112,7 @@ async function shoot() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   for (const [width, height] of [[1280, 900], [360, 780]]) {
     await page.setViewportSize({ width, height });
-    await page.waitForFunction(() => [...document.querySelectorAll('#results .thumb')].every((t) => getComputedStyle(t).backgroundSize !== '0px 0px'), null, { timeout: 30_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#results .thumb img')].every((i) => i.classList.contains('ok')), null, { timeout: 30_000 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow} px wider than the ${width} px viewport`);
     const hearts = await page.$$eval('#results button.like', (bs) => bs.map((b) => b.getBoundingClientRect()).filter((r) => r.width >= 24 && r.height >= 24).length);
@@ -120,48 +124,49 @@ async function shoot() {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
+/** An asset's bytes (its parts joined). */
+function assetBytes(kind) {
+  const a = readManifest(fx.assets).assets.find((x) => x.kind === kind);
+  return a && new Uint8Array(Buffer.concat(filesOf(a).map((p) => fs.readFileSync(path.join(fx.assets, p.file)))));
+}
+
 /**
- * What the carousel of productId should show, computed here from the asset
- * files by the documented rule (docs/personal.md; the fixture has no CF
- * asset, so the taste term only): the product's stored neighbours (global
- * list) re-scored visual + w_personal · cos(item, taste), taste = the unit
- * mean of the liked products' vectors (weight 1) and the searched photos'
- * (0.5), each decayed by age; w_personal from the manifest unless given.
- * Returns [[id, score]…], best first.
+ * What the carousel of productId should show, from Go
+ * (search.Engine.SimilarFromLists, the rule the embed is checked against
+ * in e2e/js/): the carousel's request, built from the history in
+ * IndexedDB as personal.js profile() does (likes with their kept vectors,
+ * views, searches; ages from now), with the element's weights w.
+ * Returns [[id, score]…], best first, over the whole pool.
  */
-function expectedCarousel(productId, hist, now, wPersonal) {
-  const m = readManifest(fx.assets);
-  assert.ok(!m.assets.some((a) => a.kind === 'cf'), 'the fixture has a CF asset: extend this check');
-  const wp = wPersonal ?? m.blend?.w_personal ?? 0.15, life = (m.blend?.half_life_hours ?? 168) * 3600;
-  const ids = displayIds(fx.assets);
-  const index = new Map(ids.map((id, i) => [id, i]));
-  const vb = fs.readFileSync(path.join(fx.assets, assetFile(fx.assets, 'vectors')));
-  const dim = vb.readUInt32LE(12), rs = vb.readUInt32LE(16), int8 = vb.readUInt16LE(6) === 2;
-  const unit = (v) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
-  const vec = (j) => unit(Array.from({ length: dim }, (_, k) => (int8 ? vb.readInt8(36 + j * rs + k) : vb.readFloatLE(32 + j * rs + 4 * k))));
-  const decay = (t) => 2 ** (-Math.max(0, (now - t) / 1000) / life);
-  const taste = new Array(dim).fill(0);
-  const add = (v, w) => v.forEach((x, k) => { taste[k] += w * x; });
+async function expectedCarousel(productId, hist, now, w = {}) {
+  assert.ok(readManifest(fx.assets).assets.some((a) => a.kind === 'cf'), 'the fixture has no CF asset: the CF term goes untested');
   // A like counts with the vector kept with it (the page asked the engine
-  // for it); it must be the product's stored vector.
+  // for it): the product's stored vector, or, when the page's engine holds
+  // product codes instead of the vector file, its reconstruction from them.
+  const vb = assetBytes('vectors'), vh = vectorsHeader(vb);
+  const ids = displayIds(fx.assets);
+  const codes = readManifest(fx.assets).assets.some((a) => a.kind === 'codes');
   for (const r of hist.likes) {
     assert.ok(Array.isArray(r.vector), `the like of ${r.id} kept no vector`);
-    const want = vec(index.get(r.id));
-    assert.ok(unit(r.vector).reduce((d, x, c) => d + x * want[c], 0) > 0.9999, `the vector kept with the like of ${r.id} is not its stored vector`);
-    add(unit(r.vector), decay(r.t));
+    const j = ids.indexOf(r.id);
+    const want = vectorRecord(vh, vb.subarray(VECTORS.header + j * vh.record, VECTORS.header + (j + 1) * vh.record));
+    const n = Math.hypot(...r.vector);
+    const cos = r.vector.reduce((d, x, c) => d + (x / n) * want[c], 0);
+    assert.ok(cos > (codes ? 0.8 : 0.9999), `the vector kept with the like of ${r.id} is not its stored vector (cosine ${cos.toFixed(4)}${codes ? ', from codes' : ''})`);
   }
-  for (const r of hist.searches) add(unit(r.vector), 0.5 * decay(r.t));
-  const t = unit(taste);
-  const nb = fs.readFileSync(path.join(fx.assets, assetFile(fx.assets, 'neighbors')));
-  const k = nb.readUInt32LE(12), lists = nb.readUInt32LE(16), i = index.get(productId);
-  const pool = [];
-  for (let n = 0; n < k; n++) {
-    const o = 32 + (i * lists + (lists - 1)) * k * 6 + n * 6;
-    const j = nb.readUInt32LE(o);
-    if (j === 0xffffffff) break;
-    if (j !== i) pool.push([j, (nb.readUInt16LE(o + 4) / 65535) * 2 - 1]);
-  }
-  return pool.map(([j, s]) => [ids[j], s + wp * vec(j).reduce((d, x, c) => d + x * t[c], 0)]).sort((a, b) => b[1] - a[1]);
+  const [results] = await goCarousel(fx.assets, [{ product: productId, section: '', count: 1000, personal: carouselPersonal(hist, now, w) }]);
+  return results;
+}
+
+/** The carousel's request `personal` for a history read from IndexedDB, as personal.js profile() builds it. */
+function carouselPersonal(hist, now, w = {}) {
+  const age = (r) => Math.max(0, (now - r.t) / 1000);
+  return {
+    likes: hist.likes.map((r) => ({ id: r.id, age_seconds: age(r), vector: r.vector })),
+    views: (hist.views || []).map((r) => ({ id: r.id, age_seconds: age(r) })),
+    searches: (hist.searches || []).map((r) => ({ vector: r.vector, age_seconds: age(r) })),
+    ...w,
+  };
 }
 
 const resultsPersonal = () => page.$eval('#results', (r) => r.dataset.personal);
@@ -172,6 +177,8 @@ test('with no history: hearts on every result, the switch on, the visual order',
   assert.ok(res.ids.length >= 20, `${res.ids.length} results`);
   visualB = res.ids;
   assert.equal(await resultsPersonal(), 'false', 'a request without history said it was personalised');
+  const b = await badgesShown();
+  assert.ok(b.every((x) => (/^\d+%$/.test(x.text) && !x.mine) || (x.text === 'Same look' && x.mine)), `badges without history: ${b.map((x) => x.text)}`);
   const cards = await page.$$eval('#results li[data-product-id]', (lis) => lis.map((li) => {
     const b = li.querySelector('button.like');
     return { id: li.dataset.productId, hidden: !b || b.hidden, pressed: b?.getAttribute('aria-pressed'), label: b?.getAttribute('aria-label'), title: li.querySelector('.card-title')?.textContent };
@@ -208,11 +215,18 @@ test('liking three products of one look moves a new search towards it', { timeou
     .sort((x, y) => (countKey(visualB, y[0]) > 0) - (countKey(visualB, x[0]) > 0) || gainOf(visualB, x[0]) - gainOf(visualB, y[0]));
   assert.ok(looks.length, `no look with 3 products among photo A's results: ${[...groups.keys()]}`);
   [likedKey] = looks[0];
-  const pick = looks[0][1].slice(0, 3);
+  const pick = [];
 
   // The first heart by keyboard, the others by pointer; each like
-  // re-runs the search and keeps the heart pressed (and focused).
-  for (const [n, id] of pick.entries()) {
+  // re-runs the search and keeps the heart pressed (and focused). Each
+  // next one is the first product of the look the re-ranked results show
+  // (a like can push the others out of the page: the CF term lifts the
+  // liked product's collaborative neighbours).
+  let showing = a.ids;
+  for (let n = 0; n < 3; n++) {
+    const id = showing.find((x) => key(x) === likedKey && !pick.includes(x));
+    assert.ok(id, `after ${n} likes the results show no other ${likedKey}: ${showing.map(key)}`);
+    pick.push(id);
     const heart = `#results li[data-product-id="${id}"] button.like`;
     const res = await settleAfter(async () => {
       if (n === 0) {
@@ -223,6 +237,7 @@ test('liking three products of one look moves a new search towards it', { timeou
       }
     });
     assert.equal(res.error, '');
+    showing = res.ids;
     liked.push(id);
     assert.equal(await resultsPersonal(), 'true', 'the re-run did not carry the history');
     if (res.ids.includes(id)) assert.equal(await page.$eval(heart, (b) => b.getAttribute('aria-pressed')), 'true');
@@ -253,7 +268,17 @@ test('liking three products of one look moves a new search towards it', { timeou
   process.stderr.write(`liked ${pick} (${likedKey}); photo B (${photoB.id}, ${photoB.baseColour} ${photoB.articleType}) visually: ${line(visualB)}; personalised: ${line(mine.ids)}\n`);
   assert.equal(mine.ids.length, visualB.length);
   assert.ok(gain(mine.ids) > gain(visualB), `liking three ${likedKey} did not move photo B's results towards them: visually ${line(visualB)}; personalised ${line(mine.ids)}`);
+  // The badges agree with the order: the percentages shown never go up
+  // down the list; the results the history lifted above more alike ones
+  // say "For you" (issue 15: 88 % listed above 89 %).
+  const b = await badgesShown();
+  const pcts = b.filter((x) => !x.mine).map((x) => parseInt(x.text, 10));
+  for (let i = 1; i < pcts.length; i++) assert.ok(pcts[i] <= pcts[i - 1], `badges ${b.map((x) => x.text)}: ${pcts[i]}% shown below ${pcts[i - 1]}%`);
+  assert.ok(b.some((x) => x.mine && x.text === 'For you' && /^\d+% similar; placed higher/.test(x.title)), `no "For you" badge although the history re-ranked: ${b.map((x) => x.text)}`);
 });
+
+/** The result cards' badges: {text, title, mine (li[data-lifted])}. */
+const badgesShown = () => page.$$eval('#results li[data-product-id]', (lis) => lis.map((li) => ({ text: li.querySelector('.score')?.textContent, title: li.querySelector('.score')?.title, mine: li.dataset.lifted === 'true' })));
 
 test('switching personalisation off gives exactly the visual order; on again re-ranks', { timeout: 300_000 }, async () => {
   const off = await settleAfter(() => page.click('#personal-toggle'));
@@ -273,13 +298,24 @@ test('the embed carousel re-ranks with the same history; personal="off" and the 
   const lists = nb.global.size ? nb.global : nb.section;
   // A product of the liked look that is not liked itself (its id goes in
   // the demo page's URL, liked ids must never), whose stored neighbours
-  // hold some of the look and some not.
+  // hold some of the look and some not, and whose carousel the CF term
+  // re-orders (Go says, with the history so far).
   const candidates = [...fx.catalog.keys()].filter((id) => key(id) === likedKey && !liked.includes(id));
-  const productId = candidates.find((id) => {
+  const mixed = candidates.filter((id) => {
     const n = countKey(lists.get(id).filter((x) => x !== id).slice(0, CAROUSEL), likedKey);
     return n > 0 && n < CAROUSEL;
-  }) || candidates[0];
+  });
+  // Both parts of the CF term should matter: the product's own CF row
+  // (alone: a history of one photo search, taste weight 0) and the
+  // candidates' rows naming the liked and viewed products.
+  const hist0 = await readHistory();
+  const ask = (w, p) => goCarousel(fx.assets, mixed.map((id) => ({ product: id, count: 1000, personal: p ? { ...p, ...w } : carouselPersonal(hist0, Date.now(), w) })));
+  const [cfOrders, ownOrders] = await Promise.all([ask({ w_personal: 0 }), ask({ w_personal: 0 }, { searches: hist0.searches.slice(0, 1).map((r) => ({ vector: r.vector, age_seconds: 0 })) })]);
+  const moves = (orders, n) => orders[n].map(([id]) => id).join() !== lists.get(mixed[n]).filter((x) => x !== mixed[n]).join();
+  const productId = mixed.find((_, n) => moves(cfOrders, n) && moves(ownOrders, n)) || mixed.find((_, n) => moves(cfOrders, n)) || mixed[0] || candidates[0];
   assert.ok(productId, `no unliked product of ${likedKey}`);
+  assert.ok(mixed.some((_, n) => moves(cfOrders, n)), `the CF term re-orders no carousel of ${likedKey}: it would go untested`);
+  process.stderr.write(`carousel product ${productId}: CF re-orders it from the history ${moves(cfOrders, mixed.indexOf(productId))}, from its own row ${moves(ownOrders, mixed.indexOf(productId))}\n`);
   const stored = lists.get(productId).filter((x) => x !== productId);
   const allIds = displayIds(fx.assets);
   pageItems = new Set([productId, ...lists.get(productId)].map((id) => allIds.indexOf(id)));
@@ -317,18 +353,22 @@ test('the embed carousel re-ranks with the same history; personal="off" and the 
       for (let n = 1; n < shown.length; n++) assert.ok(score.get(shown[n - 1]) >= score.get(shown[n]) - 1e-4, msg);
       if (want.length > shown.length) assert.ok(score.get(shown.at(-1)) >= want[shown.length][1] - 1e-4, msg);
     };
-    follows(on, expectedCarousel(productId, hist, Date.now()));
+    follows(on, await expectedCarousel(productId, hist, Date.now()));
     const heavy = await carousel(() => demo.evaluate((n) => { const el = document.querySelector('lookalike-similar'); el.removeAttribute('personal'); el.setAttribute('count', String(n)); el.setAttribute('w-personal', '5'); }, stored.length));
     assert.equal(heavy.length, stored.length);
-    follows(heavy, expectedCarousel(productId, hist, Date.now(), 5));
+    follows(heavy, await expectedCarousel(productId, hist, Date.now(), { w_personal: 5 }));
     assert.notDeepEqual(heavy.slice(0, CAROUSEL), on, 'w-personal="5" changes nothing');
     assert.deepEqual(await carousel(() => demo.evaluate((n) => { const el = document.querySelector('lookalike-similar'); el.setAttribute('count', String(n)); el.removeAttribute('w-personal'); }, CAROUSEL)), on);
     process.stderr.write(`carousel of ${productId}: ${likedKey} ${countKey(off, likedKey)} of ${CAROUSEL} stored → ${countKey(on, likedKey)} personalised\n`);
     assert.ok(countKey(on, likedKey) >= countKey(off, likedKey), `the carousel moved away from the liked look: ${off} → ${on}`);
-    // w-personal="0" (and no CF asset): the stored order again.
-    const w0 = await carousel(() => demo.evaluate(() => { const el = document.querySelector('lookalike-similar'); el.removeAttribute('personal'); el.setAttribute('w-personal', '0'); }));
-    assert.deepEqual(w0, off, 'w-personal="0" still re-ranks');
-    const again = await carousel(() => demo.evaluate(() => document.querySelector('lookalike-similar').removeAttribute('w-personal')));
+    // w-personal="0": the CF term alone, as Go ranks it; with w-cf="0"
+    // too, the stored order again.
+    const cfOnly = await carousel(() => demo.evaluate((n) => { const el = document.querySelector('lookalike-similar'); el.removeAttribute('personal'); el.setAttribute('count', String(n)); el.setAttribute('w-personal', '0'); }, stored.length));
+    follows(cfOnly, await expectedCarousel(productId, hist, Date.now(), { w_personal: 0 }));
+    assert.notDeepEqual(cfOnly, stored, 'the carousel ignores the CF term');
+    const w0 = await carousel(() => demo.evaluate((n) => { const el = document.querySelector('lookalike-similar'); el.setAttribute('count', String(n)); el.setAttribute('w-cf', '0'); }, CAROUSEL));
+    assert.deepEqual(w0, off, 'w-cf="0" w-personal="0" still re-ranks');
+    const again = await carousel(() => demo.evaluate(() => { const el = document.querySelector('lookalike-similar'); el.removeAttribute('w-personal'); el.removeAttribute('w-cf'); }));
     assert.deepEqual(again, on);
     // Hearts on the carousel cards, pressed for the liked products.
     const hearts = await demo.evaluate(() => [...document.querySelector('lookalike-similar').shadowRoot.querySelectorAll('button.like')].map((b) => [b.dataset.id, b.getAttribute('aria-pressed'), b.getAttribute('aria-label')]));
@@ -401,21 +441,14 @@ test('no request carried the history or the photo', { timeout: 60_000 }, () => {
   assert.ok(pageItems, 'the carousel test did not run');
   const ids = displayIds(fx.assets);
   const m = readManifest(fx.assets);
+  // Each per-product file's record layout, from the embed's own decoders
+  // (checked against Go by e2e/js/); the fixture's files are not split.
   const fileOf = (kind) => m.assets.find((a) => a.kind === kind);
   const layout = {};
-  const nbFile = assetFile(fx.assets, 'neighbors');
-  const nb = fs.readFileSync(path.join(fx.assets, nbFile));
-  layout[nbFile] = { header: 32, rec: nb.readUInt32LE(16) * nb.readUInt32LE(12) * 6 };
-  const vf = fileOf('vectors');
-  if (vf) {
-    const vb = fs.readFileSync(path.join(fx.assets, vf.file));
-    layout[vf.file] = { header: 32, rec: vb.readUInt32LE(16) };
-  }
-  const cfa = fileOf('cf');
-  if (cfa) {
-    const cb = fs.readFileSync(path.join(fx.assets, cfa.file));
-    layout[cfa.file] = { header: 16, rec: cb.readUInt32LE(12) * 6 };
-  }
+  layout[fileOf('neighbors').file] = { header: NEIGHBORS.header, rec: neighborsHeader(assetBytes('neighbors')).record };
+  layout[fileOf('vectors').file] = { header: VECTORS.header, rec: vectorsHeader(assetBytes('vectors')).record };
+  layout[fileOf('cf').file] = { header: CF.header, rec: cfHeader(assetBytes('cf')).k * CF.record };
+  for (const k of ['neighbors', 'vectors', 'cf']) assert.equal(filesOf(fileOf(k)).length, 1, `the fixture's ${k} asset is split`);
   let recordReads = 0;
   for (const r of proxy.requests) {
     const range = /^bytes=(\d+)-(\d+)$/.exec(r.headers.range || '');

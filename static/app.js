@@ -8,11 +8,16 @@ import { createCropBox } from './crop.js';
 import { imageInfo, ENGINE_FORMATS } from './imageinfo.js';
 import * as personal from './personal.js';
 import { safeURL } from './lookalike/safeurl.js';
+// Shared with the embed: the engine client, the result card, Go's constants.
+import { engineClient } from './lookalike/client.js';
+import { card, tile } from './lookalike/card.js';
+import { IMAGE } from './lookalike/gen_formats.js';
+import { badges } from './badges.js';
 
 // Limits checked before anything is decoded (the engine checks again).
 const MAX_FILE_BYTES = 40 * 1024 * 1024;
-const MAX_PIXELS = 40_000_000; // models/imageprep.DefaultMaxPixels
-const MAX_SIDE = 20_000;       // models/imageprep.DefaultMaxSide
+const MAX_PIXELS = IMAGE.max_pixels; // models/imageprep.DefaultMaxPixels
+const MAX_SIDE = IMAGE.max_side;     // models/imageprep.DefaultMaxSide
 const PAGE_K = 24;
 const MAX_K = 96;
 const RECENT_KEY = 'lookalike.recent.v1';
@@ -70,7 +75,7 @@ const state = {
 
 // ---------------------------------------------------------------- worker
 
-let worker = null;
+let worker = null; // the engine client (lookalike/client.js)
 
 function startWorker() {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
@@ -81,37 +86,18 @@ function startWorker() {
     engineFailed({ code: 'unsupported-browser', message: '' });
     return;
   }
-  worker?.terminate();
+  worker?.close();
   state.ready = false;
   state.fatal = null;
   state.inflight = 0;
   setBodyState('loading');
   setLoadStatus('loading', 'Starting the search engine…', 0);
-  worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module', name: 'lookalike-engine' });
-  worker.onmessage = (e) => onWorkerMessage(e.data);
-  worker.onerror = (e) => {
-    e.preventDefault?.();
-    engineFailed({ code: 'internal', message: e.message || 'the engine stopped unexpectedly' });
-  };
-  worker.onmessageerror = () => engineFailed({ code: 'internal', message: 'a message from the engine could not be read' });
-  worker.postMessage({ type: 'init', assets: new URL('assets/', document.baseURI).href });
-}
-
-function onWorkerMessage(m) {
-  // Answers to productVector() (a string id): not part of the search flow.
-  if (vectorWaits.has(m?.id)) {
-    vectorWaits.get(m.id)(m.type === 'vector' ? m.vector : null);
-    vectorWaits.delete(m.id);
-    return;
-  }
-  switch (m?.type) {
-    case 'progress': onProgress(m); break;
-    case 'ready': onReady(m); break;
-    case 'results': onResults(m); break;
-    case 'error': onError(m); break;
-    case 'info': if (m.engine) el.engineInfo.textContent = m.engine; break;
-    default: break;
-  }
+  const w = worker = engineClient(new URL('./engine-worker.js', import.meta.url), new URL('assets/', document.baseURI).href, {
+    progress: onProgress,
+    info: (m) => { if (m.engine) el.engineInfo.textContent = m.engine; },
+    fatal: (err) => { if (w === worker) engineFailed(err); },
+  });
+  w.ready.then((m) => { if (w === worker) onReady(m); }, () => {});
 }
 
 const STAGE_NAMES = {
@@ -217,14 +203,17 @@ function flush() {
   if (!worker || state.fatal || state.inflight || !state.pending) return;
   const { msg, transfer } = state.pending;
   state.pending = null;
-  msg.id = state.nextId++;
-  state.inflight = msg.id;
+  const id = state.nextId++;
+  state.inflight = id;
   state.sentPersonal = !!msg.personal;
   setBodyState('searching');
   setResultsState('searching');
   if (!el.results.children.length) renderSkeleton();
   el.resultsSummary.textContent = state.ready ? 'Searching…' : 'Searching as soon as the catalogue has loaded…';
-  worker.postMessage(msg, transfer);
+  // The answer carries the page's own id (the client numbers its requests).
+  worker.request(msg, transfer).then((m) => onResults({ ...m, id }), (err) => {
+    if (err.code !== 'closed' && !state.fatal) onError({ id, code: err.code, message: err.message, format: err.format });
+  });
 }
 
 function filters() {
@@ -386,7 +375,7 @@ function renderQueryCard() {
   } else {
     el.queryKind.textContent = 'More like this';
     el.resultsTitle.textContent = q.title ? `Similar to ${q.title}` : `Similar to product ${q.productId}`;
-    if (q.thumb) applyThumb(el.queryThumb, q.thumb);
+    if (q.thumb) el.queryThumb.append(tile(thumbOf(q.thumb), '', strictSheets));
     el.queryBack.hidden = !state.image;
   }
 }
@@ -411,8 +400,9 @@ function renderResults(results) {
   const had = document.activeElement?.closest?.('#results li[data-product-id]');
   const control = had && ['like', 'card-main', 'card-link'].find((c) => document.activeElement.classList.contains(c));
   const frag = document.createDocumentFragment();
+  const badge = badges(results, state.sentPersonal ? 'personal' : 'photo');
   let ended = false;
-  for (const r of results) {
+  results.forEach((r, i) => {
     // Below the build's relevance floor: not called a lookalike. The grid
     // of close matches ends, the rest follow apart.
     if (r.close === false && !ended) {
@@ -425,10 +415,10 @@ function renderResults(results) {
         : 'No close matches in this catalogue. The nearest products:';
       frag.append(end);
     }
-    const card = resultCard(r);
-    if (ended) card.classList.add('distant');
-    frag.append(card);
-  }
+    const li = resultCard(r, badge[i]);
+    if (ended) li.classList.add('distant');
+    frag.append(li);
+  });
   el.results.replaceChildren(frag);
   if (control) {
     const li = [...el.results.children].find((x) => x.dataset.productId === had.dataset.productId);
@@ -436,58 +426,25 @@ function renderResults(results) {
   }
 }
 
-function resultCard(r) {
-  const li = document.createElement('li');
-  li.className = 'card';
-  li.dataset.productId = String(r.id);
-  if (r.section) li.dataset.section = r.section;
-  if (state.query?.kind === 'similar' && String(r.id) === state.query.productId) li.dataset.current = 'true';
-
-  const main = document.createElement('button');
-  main.type = 'button';
-  main.className = 'card-main';
+/** One result: the shared card (lookalike/card.js) and the page's foot ("More like this", "View"). */
+function resultCard(r, badge) {
   const title = r.title || `Product ${r.id}`;
-  main.setAttribute('aria-label', `${title}: show more like this`);
-
-  const thumb = document.createElement('div');
-  thumb.className = 'thumb';
-  if (r.thumb) applyThumb(thumb, r.thumb); else thumb.classList.add('missing');
-  const score = document.createElement('span');
-  score.className = 'score';
-  // How alike it looks (the blend may order by more than looks).
-  const pct = Math.round(Math.max(0, Math.min(1, Number(r.visual ?? r.score) || 0)) * 100);
-  score.textContent = `${pct}%`;
-  score.title = `${pct}% similar`;
-  thumb.append(score);
-
-  const body = document.createElement('div');
-  body.className = 'card-body';
-  const t = document.createElement('p');
-  t.className = 'card-title';
-  t.textContent = title;
-  body.append(t);
-  const metaParts = [r.section, state.colourColumn && r.attrs?.[state.colourColumn]].filter(Boolean);
-  if (metaParts.length) {
-    const meta = document.createElement('p');
-    meta.className = 'card-meta';
-    meta.textContent = metaParts.join(' · ');
-    body.append(meta);
-  }
-  const price = formatPrice(r.price, r.currency);
-  if (price) {
-    const p = document.createElement('p');
-    p.className = 'card-price';
-    p.textContent = price;
-    body.append(p);
-  }
-  main.append(thumb, body);
-  main.addEventListener('click', () => {
-    state.k = PAGE_K;
-    runSimilar(r.id, { title, thumb: r.thumb });
-    if (personalActive()) personal.recordView(r.id).then(renderPersonalCount);
-    el.queryCard.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  const li = card({ ...r, id: String(r.id), thumb: r.thumb && thumbOf(r.thumb) }, {
+    link: false,
+    sheets: strictSheets,
+    label: `${title}: show more like this`,
+    badge,
+    meta: [r.section, state.colourColumn && r.attrs?.[state.colourColumn]].filter(Boolean).join(' · '),
+    open: () => {
+      state.k = PAGE_K;
+      runSimilar(r.id, { title, thumb: r.thumb });
+      if (personalActive()) personal.recordView(r.id).then(renderPersonalCount);
+      el.queryCard.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    },
+    like: { pressed: state.personal.liked.has(String(r.id)), hidden: !state.personal.available, toggle: (b) => toggleLike(String(r.id), title, b) },
   });
-  const like = likeButton(String(r.id), title);
+  if (state.query?.kind === 'similar' && String(r.id) === state.query.productId) li.dataset.current = 'true';
+  if (badge?.lifted) li.dataset.lifted = 'true';
 
   const foot = document.createElement('div');
   foot.className = 'card-foot';
@@ -513,30 +470,11 @@ function resultCard(r) {
     a.addEventListener('auxclick', viewed);
     foot.append(a);
   }
-  li.append(main, like, foot);
+  li.append(foot);
   return li;
 }
 
 // ---------------------------------------------------------------- personal
-
-const HEART = 'M12 21s-7.5-4.6-9.6-9.2C.9 8.4 3 4.5 6.6 4.5c2.1 0 3.7 1.2 5.4 3.1 1.7-1.9 3.3-3.1 5.4-3.1 3.6 0 5.7 3.9 4.2 7.3C19.5 16.4 12 21 12 21Z';
-
-/** The heart on a result: a toggle button, kept in IndexedDB only. */
-function likeButton(id, title) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'like';
-  b.hidden = !state.personal.available;
-  b.setAttribute('aria-pressed', String(state.personal.liked.has(id)));
-  b.setAttribute('aria-label', `Like ${title}`);
-  b.innerHTML = `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="${HEART}"></path></svg>`;
-  b.addEventListener('click', () => toggleLike(id, title, b));
-  return b;
-}
-
-/** Resolve functions of the worker's pending `vector` answers, by request id. */
-const vectorWaits = new Map();
-let vectorSeq = 0;
 
 /**
  * A product's stored vector from the engine (null when it cannot say), to
@@ -545,12 +483,10 @@ let vectorSeq = 0;
  */
 function productVector(id) {
   if (!worker || !state.ready || state.fatal) return Promise.resolve(null);
-  const rid = `vector-${++vectorSeq}`;
-  return new Promise((resolve) => {
-    vectorWaits.set(rid, resolve);
-    worker.postMessage({ type: 'vector', id: rid, productId: id });
-    setTimeout(() => { if (vectorWaits.delete(rid)) resolve(null); }, 15000);
-  });
+  return Promise.race([
+    worker.request({ type: 'vector', productId: id }).then((m) => m.vector || null, () => null),
+    new Promise((resolve) => { setTimeout(() => resolve(null), 15000); }),
+  ]);
 }
 
 async function toggleLike(id, title, button) {
@@ -627,34 +563,6 @@ personal.subscribe(async ({ kind }) => {
   renderPersonalCount();
 });
 
-function formatPrice(price, currency) {
-  if (price === undefined || price === null || price === '') return '';
-  const n = Number(price);
-  if (!Number.isFinite(n)) return String(price);
-  try {
-    if (currency) return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(n);
-  } catch { /* unknown currency code */ }
-  return `${n.toFixed(2)}${currency ? ` ${currency}` : ''}`;
-}
-
-
-// Thumbnails come packed in sprite sheets: {url, x, y, w, h} is a tile of
-// the sheet at url (relative to the asset folder). The sheet's size is read
-// once from the image itself.
-const sheetSizes = new Map();
-function sheetSize(url) {
-  if (!sheetSizes.has(url)) {
-    const img = new Image();
-    img.src = url;
-    sheetSizes.set(url, img.decode().then(() => ({ w: img.naturalWidth, h: img.naturalHeight })).catch(() => null));
-  }
-  return sheetSizes.get(url);
-}
-
-function thumbURL(u) {
-  return safeURL(u, new URL('assets/', document.baseURI).href);
-}
-
 // privacy="strict" (<html data-privacy="strict">, docs/security.md): every
 // thumbnail sheet is fetched when the page opens, before a photo can be
 // chosen, and thumbnails are drawn from those copies only, so no request
@@ -663,33 +571,11 @@ const strictSheets = document.documentElement.dataset.privacy === 'strict'
   ? import('./privacy.js').then((m) => m.prefetchSheets(new URL('assets/', document.baseURI).href)).catch(() => new Map())
   : null;
 
-function applyThumb(node, t) {
-  const url = thumbURL(t.url);
-  if (!url) { node.classList.add('missing'); return; }
-  if (!strictSheets) { drawThumb(node, t, url); return; }
-  node.style.backgroundSize = '0 0'; // hidden until the local copy is there
-  strictSheets.then((sheets) => {
-    if (sheets.has(url)) drawThumb(node, t, sheets.get(url)); else node.classList.add('missing');
-  });
-}
-
-function drawThumb(node, t, url) {
-  node.style.backgroundImage = `url("${url.replace(/["\\]/g, '\\$&')}")`;
-  if (t.w && t.h) node.style.aspectRatio = `${t.w} / ${t.h}`;
-  if (t.w === undefined || t.h === undefined || t.x === undefined) {
-    node.style.backgroundSize = 'contain';
-    node.style.backgroundPosition = 'center';
-    return;
-  }
-  const place = (sw, sh) => {
-    node.style.backgroundSize = `${(sw / t.w) * 100}% ${(sh / t.h) * 100}%`;
-    node.style.backgroundPosition = `${sw > t.w ? (t.x / (sw - t.w)) * 100 : 0}% ${sh > t.h ? (t.y / (sh - t.h)) * 100 : 0}%`;
-  };
-  if (t.sheetW && t.sheetH) { place(t.sheetW, t.sheetH); return; }
-  node.style.backgroundSize = '0 0'; // hidden until the sheet size is known
-  sheetSize(url).then((s) => {
-    if (s) place(s.w, s.h); else node.classList.add('missing');
-  });
+// A result's thumbnail {url, x, y, w, h, sheetW, sheetH}: a tile of the
+// sprite sheet at url, relative to the asset folder (a URL that is not
+// http(s) is dropped: lookalike/safeurl.js).
+function thumbOf(t) {
+  return { ...t, url: safeURL(t.url, new URL('assets/', document.baseURI).href) };
 }
 
 // ---------------------------------------------------------------- filters

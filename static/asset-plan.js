@@ -31,10 +31,11 @@ export const LATER = [
 
 /**
  * The plan for a manifest: {stages, later}, each a list of {kind, parts:
- * [{file, sha256, size}], from} in order. Throws an Error naming what is
- * wrong with the manifest.
+ * [{file, sha256, size}], from} in order. node is the index's node layout
+ * (INDEX_NODE in lookalike/gen_formats.js, from Go). Throws an Error naming
+ * what is wrong with the manifest.
  */
-export function planStages(manifest) {
+export function planStages(manifest, node) {
   const files = assetFiles(manifest);
   const plan = (list) => {
     const out = [];
@@ -45,7 +46,7 @@ export function planStages(manifest) {
         if (st.optional) continue;
         throw new Error(`manifest.json lists no ${st.kind} file`);
       }
-      out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts) : { parts, from: 0 }) });
+      out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts, node) : { parts, from: 0 }) });
     }
     return out;
   };
@@ -54,15 +55,16 @@ export function planStages(manifest) {
 
 /**
  * The index parts the engine needs. An Annoy file starts with one node per
- * product holding its vector (12 + 4·dim bytes each: most of the file),
- * which the vector file already has; the builder ends a part where the
- * split nodes begin, so those parts are skipped. Returns the parts to fetch
- * and the byte offset of the first one in the index file.
+ * product holding its vector (node = base + perDim·dim bytes, Go's
+ * INDEX_NODE: most of the file), which the vector file already has; the
+ * builder ends a part where the split nodes begin, so those parts are
+ * skipped. Returns the parts to fetch and the byte offset of the first one
+ * in the index file.
  */
-export function indexTail(manifest, parts) {
+export function indexTail(manifest, parts, node) {
   const items = Number(manifest.item_count) || 0;
   const dim = Number(manifest.model?.embedding?.dim) || 0;
-  const itemBytes = items * (12 + 4 * dim);
+  const itemBytes = node ? items * (node.base + node.perDim * dim) : 0; // annoy.ItemsSize
   let at = 0;
   let first = 0;
   while (first < parts.length - 1 && itemBytes > 0 && at + parts[first].size <= itemBytes && parts[first].size > 0) {
@@ -73,35 +75,26 @@ export function indexTail(manifest, parts) {
 }
 
 /**
- * The files of each kind, from manifest.json. Each kind maps to its parts in
- * order ({file, sha256, size}); a file bigger than the host's limit is split
- * and listed as parts. Accepts the asset list as an array of {kind, file,
- * sha256, size, parts?} or as an object keyed by kind.
+ * The files of each kind, from manifest.json (models/catalog.Manifest: an
+ * `assets` array of {kind, file, sha256, size, parts?}; no other shape or
+ * field name is accepted). Each kind maps to the files of its first asset
+ * (Manifest.Asset), in order ({file, sha256, size}: its parts, or the file
+ * itself; Asset.Files). As models/catalog.ReadManifest (which Go runs too),
+ * every file must have a safe relative name, a sha256 and a sane size,
+ * checked before any byte is fetched or any buffer sized from the manifest.
  */
 export function assetFiles(m) {
   const out = {};
-  const add = (kind, a) => {
-    if (!kind || !a) return;
+  for (const a of Array.isArray(m?.assets) ? m.assets : []) {
+    if (!a?.kind || a.kind in out) continue;
     const parts = Array.isArray(a.parts) && a.parts.length ? a.parts : [a];
-    out[kind] = parts.map((p) => ({
-      file: p.file || p.path || p.name,
-      sha256: String(p.sha256 || p.hash || ''),
-      size: Number(p.size || p.bytes || 0),
-    }));
-    // As models/catalog.ReadManifest (which Go runs too): every file a
-    // safe relative name, a sha256 and a sane size, checked before any
-    // byte is fetched or any buffer is sized from the manifest.
-    for (const p of out[kind]) {
-      if (!p.file || !/^[\w.-]+(\/[\w.-]+)*$/.test(p.file) || p.file.split('/').includes('..')) throw new Error(`manifest.json: the ${kind} asset has no safe file name`);
+    out[a.kind] = parts.map((p) => ({ file: p.file, sha256: String(p.sha256 || '').toLowerCase(), size: Number(p.size) || 0 }));
+    for (const p of out[a.kind]) {
+      if (!p.file) throw new Error(`manifest.json: the ${a.kind} asset has no file name`);
+      if (!/^[\w.-]+(\/[\w.-]+)*$/.test(p.file) || p.file.split('/').includes('..')) throw new Error(`manifest.json: the ${a.kind} asset has no safe file name`);
       if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new Error(`manifest.json: ${p.file} has no sha256`);
       if (!Number.isSafeInteger(p.size) || p.size < 0 || p.size > MAX_PART) throw new Error(`manifest.json: ${p.file} has size ${p.size}`);
     }
-  };
-  const list = m.assets || m.files || {};
-  if (Array.isArray(list)) for (const a of list) add(a.kind || a.role || a.type, a);
-  else for (const [k, a] of Object.entries(list)) add(k, a);
-  if (!out.model && m.model && (m.model.file || m.model.parts)) add('model', m.model);
-  if (!out.neighbors && out.neighbours) out.neighbors = out.neighbours;
+  }
   return out;
 }
-

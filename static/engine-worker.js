@@ -5,10 +5,17 @@
 // static/README.md. Nothing here sends the shopper's photo anywhere: the only
 // requests are for the engine and the catalogue's own files.
 
+// Go's format constants (generated; docs/formats.md), fetched while the
+// manifest is (a static import would delay the start by a round trip).
+// assetFiles and indexTail are checked against Go's golden assets by e2e/js/.
+export const formats = import('./lookalike/gen_formats.js');
+formats.catch(() => {}); // a failure is init's to report
+
 const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
 
 import { planStages } from './asset-plan.js';
+export { assetFiles, indexTail } from './asset-plan.js';
 
 let engine = null;       // globalThis.lookalike once Go runs
 let readyInfo = null;
@@ -86,10 +93,10 @@ async function init(base) {
   try { buildInfo = JSON.parse(new TextDecoder().decode(build)); } catch { throw new EngineError('corrupt', 'build/build.json is not valid JSON'); }
   try { manifest = JSON.parse(new TextDecoder().decode(manifestBytes)); } catch { throw new EngineError('corrupt', 'manifest.json is not valid JSON'); }
   post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
-
+  const { INDEX_NODE } = await formats;
   let stages, later;
   try {
-    ({ stages, later } = planStages(manifest));
+    ({ stages, later } = planStages(manifest, INDEX_NODE));
   } catch (err) {
     throw new EngineError('corrupt', err.message);
   }

@@ -18,14 +18,16 @@
 //   await personal.like('1163');
 //   const p = personal.enabled() ? await personal.profile() : null;
 
+import { PERSONAL } from './lookalike/gen_formats.js';
+
 const DB = 'lookalike-personal';
 const KINDS = ['likes', 'views', 'searches'];
 const SETTING = 'lookalike.personal'; // localStorage: 'off' = no personal re-ranking
 export const HISTORY_FLAG = 'lookalike.history'; // localStorage: '1' once anything was recorded
 const CHANNEL = 'lookalike-personal';
 
-/** How many records of each kind are kept (the engine reads as many). */
-export const LIMIT = 200;
+/** How many records of each kind are kept: as many as the engine reads (search.MaxSignals). */
+export const LIMIT = PERSONAL.max_signals;
 
 let opening = null;
 

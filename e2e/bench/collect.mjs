@@ -77,7 +77,8 @@ const KNOWN = {
   edge_similar_cpu_ms: 'workerd CPU per request, random known ids (ms)',
   edge_errors: 'workerd: failed requests of the random-id run',
   worker_bundle_bytes: 'edge worker bundle as wrangler deploy --dry-run writes it, gzip (bytes; limit 3 MB)',
-  embed_script_gzip_bytes: 'lookalike.js gzip (bytes; target ≤ 15 KB)',
+  embed_script_gzip_bytes: 'the embed on every page: lookalike.js and its static imports (lookalike/assets.js, card.js, gen_formats.js), gzip each (bytes; target ≤ 15 KB)',
+  embed_search_gzip_bytes: 'the search box on its first photo, before the engine: lookalike/client.js and worker.js, gzip (bytes)',
   embed_personal_gzip_bytes: 'personal.js gzip, loaded by the embed only with on-device history or on the first heart (bytes)',
 };
 

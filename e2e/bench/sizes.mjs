@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from '../ref/common.mjs';
 import { planStages } from '../../static/asset-plan.js';
+import { INDEX_NODE } from '../../static/lookalike/gen_formats.js';
 import { repoRoot } from '../lib/paths.mjs';
 
 const { opts } = parseArgs(process.argv.slice(2), { assets: '', suffix: '' }, 'usage: node e2e/bench/sizes.mjs --assets DIR [--suffix _40k]');
@@ -29,7 +30,7 @@ const wire = (file, d = dir) => {
 const o = { [`assets_items${opts.suffix}`]: m.item_count };
 for (const a of m.assets) o[`assets_${a.kind}_bytes${opts.suffix}`] = (o[`assets_${a.kind}_bytes${opts.suffix}`] || 0) + a.size;
 o[`assets_total_bytes${opts.suffix}`] = m.assets.reduce((s, a) => s + a.size, 0);
-const { stages, later } = planStages(m);
+const { stages, later } = planStages(m, INDEX_NODE);
 const parts = (list) => list.flatMap((s) => s.parts);
 let raw = 0, onWire = 0;
 const byKind = {};

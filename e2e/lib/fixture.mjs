@@ -17,6 +17,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { repoRoot, sharedDir } from './paths.mjs';
+// The browser's own readers of the asset formats, checked against Go by e2e/js/.
+import { filesOf, neighborsHeader, neighborsRecord } from '../../static/lookalike/assets.js';
+import { NEIGHBORS } from '../../static/lookalike/gen_formats.js';
 
 /** The converted model the builder uses (built by `make model`): the shipped 4-bit one. */
 export function modelPath() {
@@ -27,15 +30,17 @@ export function modelPath() {
  * Splits ../shared/fashion/catalog.csv and builds assets from the kept rows.
  * Options: holdout (query rows, default 300), size (indexed rows, default
  * 3000, stratified by articleType like the queries so every common type is
- * present), seed (1), log (function for progress lines; default stderr).
+ * present), seed (1), interactions (build a CF asset from `builder
+ * simulate-shoppers` over the indexed rows; another folder), log (function
+ * for progress lines; default stderr).
  * Returns {dir, assets, catalogCsv, queriesCsv, catalog: Map<id,row>,
  * queries: row[]}; each row is the CSV record plus imagePath (absolute).
  */
-export async function buildFixture({ holdout = 300, size = 3000, seed = 1, log = (s) => process.stderr.write(s) } = {}) {
+export async function buildFixture({ holdout = 300, size = 3000, seed = 1, interactions = false, log = (s) => process.stderr.write(s) } = {}) {
   const root = repoRoot();
   const source = path.join(sharedDir(), 'fashion', 'catalog.csv');
   if (!fs.existsSync(source)) throw new Error(`fixture: no catalogue at ${source} (set LOOKALIKE_SHARED)`);
-  const dir = path.join(root, '.cache', 'e2e', `fixture-seed${seed}-holdout${holdout}-size${size}`);
+  const dir = path.join(root, '.cache', 'e2e', `fixture-seed${seed}-holdout${holdout}-size${size}${interactions ? '-cf' : ''}`);
   const split = path.join(dir, 'split');
   const assets = path.join(dir, 'assets');
   const catalogCsv = path.join(split, 'catalog.csv');
@@ -48,6 +53,11 @@ export async function buildFixture({ holdout = 300, size = 3000, seed = 1, log =
     // image root, not the split's own folder (docs/security.md).
     const build = ['build', '--catalog', catalogCsv, '--out', assets, '--seed', String(seed), '--image-root', path.dirname(source)];
     if (fs.existsSync(modelPath())) build.push('--model', modelPath());
+    if (interactions) {
+      const logCsv = path.join(dir, 'interactions-simulated.csv');
+      await runGo(['simulate-shoppers', '--catalog', catalogCsv, '--out', logCsv, '--seed', String(seed)], log);
+      build.push('--interactions', logCsv);
+    }
     await runGo(build, log);
   }
   const catalog = new Map(readCatalog(catalogCsv).map((r) => [r.id, r]));
@@ -122,37 +132,47 @@ export function assetFile(assets, kind) {
 }
 
 /**
- * Reads the precomputed neighbour lists (models/vecfile, "LKNB": 32-byte
- * header, then per item lists·K entries of uint32 item + uint16 score) and
- * the item order from the catalog display asset. Returns
- * {k, global: Map<id, id[]>, section: Map<id, id[]>} (global empty when the
- * file has one list per item).
+ * The precomputed neighbour lists (models/vecfile, read with the embed's
+ * own decoders) by product id: {k, global: Map<id, id[]>, section:
+ * Map<id, id[]>} (global empty when the file has one list per item).
  */
 export function readNeighbors(assets) {
-  const file = assetFile(assets, 'neighbors');
-  if (!file) return null;
-  const b = fs.readFileSync(path.join(assets, file));
-  if (b.toString('latin1', 0, 4) !== 'LKNB') throw new Error(`fixture: ${file} is not a neighbours file`);
-  const count = b.readUInt32LE(8);
-  const k = b.readUInt32LE(12);
-  const lists = b.readUInt32LE(16);
+  const a = readManifest(assets).assets.find((x) => x.kind === 'neighbors');
+  if (!a) return null;
+  const b = new Uint8Array(Buffer.concat(filesOf(a).map((p) => fs.readFileSync(path.join(assets, p.file)))));
+  const h = neighborsHeader(b, a.file);
   const ids = displayIds(assets);
-  if (ids.length !== count) throw new Error(`fixture: ${file} has ${count} items, the catalog asset ${ids.length}`);
+  if (ids.length !== h.count) throw new Error(`fixture: ${a.file} has ${h.count} items, the catalog asset ${ids.length}`);
   const global = new Map();
   const section = new Map();
-  for (let i = 0; i < count; i++) {
-    for (let l = 0; l < lists; l++) {
-      const out = [];
-      for (let j = 0; j < k; j++) {
-        const off = 32 + (i * lists * k + l * k + j) * 6;
-        const it = b.readUInt32LE(off);
-        if (it === 0xffffffff) break;
-        out.push(ids[it]);
-      }
-      (l === 0 ? section : global).set(ids[i], out);
-    }
+  for (let i = 0; i < h.count; i++) {
+    const r = neighborsRecord(h, b.subarray(NEIGHBORS.header + i * h.record, NEIGHBORS.header + (i + 1) * h.record));
+    section.set(ids[i], r.section.map(([j]) => ids[j]));
+    if (r.global) global.set(ids[i], r.global.map(([j]) => ids[j]));
   }
-  return { k, global, section };
+  return { k: h.k, global, section };
+}
+
+/**
+ * What the carousel must show, from Go (e2e/cmd/carousel:
+ * search.Engine.SimilarFromLists): for each request {product, section,
+ * count, personal}, [[id, score]…] best first.
+ */
+export async function goCarousel(assets, requests) {
+  const out = await new Promise((resolve, reject) => {
+    const p = spawn('go', ['run', './e2e/cmd/carousel', '--assets', assets], { cwd: repoRoot(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let so = '', se = '';
+    p.stdout.on('data', (b) => { so += b; });
+    p.stderr.on('data', (b) => { se += b; });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(so) : reject(new Error(`e2e/cmd/carousel exited ${code}: ${se}`))));
+    p.stdin.end(requests.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  });
+  return out.trim().split('\n').map((l) => {
+    const a = JSON.parse(l);
+    if (a.error) throw new Error(`e2e/cmd/carousel: ${a.error}`);
+    return a.results;
+  });
 }
 
 /** Product ids in item order, from the manifest's catalog (display) asset. */

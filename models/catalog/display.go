@@ -12,8 +12,8 @@ import (
 // DisplayVersion is the version of the display metadata format.
 const DisplayVersion = 1
 
-// displayFormat names the file kind inside the JSON.
-const displayFormat = "lookalike-catalog"
+// DisplayFormat names the file kind inside the JSON.
+const DisplayFormat = "lookalike-catalog"
 
 // DisplayOptions choose what goes into the display file.
 type DisplayOptions struct {
@@ -94,7 +94,7 @@ func BuildDisplay(items []Item, header []string, opt DisplayOptions) ([]byte, er
 	if attrs == nil {
 		attrs = DefaultAttributes(header)
 	}
-	d := displayJSON{Format: displayFormat, Version: DisplayVersion, Count: n}
+	d := displayJSON{Format: DisplayFormat, Version: DisplayVersion, Count: n}
 	col := func(f func(*Item) string) []string {
 		out := make([]string, n)
 		for i := range items {
@@ -154,8 +154,8 @@ func ParseDisplay(data []byte) (*Display, error) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDisplay, err)
 	}
-	if d.Format != displayFormat {
-		return nil, fmt.Errorf("%w: format %q, want %q", ErrDisplay, d.Format, displayFormat)
+	if d.Format != DisplayFormat {
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrDisplay, d.Format, DisplayFormat)
 	}
 	if d.Version != DisplayVersion {
 		return nil, fmt.Errorf("%w: version %d, this reader knows %d; rebuild the assets with a matching builder", ErrDisplay, d.Version, DisplayVersion)

@@ -107,6 +107,33 @@ type Part struct {
 	Size   int64  `json:"size"`
 }
 
+// Files returns the files to fetch, in order, to get a's bytes: its parts,
+// or the file itself (as one Part with a's name, hash and size). The
+// browser's readers follow the same rule (static/lookalike/manifest.js,
+// checked against models/jsformat's golden assets).
+func (a Asset) Files() []Part {
+	if len(a.Parts) > 0 {
+		return a.Parts
+	}
+	return []Part{{File: a.File, SHA256: a.SHA256, Size: a.Size}}
+}
+
+// FilesFrom returns the files to fetch for a's bytes from offset on, whole
+// files only, and the offset of the first one: the leading files that end
+// at or before offset are skipped, never the last one. The page reads the
+// index this way from annoy.ItemsSize on (the builder cuts a part there),
+// so it downloads only the split nodes.
+func (a Asset) FilesFrom(offset int64) ([]Part, int64) {
+	files := a.Files()
+	var at int64
+	first := 0
+	for first < len(files)-1 && files[first].Size > 0 && at+files[first].Size <= offset {
+		at += files[first].Size
+		first++
+	}
+	return files[first:], at
+}
+
 // Asset returns the first asset of the given kind.
 func (m *Manifest) Asset(kind string) (Asset, bool) {
 	for _, a := range m.Assets {

@@ -35,10 +35,6 @@ const CardShardSize = 32
 // idsPerShard sets the number of id shards (about this many ids each).
 const idsPerShard = 1024
 
-// entrySize is one (uint32 item, uint16 score) neighbour entry, as in
-// models/vecfile.
-const entrySize = 6
-
 // Meta is meta.json.
 type Meta struct {
 	Format         string `json:"format"`
@@ -276,13 +272,13 @@ func NeighborsAt(shard []byte, meta *Meta, i, lo int, which int) ([]vecfile.Neig
 		return nil, nil
 	}
 	rec := h.RecordSize()
-	off := vecfile.HeaderSize + (i-lo)*rec + which*h.K*entrySize
-	if i < lo || off+h.K*entrySize > len(shard) {
+	off := vecfile.HeaderSize + (i-lo)*rec + which*h.K*vecfile.NeighborEntrySize
+	if i < lo || off+h.K*vecfile.NeighborEntrySize > len(shard) {
 		return nil, fmt.Errorf("%w: nb shard too short for item %d", ErrData, i)
 	}
 	out := make([]vecfile.Neighbor, 0, h.K)
 	for j := 0; j < h.K; j++ {
-		e := shard[off+j*entrySize:]
+		e := shard[off+j*vecfile.NeighborEntrySize:]
 		it := binary.LittleEndian.Uint32(e)
 		if it == vecfile.NoItem {
 			break

@@ -24,10 +24,19 @@ type Personal struct {
 	WPersonal *float32 `json:"w_personal,omitempty"`
 }
 
+// MaxSignals is how many signals of each kind (likes, views, searches) a
+// query uses, newest first; the page keeps as many (static/personal.js
+// LIMIT, from static/lookalike/gen_formats.js).
+const MaxSignals = 200
+
 // Signal is one product the shopper touched, AgeSeconds ago.
 type Signal struct {
 	ID         string  `json:"id"`
 	AgeSeconds float64 `json:"age_seconds"`
+	// Vector, on a like, is the product's stored vector kept with the
+	// heart (static/personal.js). The engine reads its own copy and
+	// ignores it; SimilarFromLists, the carousel's rule, ranks with it.
+	Vector []float32 `json:"vector,omitempty"`
 }
 
 // VectorSignal is one of the shopper's photo searches: the embedding the
@@ -124,11 +133,22 @@ type blendCtx struct {
 }
 
 // decay is 0.5^(age/halfLife); ages ≤ 0 (or NaN) count fully.
-func decay(age float64, halfLife time.Duration) float32 {
+func decay(age float64, halfLife time.Duration) float64 {
 	if halfLife <= 0 || !(age > 0) {
 		return 1
 	}
-	return float32(math.Exp2(-age / halfLife.Seconds()))
+	return math.Exp2(-age / halfLife.Seconds())
+}
+
+// weights is the engine's Blend with p's overrides, which must be ≥ 0.
+func (e *Engine) weights(p *Personal) (Blend, error) {
+	b := e.Blend()
+	var err error
+	if b.WCF, err = weightOf(p.WCF, b.WCF, "w_cf"); err != nil {
+		return b, err
+	}
+	b.WPersonal, err = weightOf(p.WPersonal, b.WPersonal, "w_personal")
+	return b, err
 }
 
 func weightOf(override *float32, def float32, name string) (float32, error) {
@@ -148,23 +168,18 @@ func (e *Engine) personalize(p *Personal, product int) (*blendCtx, error) {
 	if p.Empty() {
 		return nil, nil
 	}
-	b := e.Blend()
-	wCF, err := weightOf(p.WCF, b.WCF, "w_cf")
+	b, err := e.weights(p)
 	if err != nil {
 		return nil, err
 	}
-	wP, err := weightOf(p.WPersonal, b.WPersonal, "w_personal")
-	if err != nil {
-		return nil, err
-	}
-	sw := e.signals()
+	wCF, wP, sw := b.WCF, b.WPersonal, e.signals()
 	c := &blendCtx{wCF: wCF, wPersonal: wP}
 	if wCF > 0 && e.CF != nil {
 		var hist []cf.ItemWeight
 		add := func(sigs []Signal, w float32) {
 			for _, s := range sigs {
 				if i, ok := e.Display.IndexOf(s.ID); ok {
-					hist = append(hist, cf.ItemWeight{Item: int32(i), Weight: float64(w * decay(s.AgeSeconds, b.HalfLife))})
+					hist = append(hist, cf.ItemWeight{Item: int32(i), Weight: float64(w * float32(decay(s.AgeSeconds, b.HalfLife)))})
 				}
 			}
 		}
@@ -214,7 +229,7 @@ func (e *Engine) tasteVector(p *Personal, halfLife time.Duration, sw SignalWeigh
 		for _, s := range sigs {
 			if i, ok := e.Display.IndexOf(s.ID); ok {
 				buf = e.ItemVector(i, buf)
-				addVec(buf, w*decay(s.AgeSeconds, halfLife))
+				addVec(buf, w*float32(decay(s.AgeSeconds, halfLife)))
 			}
 		}
 	}
@@ -222,7 +237,7 @@ func (e *Engine) tasteVector(p *Personal, halfLife time.Duration, sw SignalWeigh
 	items(p.Views, sw.ViewTaste)
 	if sw.Search > 0 {
 		for _, s := range p.Searches {
-			addVec(s.Vector, sw.Search*decay(s.AgeSeconds, halfLife))
+			addVec(s.Vector, sw.Search*float32(decay(s.AgeSeconds, halfLife)))
 		}
 	}
 	n := annoy.Dot(sum, sum)

@@ -14,8 +14,11 @@ const NoItem = math.MaxUint32
 // DefaultK is the neighbour list length the builder uses by default.
 const DefaultK = 24
 
-// entrySize is one (uint32 item, uint16 score) pair.
-const entrySize = 6
+// NeighborEntrySize is one (uint32 item, uint16 score) pair in bytes.
+const NeighborEntrySize = 6
+
+// MaxK bounds a neighbours file's list length K.
+const MaxK = 4096
 
 // Neighbor is one precomputed neighbour and its cosine similarity.
 type Neighbor struct {
@@ -47,14 +50,16 @@ type NeighborsHeader struct {
 }
 
 // RecordSize returns the bytes per item.
-func (h NeighborsHeader) RecordSize() int { return h.Lists * h.K * entrySize }
+func (h NeighborsHeader) RecordSize() int { return h.Lists * h.K * NeighborEntrySize }
 
 // FileSize returns the expected total file size.
 func (h NeighborsHeader) FileSize() int64 {
 	return HeaderSize + int64(h.Count)*int64(h.RecordSize())
 }
 
-const scoreUint16 = 1
+// ScoreUint16 is the score encoding this package writes: a cosine s in
+// [-1, 1] stored as round((s+1)/2·65535) (QuantizeScore, DequantizeScore).
+const ScoreUint16 = 1
 
 // QuantizeScore maps a cosine in [-1, 1] to uint16 (clamped).
 func QuantizeScore(s float32) uint16 {
@@ -93,11 +98,11 @@ func parseNeighborsHeader(b []byte) (NeighborsHeader, error) {
 	if h.Version != NeighborsVersion {
 		return h, fmt.Errorf("%w: neighbours format version %d, this reader knows %d; rebuild the assets with a matching builder", ErrFormat, h.Version, NeighborsVersion)
 	}
-	if enc := binary.LittleEndian.Uint16(b[6:]); enc != scoreUint16 {
+	if enc := binary.LittleEndian.Uint16(b[6:]); enc != ScoreUint16 {
 		return h, fmt.Errorf("%w: unknown neighbour score encoding %d", ErrFormat, enc)
 	}
-	if h.K <= 0 || h.K > 4096 {
-		return h, fmt.Errorf("%w: neighbour list length K=%d out of range 1..4096", ErrFormat, h.K)
+	if h.K <= 0 || h.K > MaxK {
+		return h, fmt.Errorf("%w: neighbour list length K=%d out of range 1..%d", ErrFormat, h.K, MaxK)
 	}
 	if h.Lists != 1 && h.Lists != 2 {
 		return h, fmt.Errorf("%w: %d lists per item, want 1 (section) or 2 (section, global)", ErrFormat, h.Lists)
@@ -108,8 +113,8 @@ func parseNeighborsHeader(b []byte) (NeighborsHeader, error) {
 // WriteNeighbors writes nl. Every item index must be < len(nl.Section).
 func WriteNeighbors(w io.Writer, nl NeighborLists) error {
 	n := len(nl.Section)
-	if nl.K <= 0 || nl.K > 4096 {
-		return fmt.Errorf("vecfile: write neighbours: K=%d out of range 1..4096", nl.K)
+	if nl.K <= 0 || nl.K > MaxK {
+		return fmt.Errorf("vecfile: write neighbours: K=%d out of range 1..%d", nl.K, MaxK)
 	}
 	if n > math.MaxUint32-1 {
 		return fmt.Errorf("vecfile: write neighbours: %d items is too many", n)
@@ -125,15 +130,15 @@ func WriteNeighbors(w io.Writer, nl NeighborLists) error {
 	var h [HeaderSize]byte
 	copy(h[:], neighborsMagic[:])
 	binary.LittleEndian.PutUint16(h[4:], NeighborsVersion)
-	binary.LittleEndian.PutUint16(h[6:], scoreUint16)
+	binary.LittleEndian.PutUint16(h[6:], ScoreUint16)
 	binary.LittleEndian.PutUint32(h[8:], uint32(n))
 	binary.LittleEndian.PutUint32(h[12:], uint32(nl.K))
 	binary.LittleEndian.PutUint32(h[16:], uint32(lists))
 	bw.Write(h[:])
-	rec := make([]byte, nl.K*entrySize)
+	rec := make([]byte, nl.K*NeighborEntrySize)
 	put := func(i int, list []Neighbor) error {
 		for j := 0; j < nl.K; j++ {
-			e := rec[j*entrySize:]
+			e := rec[j*NeighborEntrySize:]
 			if j < len(list) {
 				if int64(list[j].Item) >= int64(n) {
 					return fmt.Errorf("vecfile: write neighbours: item %d lists neighbour %d, outside 0..%d", i, list[j].Item, n-1)
@@ -181,9 +186,9 @@ func ParseNeighbors(data []byte) (*Neighbors, error) {
 		return nil, fmt.Errorf("%w: neighbours file is %d bytes, header says %d (%d × %d-byte records)", ErrFormat, len(data), h.FileSize(), h.Count, h.RecordSize())
 	}
 	recs := data[HeaderSize:]
-	for off := 0; off < len(recs); off += entrySize {
+	for off := 0; off < len(recs); off += NeighborEntrySize {
 		if it := binary.LittleEndian.Uint32(recs[off:]); it != NoItem && int64(it) >= int64(h.Count) {
-			return nil, fmt.Errorf("%w: neighbour entry %d names item %d of %d", ErrFormat, off/entrySize, it, h.Count)
+			return nil, fmt.Errorf("%w: neighbour entry %d names item %d of %d", ErrFormat, off/NeighborEntrySize, it, h.Count)
 		}
 	}
 	return &Neighbors{h: h, data: recs}, nil
@@ -213,10 +218,10 @@ func (nb *Neighbors) list(i, which int) []Neighbor {
 	if i < 0 || i >= nb.h.Count {
 		return nil
 	}
-	off := i*nb.h.RecordSize() + which*nb.h.K*entrySize
+	off := i*nb.h.RecordSize() + which*nb.h.K*NeighborEntrySize
 	out := make([]Neighbor, 0, nb.h.K)
 	for j := 0; j < nb.h.K; j++ {
-		e := nb.data[off+j*entrySize:]
+		e := nb.data[off+j*NeighborEntrySize:]
 		it := binary.LittleEndian.Uint32(e)
 		if it == NoItem {
 			break

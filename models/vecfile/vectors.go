@@ -19,9 +19,15 @@ const (
 	NeighborsVersion = 1
 )
 
+// The files' first four bytes.
+const (
+	VectorsMagic   = "LKVC"
+	NeighborsMagic = "LKNB"
+)
+
 var (
-	vectorsMagic   = [4]byte{'L', 'K', 'V', 'C'}
-	neighborsMagic = [4]byte{'L', 'K', 'N', 'B'}
+	vectorsMagic   = [4]byte([]byte(VectorsMagic))
+	neighborsMagic = [4]byte([]byte(NeighborsMagic))
 )
 
 // ErrFormat is wrapped by every error about malformed file bytes.

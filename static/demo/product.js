@@ -19,7 +19,7 @@ $('product').dataset.productId = id;
 function demoPrice(pid) {
   let h = 7;
   for (const c of String(pid)) h = (h * 31 + c.charCodeAt(0)) % 9973;
-  return `£${(12 + (h % 88)).toFixed(0)}.${h % 2 ? '99' : '00'}`;
+  return { price: `${12 + (h % 88)}.${h % 2 ? '99' : '00'}`, currency: 'GBP' };
 }
 
 function productURL(pid) {
@@ -34,8 +34,9 @@ product(assets, id).then((p) => {
   $('product-title').textContent = p.title;
   $('product-section').textContent = p.section;
   $('crumb-section').textContent = p.section;
-  // The carousel's formatter: the same "€27.50" on the page and its cards.
-  $('product-price').textContent = formatPrice(p.price, p.currency) || demoPrice(p.id);
+  // The carousel's formatter (lookalike/card.js): the same "€27.50" on the page and its cards.
+  const { price, currency } = p.price ? p : demoPrice(p.id);
+  $('product-price').textContent = formatPrice(price, currency);
   $('product-photo').replaceChildren(tile(p.thumb, p.title));
 }).catch(() => { /* the static text stays; the embed logs its own warning */ });
 

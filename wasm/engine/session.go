@@ -10,8 +10,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lookalike/lookalike/models/catalog"
@@ -448,34 +446,17 @@ func (s *session) results(hits []search.Hit) []result {
 	return out
 }
 
-// parseThumb reads "file#xywh=x,y,w,h" (a media-fragment tile of a sprite
-// sheet) or a plain file name; nil when empty.
+// parseThumb reads a thumbnail reference (catalog.ParseThumb); nil when
+// empty.
 func parseThumb(s string) *thumbOut {
 	if s == "" {
 		return nil
 	}
-	file, frag, ok := strings.Cut(s, "#xywh=")
-	t := &thumbOut{URL: file}
-	if !ok {
-		return t
+	t := catalog.ParseThumb(s)
+	if !t.Tile {
+		return &thumbOut{URL: t.File}
 	}
-	p := strings.Split(frag, ",")
-	if len(p) != 4 {
-		return t
-	}
-	var v [4]int
-	for i, f := range p {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 {
-			return t
-		}
-		v[i] = n
-	}
-	if v[2] == 0 || v[3] == 0 {
-		return t
-	}
-	t.X, t.Y, t.W, t.H = &v[0], &v[1], v[2], v[3]
-	return t
+	return &thumbOut{URL: t.File, X: &t.X, Y: &t.Y, W: t.W, H: t.H}
 }
 
 func queryKey(img []byte, crop *rect) [32]byte {
@@ -519,9 +500,10 @@ func parseFilters(s string) (map[string]string, error) {
 }
 
 // Bounds on the shopper's history in one request (the page keeps the
-// newest 200 of each kind; a longer list is cut, newest first).
+// newest search.MaxSignals of each kind; a longer list is cut, newest
+// first).
 const (
-	maxPersonalSignals = 200
+	maxPersonalSignals = search.MaxSignals
 	maxPersonalBytes   = 8 << 20
 )
 

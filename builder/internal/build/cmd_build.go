@@ -995,7 +995,7 @@ func buildThumbs(cfg *BuildConfig, good []*item, w *assetWriter) ([]string, erro
 	}
 	refs := make([]string, len(good))
 	for i, p := range places {
-		refs[i] = fmt.Sprintf("%s#xywh=%d,%d,%d,%d", names[p.Sheet], p.X, p.Y, cw, ch)
+		refs[i] = catalog.Thumb{File: names[p.Sheet], X: p.X, Y: p.Y, W: cw, H: ch, Tile: true}.String()
 	}
 	fmt.Fprintf(cfg.Log, "build: %d thumbnails (%dx%d) in %d sheets, %.1f MB, in %s\n", len(good), cw, ch, len(sheets), float64(total)/1e6, time.Since(t0).Round(time.Millisecond))
 	return refs, nil
