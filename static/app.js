@@ -769,11 +769,15 @@ el.editorClear.addEventListener('click', () => {
 
 // File picker and camera capture input.
 for (const input of [el.fileInput, el.cameraInput]) {
-  input.addEventListener('change', () => {
+  const take = () => {
     const f = input.files?.[0];
     input.value = '';
     if (f) acceptImage(f);
-  });
+  };
+  input.addEventListener('change', take);
+  // On a slow link the shopper may pick a photo before this script has
+  // arrived: the input already holds it, its change event is gone.
+  if (input.files?.length) take();
 }
 
 // Drop zone: click, Enter or Space opens the picker.
