@@ -7,10 +7,9 @@
 import { createCropBox } from './crop.js';
 import { imageInfo, ENGINE_FORMATS } from './imageinfo.js';
 import * as personal from './personal.js';
-import { safeURL } from './lookalike/safeurl.js';
 // Shared with the embed: the engine client, the result card, Go's constants.
 import { engineClient } from './lookalike/client.js';
-import { card, tile } from './lookalike/card.js';
+import { card, tile, safeURL } from './lookalike/card.js';
 import { IMAGE } from './lookalike/gen_formats.js';
 import { badges } from './badges.js';
 
@@ -573,7 +572,7 @@ const strictSheets = document.documentElement.dataset.privacy === 'strict'
 
 // A result's thumbnail {url, x, y, w, h, sheetW, sheetH}: a tile of the
 // sprite sheet at url, relative to the asset folder (a URL that is not
-// http(s) is dropped: lookalike/safeurl.js).
+// http(s) is dropped: lookalike/card.js safeURL).
 function thumbOf(t) {
   return { ...t, url: safeURL(t.url, new URL('assets/', document.baseURI).href) };
 }

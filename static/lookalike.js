@@ -10,11 +10,10 @@
 // data-lookalike-similar …> works too. A failure renders nothing or a quiet
 // line, logs one warning, throws nothing. The shopper's on-device history
 // (../personal.js) re-ranks both unless personal="off". Every href and
-// thumbnail URL passes lookalike/safeurl.js (models/catalog.SafeURL's rule).
+// thumbnail URL passes lookalike/card.js safeURL (models/catalog.SafeURL's rule).
 
 import { catalog, similar, likeVector, parseThumb } from './lookalike/assets.js';
-import { h, tile, card, formatPrice } from './lookalike/card.js';
-import { safeURL } from './lookalike/safeurl.js';
+import { h, tile, card, formatPrice, safeURL } from './lookalike/card.js';
 
 export { tile, formatPrice };
 
@@ -308,32 +307,6 @@ class SimilarView extends View {
   }
 }
 
-// One engine worker per (script, assets) for every search box, started
-// (with lookalike/client.js) on first use; forgotten when it fails.
-const engines = new Map();
-
-async function engine(workerURL, assets, onProgress) {
-  const { engineClient } = await import('./lookalike/client.js');
-  const key = workerURL.href + ' ' + assets;
-  let e = engines.get(key);
-  if (!e) {
-    const listeners = new Set();
-    let dead = false;
-    e = engineClient(workerURL, assets, { progress: (m) => listeners.forEach((f) => f(m)), fatal: () => { dead = true; engines.delete(key); } });
-    e.listeners = listeners;
-    if (!dead) engines.set(key, e);
-  }
-  if (onProgress) e.listeners.add(onProgress);
-  return e;
-}
-
-const ERRORS = {
-  unsupported: 'That file is not a photo this search can read (try JPEG or PNG).',
-  corrupt: 'That photo looks damaged. Try another one.',
-  'too-large': 'That photo is too large. Try a smaller one.',
-  empty: 'That file is empty.',
-};
-
 /** <lookalike-search>: a photo search box; the engine loads on first use. */
 class SearchView extends View {
   get kind() { return 'lookalike-search'; }
@@ -386,38 +359,12 @@ class SearchView extends View {
 
   prefetch() { return (this.strict ||= import(new URL('privacy.js', import.meta.url)).then((m) => m.prefetchSheets(this.assets)).catch(() => new Map())); }
 
+  // The search itself (lookalike/searchbox.js) loads with the engine, on the first photo.
   async search(file) {
-    const token = ++this.token;
     try {
-      this.host.dataset.state = 'loading';
-      const worker = new URL(this.attr('engine', new URL('lookalike/worker.js', import.meta.url).href), document.baseURI);
-      const e = await engine(worker, this.assets, (p) => {
-        if (token === this.token && p.overallTotal) this.say(`Loading photo search… ${Math.round(p.overallLoaded / 1e6)} of ${Math.round(p.overallTotal / 1e6)} MB`);
-      });
-      this.say('Loading photo search…');
-      await e.ready;
-      const image = await file.arrayBuffer();
-      this.host.dataset.state = 'searching';
-      this.say('Searching…');
-      const count = Math.max(1, Math.min(48, parseInt(this.attr('count', '8'), 10) || 8));
-      const P = this.P = await this.personal();
-      const personal = await this.history(P);
-      const r = await e.request({ type: 'search', image, crop: null, k: count, section: this.attr('section'), filters: {}, personal }, [image]);
-      this.sheets = this.attr('privacy') === 'strict' ? await this.prefetch() : null;
-      if (token !== this.token) return;
-      // The photo's embedding (never the photo) joins the history.
-      if (P?.enabled() && r.query?.vector) P.recordSearch(r.query.vector);
-      const items = r.results.map((x) => ({ ...x, id: String(x.id), thumb: x.thumb?.url ? { ...x.thumb, url: new URL(x.thumb.url, this.assets).href } : parseThumb(x.thumb, this.assets) }));
-      this.grid.replaceChildren(...items.map((it, i) => this.card(it, i, items.length)));
-      this.grid.hidden = false;
-      this.say(items.length ? `${items.length} similar items` : 'No similar items found.');
-      this.host.dataset.state = 'results';
-      if (this.dialog && items.length && !this.dialog.open) this.dialog.showModal();
-      this.emit('lookalike-results', { source: 'search', results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url: safeURL(url) || null })) });
+      (await import('./lookalike/searchbox.js')).search(this, file);
     } catch (err) {
-      if (token !== this.token) return;
       this.host.dataset.state = 'error';
-      if (ERRORS[err.code]) { this.say(ERRORS[err.code]); return; }
       this.say('Photo search is not available right now.');
       this.warn(err?.message || String(err));
     }

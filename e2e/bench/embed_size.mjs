@@ -36,10 +36,10 @@ export function embedFiles() {
   return moduleGraph(path.join(staticDir, 'lookalike.js'));
 }
 
-/** The search box's files on first use (before the engine): its client and the worker entry, minus the first-load ones. */
+/** The search box's files on first use (before the engine): searchbox.js, its client and the worker entry, minus the first-load ones. */
 export function searchFiles() {
   const first = new Set(embedFiles());
-  return [...new Set([...moduleGraph(path.join(staticDir, 'lookalike', 'client.js')), path.join(staticDir, 'lookalike', 'worker.js')])].filter((f) => !first.has(f));
+  return [...new Set([...moduleGraph(path.join(staticDir, 'lookalike', 'searchbox.js')), path.join(staticDir, 'lookalike', 'worker.js')])].filter((f) => !first.has(f));
 }
 
 /** Sizes in bytes of files: raw and gzip (level 9, each file compressed on its own, as served). */

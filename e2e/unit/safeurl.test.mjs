@@ -1,4 +1,4 @@
-// static/lookalike/safeurl.js on the cases models/catalog tests SafeURL on
+// static/lookalike/card.js safeURL on the cases models/catalog tests SafeURL on
 // (models/catalog/testdata/safeurl.json): the page, the embed and the
 // builder apply one rule. (e2e/hardening.test.mjs checks it in Chromium.)
 import test from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { safeURL } from '../../static/lookalike/safeurl.js';
+import { safeURL } from '../../static/lookalike/card.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { cases } = JSON.parse(fs.readFileSync(path.join(repo, 'models', 'catalog', 'testdata', 'safeurl.json'), 'utf8'));

@@ -1,8 +1,17 @@
 // card.js — the one result card of the page (app.js, styles.css) and the
 // embed (lookalike.js; `part`s are its theming API, docs/embed.md). Every
-// href and image URL passes safeurl.js (models/catalog.SafeURL's rule).
+// href and image URL passes safeURL (models/catalog.SafeURL's rule).
 
-import { safeURL } from './safeurl.js';
+// models/catalog.SafeURL's rule: http(s) or relative URLs, else ''.
+export function safeURL(u, base = document.baseURI) {
+  const s = String(u ?? '').replace(/^[\0- ]+|[\0- ]+$/g, '');
+  const m = /^([a-z][a-z\d+.-]*):/i.exec(s);
+  if (!s || /[\0-\x1f\x7f]/.test(s) || (m && !/^https?$/i.test(m[1]))) return '';
+  try {
+    const url = new URL(s, base);
+    return /^https?:$/.test(url.protocol) ? url.href : '';
+  } catch { return ''; }
+}
 
 /** h('a', {class: 'x', part: 'link', href, onclick}, ...children) */
 export function h(tag, props = {}, ...kids) {
