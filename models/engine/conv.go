@@ -77,15 +77,18 @@ func (win *window) apply(h, w int) (geom, error) {
 // convolutions and an im2col copy otherwise.
 type convStep struct {
 	base
-	win   window
-	group int
-	cout  int
-	cinG  int // input channels per group
-	res   int // residual value id, or -1
-	relu  bool
-	w     []float32 // [cout × K] row-major until pack
-	wp    matA      // packed weights
-	bias  []float32
+	win      window
+	group    int
+	cout     int
+	cinG     int // input channels per group
+	res      int // residual value id, or -1
+	relu     bool
+	w        []float32 // [cout × K] row-major until pack
+	wp       matA      // packed weights
+	bias     []float32
+	int8     bool   // planned for int8 activations (quant.go)
+	signedIn bool   // … with an input that may be negative (zero point)
+	q        *qconv // its int8 weights, once packed
 }
 
 func (c *convStep) kdim() int { return c.cinG * c.win.kh * c.win.kw }
@@ -99,6 +102,10 @@ func (c *convStep) pointwise() bool {
 // pack lays the weights out for the GEMM kernel this process will use:
 // plain row-major for a platform hook, mr-row strips for our kernels.
 func (c *convStep) pack() {
+	if c.int8 {
+		c.packInt8()
+		return
+	}
 	mr := activeKernel().mr
 	if platformGemm != nil {
 		mr = 1
@@ -147,6 +154,9 @@ func (c *convStep) infer(sh [][]int) error {
 }
 
 func (c *convStep) scratch(sh [][]int) int {
+	if c.q != nil {
+		return 2 * len(c.q.bias) // the per-row scales and biases
+	}
 	if c.pointwise() {
 		return 0
 	}
@@ -177,6 +187,10 @@ func (c *convStep) run(s *Session) {
 				copy(yb, rb)
 			}
 			acc = true
+		}
+		if c.q != nil {
+			c.runInt8(s, xb, yb, acc, g)
+			continue
 		}
 		for gi := 0; gi < c.group; gi++ {
 			xg := xb[gi*c.cinG*h*w : (gi+1)*c.cinG*h*w]

@@ -16,6 +16,8 @@ const (
 // gemmScratch holds the packing buffers of one goroutine.
 type gemmScratch struct {
 	a, b, tile []float32
+	qb         []byte    // packed int8 B block (qgemm.go)
+	qtile      []float32 // int8 edge tile
 }
 
 func growTo(s []float32, n int) []float32 {
