@@ -212,9 +212,22 @@ func (c *convStep) run(s *Session) {
 // im2col writes the K×(OH·OW) patch matrix of x (c channels of g.h×g.w):
 // row (ci·kh+i)·kw+j holds input pixel (oy·sh-pt+i·dh, ox·sw-pl+j·dw) of
 // channel ci for every output position, zero where that is padding.
-func im2col(dst, x []float32, c int, win *window, g geom) {
+func im2col(dst, x []float32, c int, win *window, g geom) { im2colOf(dst, x, c, win, g, 0) }
+
+// im2colOf is im2col over float32 or quantised bytes, writing pad where
+// the window is outside the input (a quantised tensor's zero point).
+func im2colOf[T float32 | byte](dst, x []T, c int, win *window, g geom, pad T) {
 	ohw := g.oh * g.ow
 	hw := g.h * g.w
+	fill := func(s []T) {
+		if pad == 0 {
+			clear(s)
+			return
+		}
+		for i := range s {
+			s[i] = pad
+		}
+	}
 	r := 0
 	for ci := 0; ci < c; ci++ {
 		xc := x[ci*hw : (ci+1)*hw]
@@ -239,11 +252,11 @@ func im2col(dst, x []float32, c int, win *window, g geom) {
 					seg := row[oy*g.ow : (oy+1)*g.ow]
 					iy := oy*win.sh - g.pt + i*win.dh
 					if iy < 0 || iy >= g.h {
-						clear(seg)
+						fill(seg)
 						continue
 					}
 					src := xc[iy*g.w : (iy+1)*g.w]
-					clear(seg[:lo])
+					fill(seg[:lo])
 					if win.sw == 1 {
 						copy(seg[lo:hi], src[lo+dx:hi+dx])
 					} else {
@@ -251,7 +264,7 @@ func im2col(dst, x []float32, c int, win *window, g geom) {
 							seg[ox] = src[ox*win.sw+dx]
 						}
 					}
-					clear(seg[hi:])
+					fill(seg[hi:])
 				}
 			}
 		}

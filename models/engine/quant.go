@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // Int8 activations: a convolution whose input is provably non-negative
@@ -264,96 +263,8 @@ var (
 	quantizeFast = quantize
 )
 
-// im2col8 is im2col over quantised bytes (see im2col), with pad (the
-// zero point) where the window is outside the input.
-func im2col8(dst, x []byte, c int, win *window, g geom, pad byte) {
-	ohw := g.oh * g.ow
-	hw := g.h * g.w
-	r := 0
-	for ci := 0; ci < c; ci++ {
-		xc := x[ci*hw : (ci+1)*hw]
-		for i := 0; i < win.kh; i++ {
-			for j := 0; j < win.kw; j++ {
-				row := dst[r*ohw : (r+1)*ohw]
-				r++
-				dx := j*win.dw - g.pl
-				lo := 0
-				if dx < 0 {
-					lo = (-dx + win.sw - 1) / win.sw
-				}
-				hi := 0
-				if g.w-dx > 0 {
-					hi = (g.w - dx + win.sw - 1) / win.sw
-				}
-				hi = min(hi, g.ow)
-				lo = min(lo, hi)
-				for oy := 0; oy < g.oh; oy++ {
-					seg := row[oy*g.ow : (oy+1)*g.ow]
-					iy := oy*win.sh - g.pt + i*win.dh
-					if iy < 0 || iy >= g.h {
-						fill8(seg, pad)
-						continue
-					}
-					src := xc[iy*g.w : (iy+1)*g.w]
-					fill8(seg[:lo], pad)
-					if win.sw == 1 {
-						copy(seg[lo:hi], src[lo+dx:hi+dx])
-					} else {
-						for ox := lo; ox < hi; ox++ {
-							seg[ox] = src[ox*win.sw+dx]
-						}
-					}
-					fill8(seg[hi:], pad)
-				}
-			}
-		}
-	}
-}
-
-func fill8(s []byte, v byte) {
-	if v == 0 {
-		clear(s)
-		return
-	}
-	for i := range s {
-		s[i] = v
-	}
-}
+// im2col8 is im2col over quantised bytes (see im2colOf).
+func im2col8(dst, x []byte, c int, win *window, g geom, pad byte) { im2colOf(dst, x, c, win, g, pad) }
 
 // im2col8Fast is im2col8, or the SIMD kernel's in js/wasm.
 var im2col8Fast = im2col8
-
-// im2col8Job splits im2col8 over input channels.
-type im2col8Job struct {
-	dst, x []byte
-	win    *window
-	g      geom
-	pad    byte
-	parts  int
-	c      int
-	wg     sync.WaitGroup
-}
-
-func (j *im2col8Job) runPart(part int, _ *gemmScratch) {
-	lo, hi := splitRange(j.c, j.parts, part, 1)
-	if lo >= hi {
-		return
-	}
-	rows := j.win.kh * j.win.kw
-	ohw := j.g.oh * j.g.ow
-	hw := j.g.h * j.g.w
-	im2col8Fast(j.dst[lo*rows*ohw:hi*rows*ohw], j.x[lo*hw:hi*hw], hi-lo, j.win, j.g, j.pad)
-}
-
-// im2col8Par is im2col8 split over the workers.
-func (s *Session) im2col8Par(dst, x []byte, c int, win *window, g geom, pad byte) {
-	parts := min(pool.size(), c)
-	if parts <= 1 || len(dst) < 4*minParallel {
-		im2col8Fast(dst, x, c, win, g, pad)
-		return
-	}
-	j := &s.cols8
-	j.dst, j.x, j.win, j.g, j.pad, j.parts, j.c = dst, x, win, g, pad, parts, c
-	runParallel(j, parts, &j.wg)
-	j.dst, j.x, j.win = nil, nil, nil
-}

@@ -14,10 +14,10 @@ type Session struct {
 	bufs     [][]float32 // per value: its arena slot, constant data or the input
 	slots    [][]float32
 	scratch  []float32
-	bscratch []byte     // int8 convolutions' quantised input and im2col
-	planes   planeJob   // parallel pooling
-	cols     im2colJob  // parallel im2col
-	cols8    im2col8Job // parallel im2col of quantised bytes
+	bscratch []byte             // int8 convolutions' quantised input and im2col
+	planes   planeJob           // parallel pooling
+	cols     im2colJob[float32] // parallel im2col
+	cols8    im2colJob[byte]    // parallel im2col of quantised bytes
 }
 
 // NewSession returns a Session for m. It allocates its arena on the first
