@@ -248,6 +248,33 @@ func im2colOf[T float32 | byte](dst, x []T, c int, win *window, g geom, pad T) {
 				}
 				hi = min(hi, g.ow)
 				lo = min(lo, hi)
+				if win.sw == 1 && win.sh == 1 && g.ow == g.w {
+					// Stride 1 over whole rows: the valid rows are one
+					// shifted copy, then the edge columns are padded again.
+					dy := i*win.dh - g.pt
+					oy0, oy1 := max(0, -dy), min(g.oh, g.h-dy)
+					if oy0 >= oy1 {
+						fill(row)
+						continue
+					}
+					fill(row[:oy0*g.ow])
+					fill(row[oy1*g.ow:])
+					if lo < hi {
+						copy(row[oy0*g.ow+lo:(oy1-1)*g.ow+hi], xc[(oy0+dy)*g.w+lo+dx:])
+					}
+					if lo > 0 || hi < g.ow {
+						for oy := oy0; oy < oy1; oy++ {
+							seg := row[oy*g.ow : (oy+1)*g.ow]
+							for x := range seg[:lo] {
+								seg[x] = pad
+							}
+							for x := hi; x < len(seg); x++ {
+								seg[x] = pad
+							}
+						}
+					}
+					continue
+				}
 				for oy := 0; oy < g.oh; oy++ {
 					seg := row[oy*g.ow : (oy+1)*g.ow]
 					iy := oy*win.sh - g.pt + i*win.dh
@@ -259,9 +286,10 @@ func im2colOf[T float32 | byte](dst, x []T, c int, win *window, g geom, pad T) {
 					fill(seg[:lo])
 					if win.sw == 1 {
 						copy(seg[lo:hi], src[lo+dx:hi+dx])
-					} else {
-						for ox := lo; ox < hi; ox++ {
-							seg[ox] = src[ox*win.sw+dx]
+					} else if d := seg[lo:hi]; len(d) > 0 {
+						sv := src[lo*win.sw+dx : (hi-1)*win.sw+dx+1]
+						for t := range d {
+							d[t] = sv[t*win.sw]
 						}
 					}
 					fill(seg[hi:])

@@ -212,7 +212,12 @@ func packQPanel(dst []byte, src qsrc, k, kq, j0, w int, lay qLayout) {
 	if w < lay.nr || k%4 != 0 {
 		clear(dst)
 	}
-	for p := 0; p < k; p++ {
+	packQRows(dst, src, 0, k, j0, w, lay)
+}
+
+// packQRows packs rows [p0, p1) of a panel (see packQPanel).
+func packQRows(dst []byte, src qsrc, p0, p1, j0, w int, lay qLayout) {
+	for p := p0; p < p1; p++ {
 		for j := 0; j < w; j++ {
 			var v uint8
 			if src.u8 != nil {
@@ -240,9 +245,13 @@ var packQPanelFast = func(dst []byte, src qsrc, k, kq, j0, w int, lay qLayout) {
 // weights packed in the generic layout and reports whether it did.
 var platformQgemm func(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) bool
 
+// qRowPad is a multiple of every kernel's mr: rs and bias are padded to it.
+const qRowPad = 48
+
 // qgemm computes rows [row0, row0+m) of the int8 product with its
 // epilogue into C (row row0 of the weights is row 0 of C, rs and bias):
-// rs and bias hold at least ⌈m/mr⌉·mr values. B is the k×n operand.
+// rs and bias hold at least roundUp(m, qRowPad) values. B is the k×n
+// operand.
 func qgemm(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) {
 	if m <= 0 || n <= 0 {
 		return
@@ -377,7 +386,9 @@ func growBytes(s []byte, n int) []byte {
 
 // qEpilogue finishes one value the way every kernel does.
 func qEpilogue(acc int32, rs, bias float32, old *float32, flags int) {
-	v := float32(acc)*rs + bias
+	// The explicit conversion rounds the product: no fused multiply-add
+	// on any platform (the kernels multiply and add separately).
+	v := float32(float32(acc)*rs) + bias
 	if flags&qAccumulate != 0 {
 		v += *old
 	}

@@ -81,7 +81,7 @@ func (m *Model) Int8Convs() int {
 // qconv is the int8 form of a convolution.
 type qconv struct {
 	w      *qweights
-	bias   []float32 // padded to a whole strip of the kernel
+	bias   []float32 // padded to qRowPad rows
 	rowSum []int32   // Σ_p q_w[o][p], for the zero point of a signed input
 }
 
@@ -119,7 +119,7 @@ func (c *convStep) packInt8() {
 		lay = genericQKernel.qLayout // the wasm kernel reads the generic layout
 	}
 	q := &qconv{w: quantizeWeights(c.w, c.cout, c.kdim(), lay)}
-	q.bias = make([]float32, roundUp(c.cout, 16))
+	q.bias = make([]float32, roundUp(c.cout, qRowPad))
 	copy(q.bias, c.bias)
 	if c.signedIn {
 		q.rowSum = make([]int32, c.cout)

@@ -148,7 +148,7 @@ func TestQgemmKernelsAgainstReference(t *testing.T) {
 							b.f32[i] = max(0, b.f32[i]) * 1.3
 						}
 					}
-					rs, bias := randSlice(r, roundUp(s.m, 16)), randSlice(r, roundUp(s.m, 16))
+					rs, bias := randSlice(r, roundUp(s.m, qRowPad)), randSlice(r, roundUp(s.m, qRowPad))
 					for i := range rs {
 						rs[i] *= 1e-3
 					}
