@@ -62,6 +62,7 @@ var wasmScratch = sync.Pool{New: func() any {
 func init() {
 	if os.Getenv("LOOKALIKE_WASM_KERNEL") != "off" && wasmKernelLoaded() {
 		platformGemm = wasmGemm
+		initWasmInt8()
 	}
 }
 

@@ -115,24 +115,45 @@ func quantizeWeights(w []float32, m, k int, lay qLayout) *qweights {
 	q.a = make([]byte, strips*sb)
 	for i := 0; i < m; i++ {
 		row := w[i*k : (i+1)*k]
-		var mx float32
+		// max |w| on the bits: for non-negative floats the order of the
+		// bit patterns is the order of the values (and cheaper in wasm).
+		var mb uint32
 		for _, v := range row {
-			mx = max(mx, abs32(v))
+			mb = max(mb, math.Float32bits(v)&^(1<<31))
 		}
-		if mx == 0 || mx != mx || math.IsInf(float64(mx), 0) {
-			continue // a zero (or unusable) row: all-zero weights, scale 0
+		if mb == 0 || mb >= 0x7f800000 {
+			continue // a zero row, or one with Inf or NaN: all-zero weights, scale 0
 		}
+		mx := math.Float32frombits(mb)
 		q.scale[i] = mx / 127
 		inv := 127 / mx
-		strip := q.a[(i/lay.mr)*sb:]
+		strip := q.a[(i/lay.mr)*sb : (i/lay.mr+1)*sb]
 		r := i % lay.mr
-		for p, v := range row {
-			x := int(math.RoundToEven(float64(v * inv)))
-			x = max(-127, min(127, x))
-			putQ(strip, lay.aOffset(r, p), x, lay.pair)
+		if lay.pair {
+			for p, v := range row {
+				putQ(strip, lay.aOffset(r, p), quant7(v, inv), true)
+			}
+			continue
+		}
+		// Quad layout: element (r, p) at (p/4)·4·mr + 4r + p%4.
+		for p := 0; p+4 <= len(row); p += 4 {
+			d := strip[(p/4)*4*lay.mr+4*r:][:4:4]
+			d[0], d[1], d[2], d[3] = byte(quant7(row[p], inv)), byte(quant7(row[p+1], inv)), byte(quant7(row[p+2], inv)), byte(quant7(row[p+3], inv))
+		}
+		for p := len(row) &^ 3; p < len(row); p++ {
+			strip[(p/4)*4*lay.mr+4*r+p%4] = byte(quant7(row[p], inv))
 		}
 	}
 	return q
+}
+
+// quant7 is round-half-even(v·inv) clamped to ±127 (the weights' level),
+// for |v·inv| ≤ 2^22: adding 1.5·2^23 rounds to an integer, ties to even.
+// The conversions keep Go from fusing the multiply and the add.
+func quant7(v, inv float32) int {
+	const magic = 12582912
+	x := int(float32(float32(v*inv)+magic) - magic)
+	return max(-127, min(127, x))
 }
 
 func putQ(dst []byte, off, v int, pair bool) {

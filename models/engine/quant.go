@@ -145,8 +145,9 @@ func (c *convStep) qScratch(sh [][]int) int {
 }
 
 // floatB is true when the GEMM quantises the float input itself while
-// packing it: a pointwise convolution of a non-negative input.
-func (c *convStep) floatB() bool { return c.pointwise() && !c.signedIn }
+// packing it: a pointwise convolution of a non-negative input, natively
+// (the wasm kernel packs from bytes only).
+func (c *convStep) floatB() bool { return c.pointwise() && !c.signedIn && platformQgemm == nil }
 
 // scaleFor returns the quantisation of a tensor with values in [mn, mx]
 // (the range is widened to include 0): q = clamp(round(x·inv) + z, 0, 255)

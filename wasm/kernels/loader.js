@@ -1,9 +1,11 @@
-// loader.js — wires the SIMD128 GEMM kernel (sgemm.wasm) into a Go js/wasm
-// instance. Plain ES module, no dependencies; runs in browsers, Web Workers
-// and Node 20.
+// loader.js — wires the SIMD128 kernel module (sgemm.wasm: the float32 GEMM
+// and the int8 GEMM with its quantiser, min/max scan and byte im2col) into a
+// Go js/wasm instance. Plain ES module, no dependencies; runs in browsers,
+// Web Workers and Node 20.
 //
-// The Go program declares `//go:wasmimport lookalike sgemm`, so its module
-// cannot be instantiated without a `lookalike` import. The kernel, in turn,
+// The Go program declares `//go:wasmimport lookalike sgemm` (and qgemm,
+// quantize, minmax, im2col8: KERNEL_IMPORTS), so its module cannot be
+// instantiated without a `lookalike` import. The kernel, in turn,
 // imports Go's memory, which only exists once Go is instantiated. So the
 // import is a late-bound trampoline: it answers 0 ("not handled", Go uses its
 // portable path) until the kernel is loaded. Load it before go.run: Go's
@@ -38,25 +40,57 @@ export function kernelFile() {
 }
 
 /**
+ * The functions Go imports from the `lookalike` module, each exported by the
+ * kernel under the same name. Every one answers 0 ("not handled") until the
+ * kernel is loaded; a host without the loader can stub them all so (see
+ * stubKernelImports).
+ */
+export const KERNEL_IMPORTS = ["sgemm", "qgemm", "quantize", "minmax", "im2col8"];
+
+/** Sets importObject.lookalike to stubs that all answer 0: Go's portable path. */
+export function stubKernelImports(importObject) {
+  importObject.lookalike = Object.fromEntries(KERNEL_IMPORTS.map((name) => [name, () => 0]));
+}
+
+/**
  * Adds the `lookalike` import module to a Go importObject (in place) and
  * returns a handle that loads the kernel once Go has been instantiated.
  *
  * @param {WebAssembly.Imports} importObject the Go instance's importObject (`go.importObject`)
- * @returns {{load(goInstance: WebAssembly.Instance, source: any): Promise<void>, unload(): void, readonly loaded: boolean}}
+ * @returns {{load(goInstance: WebAssembly.Instance, source: any): Promise<void>, unload(): void,
+ *   readonly loaded: boolean, readonly exports: object|null}}
  */
 export function addKernelImports(importObject) {
-  let sgemm = null;
+  let k = null; // the kernel instance's exports
   importObject.lookalike = {
     // Arguments: m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch, kc, nc
     // (see sgemm.wat). Returns 1 when C was written, 0 when Go must do it.
-    sgemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc) {
-      if (sgemm === null) return 0;
-      return sgemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc);
+    sgemm(m, n, kk, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc) {
+      if (k === null) return 0;
+      return k.sgemm(m, n, kk, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc);
+    },
+    // m, n, k, a, b, ldb, c, ldc, rs, bias, flags, scratch, ncb (qgemm.wat).
+    qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb) {
+      if (k === null) return 0;
+      return k.qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb);
+    },
+    quantize(src, n, inv, z, dst) {
+      return k === null ? 0 : k.quantize(src, n, inv, z, dst);
+    },
+    minmax(src, n, out) {
+      return k === null ? 0 : k.minmax(src, n, out);
+    },
+    im2col8(x, geo, dst) {
+      return k === null ? 0 : k.im2col8(x, geo, dst);
     },
   };
   return {
     get loaded() {
-      return sgemm !== null;
+      return k !== null;
+    },
+    /** The kernel instance's exports once loaded (for a GEMM pool), else null. */
+    get exports() {
+      return k;
     },
     /**
      * Instantiates the kernel on the Go instance's memory. Call after Go's
@@ -77,14 +111,16 @@ export function addKernelImports(importObject) {
       }
       const module = await compileKernel(source);
       const instance = await WebAssembly.instantiate(module, { env: { mem } });
-      if (typeof instance.exports.sgemm !== "function") {
-        throw new Error("lookalike kernel: module exports no sgemm function");
+      for (const name of KERNEL_IMPORTS) {
+        if (typeof instance.exports[name] !== "function") {
+          throw new Error(`lookalike kernel: module exports no ${name} function`);
+        }
       }
-      sgemm = instance.exports.sgemm;
+      k = instance.exports;
     },
     /** Makes Go fall back to its portable path again. */
     unload() {
-      sgemm = null;
+      k = null;
     },
   };
 }
