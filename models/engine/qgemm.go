@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // The int8 GEMM of the quantised convolutions (quant.go):
@@ -102,14 +103,17 @@ type qweights struct {
 	scale    []float32 // per row: dequantised w = q·scale
 	lay      qLayout
 	a        []byte // ⌈m/mr⌉ strips
+	id       uint32 // unique per packed matrix (for kernels that cache weights)
 }
+
+var qweightsIDs atomic.Uint32
 
 // quantizeWeights quantises the row-major m×k matrix w symmetrically per
 // row: scale = max|w|/127, q = round-half-even(w·127/max). The int8
 // ResNet50's weights come back exactly as the file stores them; 4-bit or
 // float weights get the nearest int8 level.
 func quantizeWeights(w []float32, m, k int, lay qLayout) *qweights {
-	q := &qweights{m: m, k: k, kq: (k + 3) / 4, scale: make([]float32, m), lay: lay}
+	q := &qweights{m: m, k: k, kq: (k + 3) / 4, scale: make([]float32, m), lay: lay, id: qweightsIDs.Add(1)}
 	strips := (m + lay.mr - 1) / lay.mr
 	sb := lay.stripBytes(q.kq)
 	q.a = make([]byte, strips*sb)
@@ -183,7 +187,7 @@ func (q *qweights) repack(lay qLayout) *qweights {
 	if lay == q.lay {
 		return q
 	}
-	out := &qweights{m: q.m, k: q.k, kq: q.kq, scale: q.scale, lay: lay}
+	out := &qweights{m: q.m, k: q.k, kq: q.kq, scale: q.scale, lay: lay, id: qweightsIDs.Add(1)}
 	sb := lay.stripBytes(q.kq)
 	out.a = make([]byte, (q.m+lay.mr-1)/lay.mr*sb)
 	for i := 0; i < q.m; i++ {

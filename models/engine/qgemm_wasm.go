@@ -17,10 +17,15 @@ import (
 	"sync"
 )
 
+// kernelQgemm is qgemm from wasm/kernels/qgemm.wat. id names the weight
+// matrix a belongs to (unique per quantised matrix, never reused), so a
+// GEMM pool (wasm/kernels/pool.js) can keep its own copy of the weights
+// instead of copying them on every call.
+//
 //go:wasmimport lookalike qgemm
 //go:noescape
 func kernelQgemm(m, n, k int32, a *byte, b *byte, ldb int32, c *float32, ldc int32,
-	rs, bias *float32, flags int32, ws *byte, ncb int32) int32
+	rs, bias *float32, flags int32, ws *byte, ncb int32, id int32) int32
 
 //go:wasmimport lookalike quantize
 //go:noescape
@@ -129,7 +134,7 @@ func wasmQgemmCall(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs
 	*sp = growBytes(*sp, 128+8*w.kq*ncb)
 	ws := *sp
 	done := kernelQgemm(int32(m), int32(n), int32(w.k), &w.a[a0], &b.u8[0], int32(b.ld), &c[0], int32(ldc),
-		&rs[0], &bias[0], int32(flags), &ws[0], int32(ncb))
+		&rs[0], &bias[0], int32(flags), &ws[0], int32(ncb), int32(w.id))
 	runtime.KeepAlive(w)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(c)

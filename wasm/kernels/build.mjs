@@ -7,6 +7,8 @@
 // multiply-adds are relaxed_madd (see sgemm.wat), and qgemm.wat's lines
 // between `;; @relaxed-begin` and `;; @relaxed-end` (the relaxed dot tile)
 // are kept; sgemm.wasm drops them and keeps the `;; @simd128-only` lines.
+// Each has a `-shared` twin importing a shared memory instead of Go's: the
+// GEMM pool's helpers (pool.js) run it on a SharedArrayBuffer.
 //
 //   node wasm/kernels/build.mjs OUTDIR     writes OUTDIR/sgemm.wasm and OUTDIR/sgemm-fma.wasm
 import { createRequire } from "node:module";
@@ -23,7 +25,14 @@ export const watPath = path.join(here, "sgemm.wat");
 export const sources = [watPath, path.join(here, "qgemm.wat")];
 
 /** The builds: name → output file. See the header of sgemm.wat. */
-export const variants = { simd128: "sgemm.wasm", fma: "sgemm-fma.wasm" };
+export const variants = {
+  simd128: "sgemm.wasm",
+  fma: "sgemm-fma.wasm",
+  "simd128-shared": "sgemm-shared.wasm",
+  "fma-shared": "sgemm-fma-shared.wasm",
+};
+
+const memoryImport = '(import "env" "mem" (memory 1))';
 
 // The multiply-add lines of the register tile, and how many there are.
 const madd =
@@ -58,9 +67,14 @@ function plainOnly(text) {
 
 /** Returns the WAT text of a build. */
 export function source(variant) {
-  const text = splice(fs.readFileSync(watPath, "utf8"));
+  let text = splice(fs.readFileSync(watPath, "utf8"));
+  if (!(variant in variants)) throw new Error(`kernels: unknown kernel build ${JSON.stringify(variant)}`);
+  if (variant.endsWith("-shared")) {
+    if (!text.includes(memoryImport)) throw new Error(`kernels: ${watPath}: no line ${memoryImport}`);
+    text = text.replace(memoryImport, '(import "env" "mem" (memory 1 65536 shared))');
+    variant = variant.slice(0, -"-shared".length);
+  }
   if (variant === "simd128") return plainOnly(text);
-  if (variant !== "fma") throw new Error(`kernels: unknown kernel build ${JSON.stringify(variant)}`);
   const found = text.match(madd)?.length ?? 0;
   if (found !== maddCount) {
     throw new Error(`kernels: ${watPath}: found ${found} multiply-add lines, want ${maddCount} (see its header)`);
@@ -68,7 +82,7 @@ export function source(variant) {
   return text.replace(madd, "(f32x4.relaxed_madd (local.get $a) (local.get $2) (local.get $1))");
 }
 
-/** Returns the wasm bytes of a build ("simd128" or "fma"). */
+/** Returns the wasm bytes of a build (a key of variants). */
 export async function assemble(variant = "simd128") {
   const text = source(variant);
   let wabtFactory = null;
@@ -79,9 +93,10 @@ export async function assemble(variant = "simd128") {
   }
   if (wabtFactory !== null) {
     const wabt = await wabtFactory();
-    const mod = wabt.parseWat("sgemm.wat", text, { simd: true, relaxed_simd: true });
+    const features = { simd: true, relaxed_simd: true, threads: true };
+    const mod = wabt.parseWat("sgemm.wat", text, features);
     try {
-      mod.validate();
+      mod.validate(features);
       return Buffer.from(mod.toBinary({}).buffer);
     } finally {
       mod.destroy();
@@ -93,7 +108,7 @@ export async function assemble(variant = "simd128") {
     const out = path.join(tmp, "sgemm.wasm");
     fs.writeFileSync(wat, text);
     try {
-      execFileSync("wat2wasm", ["--enable-relaxed-simd", wat, "-o", out], {
+      execFileSync("wat2wasm", ["--enable-relaxed-simd", "--enable-threads", wat, "-o", out], {
         stdio: ["ignore", "inherit", "inherit"],
       });
     } catch (err) {

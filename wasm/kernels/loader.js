@@ -62,6 +62,7 @@ export function stubKernelImports(importObject) {
  */
 export function addKernelImports(importObject) {
   let k = null; // the kernel instance's exports
+  let pool = null; // a GEMM pool's qgemm (pool.js), when attached
   importObject.lookalike = {
     // Arguments: m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch, kc, nc
     // (see sgemm.wat). Returns 1 when C was written, 0 when Go must do it.
@@ -69,9 +70,11 @@ export function addKernelImports(importObject) {
       if (k === null) return 0;
       return k.sgemm(m, n, kk, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc);
     },
-    // m, n, k, a, b, ldb, c, ldc, rs, bias, flags, scratch, ncb (qgemm.wat).
-    qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb) {
+    // m, n, k, a, b, ldb, c, ldc, rs, bias, flags, scratch, ncb (qgemm.wat),
+    // and the weights' id (pool.js keeps a copy per id).
+    qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id) {
       if (k === null) return 0;
+      if (pool !== null) return pool(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id);
       return k.qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb);
     },
     quantize(src, n, inv, z, dst) {
@@ -121,6 +124,15 @@ export function addKernelImports(importObject) {
     /** Makes Go fall back to its portable path again. */
     unload() {
       k = null;
+      pool = null;
+    },
+    /**
+     * Routes the int8 GEMMs through a pool once the kernel is loaded:
+     * qgemm is a function with the import's signature (pool.js:
+     * pool.bind(handle.exports, goInstance.exports.mem)); null detaches it.
+     */
+    attachPool(qgemm) {
+      pool = qgemm;
     },
   };
 }
