@@ -153,3 +153,57 @@ async function compileKernel(source) {
   }
   return WebAssembly.compile(source);
 }
+
+/**
+ * Everything a Web Worker running the Go engine needs, in one call: adds
+ * the `lookalike` imports to importObject and returns { attach(instance) },
+ * which (after instantiating Go, before go.run) loads the kernel build this
+ * browser runs best (relaxed SIMD where it compiles) and, where the context
+ * is cross-origin isolated and has more than one core, a GEMM pool of
+ * helper workers (pool.js). attach resolves to a short description for the
+ * page ("wasm SIMD kernel (relaxed SIMD), 3 helper workers"); on any failure
+ * it falls back — single worker, or Go's portable path — and says so.
+ *
+ * @param {WebAssembly.Imports} importObject go.importObject
+ * @param {object} o
+ * @param {Record<string,string>} o.files build.json's kernels: source name → served name
+ * @param {URL|string} o.base where the served names are
+ * @param {(url: string) => Promise<Uint8Array>} o.fetchBytes fetches (and may cache) a file
+ * @param {number} [o.cores] navigator.hardwareConcurrency
+ * @param {number} [o.maxThreads] threads sharing a GEMM at most (default 4)
+ */
+export function setupKernels(importObject, { files, base, fetchBytes, cores = 1, maxThreads = 4 }) {
+  const handle = addKernelImports(importObject);
+  const url = (name) => (files[name] ? new URL(files[name], base).href : null);
+  return {
+    async attach(goInstance) {
+      const relaxed = relaxedSimdSupported() && files["sgemm-fma.wasm"];
+      const build = relaxed ? "sgemm-fma.wasm" : "sgemm.wasm";
+      if (!files[build]) return "portable Go, no SIMD kernel in this build";
+      try {
+        await handle.load(goInstance, await fetchBytes(url(build)));
+      } catch (err) {
+        return `portable Go (the SIMD kernel did not load: ${err.message})`;
+      }
+      let desc = `wasm SIMD kernel${relaxed ? " (relaxed SIMD)" : ""}`;
+      const helpers = Math.min(maxThreads, cores) - 1;
+      const shared = relaxed ? "sgemm-fma-shared.wasm" : "sgemm-shared.wasm";
+      if (helpers < 1) return `${desc}, one core`;
+      if (!files["pool.js"] || !files["pool-worker.js"] || !files[shared]) return `${desc}, one worker (no GEMM pool in this build)`;
+      try {
+        const poolMod = await import(url("pool.js"));
+        if (!poolMod.poolSupported()) return `${desc}, one worker (the page is not cross-origin isolated)`;
+        const kernel = await WebAssembly.compile(await fetchBytes(url(shared)));
+        const pool = await poolMod.createPool({
+          kernel, helpers, workerURL: url("pool-worker.js"),
+          spawn: (u) => new Worker(u, { type: "module" }),
+        });
+        handle.attachPool(pool.bind(handle.exports, goInstance.exports.mem));
+        desc += `, ${helpers} helper worker${helpers > 1 ? "s" : ""}`;
+      } catch (err) {
+        desc += `, one worker (GEMM pool failed: ${err.message})`;
+      }
+      return desc;
+    },
+  };
+}
