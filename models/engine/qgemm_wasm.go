@@ -39,6 +39,10 @@ func kernelMinmax(src *float32, n int32, out *float32) int32
 //go:noescape
 func kernelIm2col8(x *byte, geo *int32, dst *byte) int32
 
+//go:wasmimport lookalike maxpool
+//go:noescape
+func kernelMaxpool(x, y *float32, planes int32, geo *int32) int32
+
 // qDotFlag asks qgemm for the relaxed-SIMD dot tile.
 const qDotFlag = 4
 
@@ -61,6 +65,7 @@ func initWasmInt8() {
 	minmaxFast = wasmMinmax
 	amaxFast = func(x []float32) float32 { _, hi := wasmMinmax(x); return hi }
 	im2col8Fast = wasmIm2col8
+	platformMaxPool = wasmMaxPool
 	wasmQDot = os.Getenv("LOOKALIKE_WASM_QDOT") != "off" && wasmQgemmWorks(qDotFlag)
 }
 
@@ -131,7 +136,7 @@ func wasmQgemmCall(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs
 	}
 	ncb := max(8, min(qBlockBytesWasm/(8*w.kq), roundUp(n, 8))&^7)
 	sp := wasmQScratch.Get().(*[]byte)
-	*sp = growBytes(*sp, 128+8*w.kq*ncb)
+	*sp = growBytes(*sp, 128+32*w.kq+8*w.kq*ncb)
 	ws := *sp
 	done := kernelQgemm(int32(m), int32(n), int32(w.k), &w.a[a0], &b.u8[0], int32(b.ld), &c[0], int32(ldc),
 		&rs[0], &bias[0], int32(flags), &ws[0], int32(ncb), int32(w.id))
@@ -177,4 +182,18 @@ func wasmIm2col8(dst, x []byte, c int, win *window, g geom, pad byte) {
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(dst)
 	runtime.KeepAlive(&geo)
+}
+
+// wasmMaxPool is platformMaxPool: the kernel's maxpool (no dilation).
+func wasmMaxPool(x, y []float32, planes int, win *window, g geom) bool {
+	if win.dh != 1 || win.dw != 1 || planes <= 0 || len(x) < planes*g.h*g.w || len(y) < planes*g.oh*g.ow || g.oh <= 0 || g.ow <= 0 {
+		return false
+	}
+	geo := [10]int32{int32(g.h), int32(g.w), int32(g.oh), int32(g.ow), int32(win.kh), int32(win.kw),
+		int32(win.sh), int32(win.sw), int32(g.pt), int32(g.pl)}
+	done := kernelMaxpool(&x[0], &y[0], int32(planes), &geo[0])
+	runtime.KeepAlive(x)
+	runtime.KeepAlive(y)
+	runtime.KeepAlive(&geo)
+	return done == 1
 }

@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/lookalike/lookalike/models/onnxpb"
 )
 
 // TestWasmQgemmMatchesGo: the kernel's int8 GEMM, with each tile it has
@@ -72,6 +74,44 @@ func TestWasmQgemmRejects(t *testing.T) {
 	} {
 		if wasmQgemmCall(w, 0, tc.m, tc.n, tc.b, tc.c, 8, rs, rs, 0) {
 			t.Errorf("%s: handled", tc.name)
+		}
+	}
+}
+
+// TestWasmMaxPoolMatchesGo: the kernel's MaxPool gives exactly the Go
+// pooling's values (the ops test checks both against the definition).
+func TestWasmMaxPoolMatchesGo(t *testing.T) {
+	requireKernel(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, tc := range []struct{ k, s, pt, pl, pb, pr int }{
+		{3, 2, 1, 1, 1, 1}, {2, 2, 0, 0, 0, 0}, {3, 1, 1, 1, 1, 1}, {3, 2, 0, 1, 2, 0}, {5, 3, 2, 2, 2, 2}, {7, 1, 3, 3, 3, 3},
+	} {
+		attrs := []onnxpb.Attr{
+			onnxpb.IntsAttr("kernel_shape", int64(tc.k), int64(tc.k)),
+			onnxpb.IntsAttr("strides", int64(tc.s), int64(tc.s)),
+			onnxpb.IntsAttr("pads", int64(tc.pt), int64(tc.pl), int64(tc.pb), int64(tc.pr)),
+		}
+		m, err := Load(oneOpModel("MaxPool", 3, 17, 12, attrs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randSlice(r, 2*3*17*12)
+		x[5] = float32(math.Copysign(0, -1)) // signed zeros
+		x[6] = 0
+		got, err := m.NewSession().Run(x, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		SetGemm("generic") // also bypasses the kernel's MaxPool
+		want, err := m.NewSession().Run(x, 2)
+		SetGemm("auto")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want["y"] {
+			if math.Float32bits(got["y"][i]) != math.Float32bits(want["y"][i]) {
+				t.Fatalf("%+v: y[%d] = %v, Go %v", tc, i, got["y"][i], want["y"][i])
+			}
 		}
 	}
 }

@@ -43,7 +43,7 @@ const SEQ = 0; // job number, bumped per job
 const DONE = 1; // helpers finished with the current job
 const STOP = 2; // non-zero: helpers exit
 const JOB = 8; // n, k, a, b, ldb, c, ldc, rs, bias, flags, ncb, then per helper: row0, rows
-const HELPER_SCRATCH = 512 << 10; // ≥ 128 + 8·kq·ncb for ncb = 256 KiB / (8·kq)
+const HELPER_SCRATCH = 512 << 10; // ≥ 128 + 32·kq + 8·kq·ncb for ncb = 256 KiB / (8·kq), kq ≤ 4096
 
 /** Whether this context can run a pool: shared memory, Atomics, isolation. */
 export function poolSupported() {
