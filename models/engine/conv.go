@@ -189,7 +189,7 @@ func (c *convStep) run(s *Session) {
 			acc = true
 		}
 		if c.q != nil {
-			c.runInt8(s, xb, yb, acc, g)
+			c.runInt8(s, b, xb, yb, acc, g)
 			continue
 		}
 		for gi := 0; gi < c.group; gi++ {

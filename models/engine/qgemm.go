@@ -73,17 +73,31 @@ func (l qLayout) bOffset(p, j int) int {
 // qKernel is an int8 register-tile micro-kernel: one full mr×nr tile of C
 // over kq groups from a packed A strip and a packed B panel, with the
 // epilogue: rs and bias hold mr values, flags has qAccumulate (add the
-// old C) and qRelu.
+// old C), qRelu and qMax (raise each lane of mx to the largest value
+// stored; lane use is the kernel's, their max is what counts).
 type qKernel struct {
 	name string
 	qLayout
-	run func(kq int, a, b []byte, c []float32, ldc int, rs, bias []float32, flags int)
+	run func(kq int, a, b []byte, c []float32, ldc int, rs, bias []float32, flags int, mx *[16]float32)
 }
 
 const (
 	qAccumulate = 1
 	qRelu       = 2
+	// 4 is the wasm kernel's relaxed dot tile (qgemm_wasm.go).
+	qMax = 8 // the GEMM returns the largest value it wrote
 )
+
+// negInf32 is −Inf, the start of a running max.
+var negInf32 = float32(math.Inf(-1))
+
+func maxLanes(mx *[16]float32) float32 {
+	m := mx[0]
+	for _, v := range mx[1:] {
+		m = max(m, v)
+	}
+	return m
+}
 
 // archQKernel is the fastest int8 kernel of this CPU, or nil (set by
 // qgemm_amd64.go).
@@ -266,9 +280,10 @@ var packQPanelFast = func(dst []byte, src qsrc, k, kq, j0, w int, lay qLayout) {
 }
 
 // platformQgemm, when non-nil, is offered every int8 GEMM first (the
-// js/wasm SIMD128 kernel, gemm_wasm.go). It computes rows [0, m) of C from
-// weights packed in the generic layout and reports whether it did.
-var platformQgemm func(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) bool
+// js/wasm SIMD128 kernel, qgemm_wasm.go). It computes rows [0, m) of C
+// from weights packed in the generic layout and reports whether it did
+// (and with qMax the largest value written).
+var platformQgemm func(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) (bool, float32)
 
 // qRowPad is a multiple of every kernel's mr: rs and bias are padded to it.
 const qRowPad = 48
@@ -276,13 +291,16 @@ const qRowPad = 48
 // qgemm computes rows [row0, row0+m) of the int8 product with its
 // epilogue into C (row row0 of the weights is row 0 of C, rs and bias):
 // rs and bias hold at least roundUp(m, qRowPad) values. B is the k×n
-// operand.
-func qgemm(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) {
+// operand. With qMax in flags it returns the largest value written (the
+// next convolution's quantisation scale, without another pass over C).
+func qgemm(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) float32 {
 	if m <= 0 || n <= 0 {
-		return
+		return negInf32
 	}
-	if platformQgemm != nil && !forceGeneric.Load() && platformQgemm(w, row0, m, n, b, c, ldc, rs, bias, flags) {
-		return
+	if platformQgemm != nil && !forceGeneric.Load() {
+		if ok, mx := platformQgemm(w, row0, m, n, b, c, ldc, rs, bias, flags); ok {
+			return mx
+		}
 	}
 	kern := activeQKernel()
 	if w.lay != kern.qLayout {
@@ -291,17 +309,28 @@ func qgemm(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias [
 	parts := qgemmParts(m, n, w.k, kern)
 	if parts <= 1 {
 		sc := getScratch()
-		qgemmBlocked(kern, sc, w, row0, m, 0, n, b, c, ldc, rs, bias, flags)
+		mx := qgemmBlocked(kern, sc, w, row0, m, 0, n, b, c, ldc, rs, bias, flags)
 		putScratch(sc)
-		return
+		return mx
 	}
 	j := qjobs.Get().(*qgemmJob)
+	maxes := j.maxes
 	*j = qgemmJob{kern: kern, w: w, row0: row0, m: m, n: n, b: b, c: c, ldc: ldc, rs: rs, bias: bias, flags: flags, parts: parts}
+	j.maxes = maxes[:0]
+	for range parts {
+		j.maxes = append(j.maxes, negInf32)
+	}
 	panels := (n + kern.nr - 1) / kern.nr
 	j.splitN = panels >= 2*parts || m < kern.mr*parts
 	runParallel(j, parts, &j.wg)
-	*j = qgemmJob{}
+	mx := negInf32
+	for _, v := range j.maxes {
+		mx = max(mx, v)
+	}
+	maxes = j.maxes
+	*j = qgemmJob{maxes: maxes}
 	qjobs.Put(j)
+	return mx
 }
 
 var qjobs = sync.Pool{New: func() any { return new(qgemmJob) }}
@@ -328,6 +357,7 @@ type qgemmJob struct {
 	flags      int
 	parts      int
 	splitN     bool
+	maxes      []float32 // per part, with qMax
 	wg         sync.WaitGroup
 }
 
@@ -335,13 +365,13 @@ func (j *qgemmJob) runPart(part int, sc *gemmScratch) {
 	if j.splitN {
 		lo, hi := splitRange(j.n, j.parts, part, j.kern.nr)
 		if lo < hi {
-			qgemmBlocked(j.kern, sc, j.w, j.row0, j.m, lo, hi, j.b, j.c, j.ldc, j.rs, j.bias, j.flags)
+			j.maxes[part] = qgemmBlocked(j.kern, sc, j.w, j.row0, j.m, lo, hi, j.b, j.c, j.ldc, j.rs, j.bias, j.flags)
 		}
 		return
 	}
 	lo, hi := splitRange(j.m, j.parts, part, j.kern.mr)
 	if lo < hi {
-		qgemmBlocked(j.kern, sc, j.w, j.row0+lo, hi-lo, 0, j.n, j.b, j.c[lo*j.ldc:], j.ldc, j.rs[lo:], j.bias[lo:], j.flags)
+		j.maxes[part] = qgemmBlocked(j.kern, sc, j.w, j.row0+lo, hi-lo, 0, j.n, j.b, j.c[lo*j.ldc:], j.ldc, j.rs[lo:], j.bias[lo:], j.flags)
 	}
 }
 
@@ -351,8 +381,8 @@ const qBlockBytes = 512 << 10
 // qgemmBlocked computes rows [row0, row0+m) × columns [j0, j1) on one
 // goroutine: B is packed block by block (all of K, as many panels as fit
 // qBlockBytes), then every A strip runs over the block's panels. row0
-// must be a multiple of mr.
-func qgemmBlocked(kern *qKernel, sc *gemmScratch, w *qweights, row0, m, j0, j1 int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) {
+// must be a multiple of mr. With qMax it returns the largest value written.
+func qgemmBlocked(kern *qKernel, sc *gemmScratch, w *qweights, row0, m, j0, j1 int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) float32 {
 	lay := kern.qLayout
 	mr, nr, kq := lay.mr, lay.nr, w.kq
 	if row0%mr != 0 {
@@ -362,6 +392,10 @@ func qgemmBlocked(kern *qKernel, sc *gemmScratch, w *qweights, row0, m, j0, j1 i
 	blockPanels := max(1, qBlockBytes/pb)
 	sc.qb = growBytes(sc.qb, min(blockPanels, (j1-j0+nr-1)/nr)*pb)
 	sc.qtile = growTo(sc.qtile, mr*nr)
+	mx := &sc.qmax // in the scratch: a local would escape through kern.run
+	for i := range mx {
+		mx[i] = negInf32
+	}
 	for jc := j0; jc < j1; jc += blockPanels * nr {
 		je := min(j1, jc+blockPanels*nr)
 		np := (je - jc + nr - 1) / nr
@@ -378,12 +412,12 @@ func qgemmBlocked(kern *qKernel, sc *gemmScratch, w *qweights, row0, m, j0, j1 i
 				nw := min(nr, je-jj)
 				panel := sc.qb[t*pb : (t+1)*pb]
 				if mh == mr && nw == nr {
-					kern.run(kq, strip, panel, c[i0*ldc+jj:], ldc, rsI, biasI, flags)
+					kern.run(kq, strip, panel, c[i0*ldc+jj:], ldc, rsI, biasI, flags, mx)
 					continue
 				}
 				// Edge tile: compute it whole into the tile buffer (same
 				// epilogue up to the old-C add), then finish the valid part.
-				kern.run(kq, strip, panel, sc.qtile, nr, rsI, biasI, 0)
+				kern.run(kq, strip, panel, sc.qtile, nr, rsI, biasI, 0, nil)
 				for i := 0; i < mh; i++ {
 					dst := c[(i0+i)*ldc+jj : (i0+i)*ldc+jj+nw]
 					src := sc.qtile[i*nr : i*nr+nw]
@@ -395,11 +429,13 @@ func qgemmBlocked(kern *qKernel, sc *gemmScratch, w *qweights, row0, m, j0, j1 i
 							v = max(v, 0)
 						}
 						dst[x] = v
+						mx[0] = max(mx[0], v)
 					}
 				}
 			}
 		}
 	}
+	return maxLanes(mx)
 }
 
 func growBytes(s []byte, n int) []byte {
@@ -426,7 +462,7 @@ func qEpilogue(acc int32, rs, bias float32, old *float32, flags int) {
 // genericQKernel is the plain-Go 4×4 tile over the quad layout.
 var genericQKernel = qKernel{name: "generic", qLayout: qLayout{mr: 4, nr: 4}, run: kernelQGo4x4}
 
-func kernelQGo4x4(kq int, a, b []byte, c []float32, ldc int, rs, bias []float32, flags int) {
+func kernelQGo4x4(kq int, a, b []byte, c []float32, ldc int, rs, bias []float32, flags int, mx *[16]float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 int32
 	var c20, c21, c22, c23, c30, c31, c32, c33 int32
 	a = a[:16*kq]
@@ -463,6 +499,9 @@ func kernelQGo4x4(kq int, a, b []byte, c []float32, ldc int, rs, bias []float32,
 		row := c[i*ldc : i*ldc+4 : i*ldc+4]
 		for j := 0; j < 4; j++ {
 			qEpilogue(acc[i][j], rs[i], bias[i], &row[j], flags)
+			if flags&qMax != 0 {
+				mx[j] = max(mx[j], row[j])
+			}
 		}
 	}
 }

@@ -8,7 +8,7 @@ import "unsafe"
 // chosen by CPUID at start-up. Without VNNI the plain-Go int8 kernel runs.
 
 //go:noescape
-func kernelQVNNI(kq int, a, b *byte, c *float32, ldc int, rs, bias *float32, flags int)
+func kernelQVNNI(kq int, a, b *byte, c *float32, ldc int, rs, bias *float32, flags int, mx *float32)
 
 //go:noescape
 func packQVNNIf32(dst *byte, src *float32, ld, kq int, inv float32, mask uint32)
@@ -22,7 +22,7 @@ func quantizeAVX512(dst *byte, src *float32, n int, inv float32, z int)
 //go:noescape
 func minmaxAVX512(src *float32, n int) (lo, hi float32)
 
-var kernQVNNI = qKernel{name: "avx512vnni", qLayout: qLayout{mr: 12, nr: 32}, run: func(kq int, a, b []byte, c []float32, ldc int, rs, bias []float32, flags int) {
+var kernQVNNI = qKernel{name: "avx512vnni", qLayout: qLayout{mr: 12, nr: 32}, run: func(kq int, a, b []byte, c []float32, ldc int, rs, bias []float32, flags int, mx *[16]float32) {
 	// The driver guarantees the lengths; check them once here so the
 	// assembly never reads or writes outside the slices.
 	_ = a[48*kq-1]
@@ -30,7 +30,13 @@ var kernQVNNI = qKernel{name: "avx512vnni", qLayout: qLayout{mr: 12, nr: 32}, ru
 	_ = c[11*ldc+31]
 	_ = rs[11]
 	_ = bias[11]
-	kernelQVNNI(kq, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(rs), unsafe.SliceData(bias), flags)
+	var mp *float32
+	if flags&qMax != 0 {
+		mp = &mx[0]
+	} else {
+		flags &^= qMax
+	}
+	kernelQVNNI(kq, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(rs), unsafe.SliceData(bias), flags, mp)
 }}
 
 // packQPanelVNNI packs a panel's full groups of four rows with the

@@ -17,14 +17,15 @@
 	VPORD Z4, Z0, Z0; VPORD Z5, Z1, Z1; \
 	VMOVDQU32 Z0, (DI); VMOVDQU32 Z1, 64(DI)
 
-// func kernelQVNNI(kq int, a, b *byte, c *float32, ldc int, rs, bias *float32, flags int)
+// func kernelQVNNI(kq int, a, b *byte, c *float32, ldc int, rs, bias *float32, flags int, mx *float32)
 //
 // MR=12, NR=32 over the quad layout: A strip [kq][12][4]int8, B panel
 // [kq][32][4]uint8. Accumulators Z0..Z23 hold row r in Z(2r) (columns
 // 0-15) and Z(2r+1) (16-31); VPDPBUSD adds four u8·s8 products into each
 // int32 lane. Epilogue per row: float32(acc)·rs[r] + bias[r], + C when
-// flags&1, max 0 when flags&2.
-TEXT ·kernelQVNNI(SB), NOSPLIT, $0-64
+// flags&1, max 0 when flags&2; when flags&8, the 16 floats at mx are
+// raised to the largest values stored (lane by lane).
+TEXT ·kernelQVNNI(SB), NOSPLIT, $0-72
 	MOVQ kq+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -34,6 +35,7 @@ TEXT ·kernelQVNNI(SB), NOSPLIT, $0-64
 	MOVQ rs+40(FP), R10
 	MOVQ bias+48(FP), R11
 	MOVQ flags+56(FP), R9
+	MOVQ mx+64(FP), R12
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -93,6 +95,10 @@ qvnni_loop:
 	JNE qvnni_loop
 qvnni_epilogue:
 	VPXORD Z28, Z28, Z28
+	TESTQ $8, R9
+	JEQ qvnni_nomax0
+	VMOVUPS (R12), Z29
+qvnni_nomax0:
 	VBROADCASTSS 0(R10), Z26
 	VBROADCASTSS 0(R11), Z27
 	VCVTDQ2PS Z0, Z0
@@ -113,6 +119,8 @@ qvnni_noacc0:
 qvnni_norelu0:
 	VMOVUPS Z0, (DX)
 	VMOVUPS Z1, 64(DX)
+	VMAXPS Z0, Z29, Z29
+	VMAXPS Z1, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 4(R10), Z26
 	VBROADCASTSS 4(R11), Z27
@@ -134,6 +142,8 @@ qvnni_noacc1:
 qvnni_norelu1:
 	VMOVUPS Z2, (DX)
 	VMOVUPS Z3, 64(DX)
+	VMAXPS Z2, Z29, Z29
+	VMAXPS Z3, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 8(R10), Z26
 	VBROADCASTSS 8(R11), Z27
@@ -155,6 +165,8 @@ qvnni_noacc2:
 qvnni_norelu2:
 	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
+	VMAXPS Z4, Z29, Z29
+	VMAXPS Z5, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 12(R10), Z26
 	VBROADCASTSS 12(R11), Z27
@@ -176,6 +188,8 @@ qvnni_noacc3:
 qvnni_norelu3:
 	VMOVUPS Z6, (DX)
 	VMOVUPS Z7, 64(DX)
+	VMAXPS Z6, Z29, Z29
+	VMAXPS Z7, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 16(R10), Z26
 	VBROADCASTSS 16(R11), Z27
@@ -197,6 +211,8 @@ qvnni_noacc4:
 qvnni_norelu4:
 	VMOVUPS Z8, (DX)
 	VMOVUPS Z9, 64(DX)
+	VMAXPS Z8, Z29, Z29
+	VMAXPS Z9, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 20(R10), Z26
 	VBROADCASTSS 20(R11), Z27
@@ -218,6 +234,8 @@ qvnni_noacc5:
 qvnni_norelu5:
 	VMOVUPS Z10, (DX)
 	VMOVUPS Z11, 64(DX)
+	VMAXPS Z10, Z29, Z29
+	VMAXPS Z11, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 24(R10), Z26
 	VBROADCASTSS 24(R11), Z27
@@ -239,6 +257,8 @@ qvnni_noacc6:
 qvnni_norelu6:
 	VMOVUPS Z12, (DX)
 	VMOVUPS Z13, 64(DX)
+	VMAXPS Z12, Z29, Z29
+	VMAXPS Z13, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 28(R10), Z26
 	VBROADCASTSS 28(R11), Z27
@@ -260,6 +280,8 @@ qvnni_noacc7:
 qvnni_norelu7:
 	VMOVUPS Z14, (DX)
 	VMOVUPS Z15, 64(DX)
+	VMAXPS Z14, Z29, Z29
+	VMAXPS Z15, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 32(R10), Z26
 	VBROADCASTSS 32(R11), Z27
@@ -281,6 +303,8 @@ qvnni_noacc8:
 qvnni_norelu8:
 	VMOVUPS Z16, (DX)
 	VMOVUPS Z17, 64(DX)
+	VMAXPS Z16, Z29, Z29
+	VMAXPS Z17, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 36(R10), Z26
 	VBROADCASTSS 36(R11), Z27
@@ -302,6 +326,8 @@ qvnni_noacc9:
 qvnni_norelu9:
 	VMOVUPS Z18, (DX)
 	VMOVUPS Z19, 64(DX)
+	VMAXPS Z18, Z29, Z29
+	VMAXPS Z19, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 40(R10), Z26
 	VBROADCASTSS 40(R11), Z27
@@ -323,6 +349,8 @@ qvnni_noacc10:
 qvnni_norelu10:
 	VMOVUPS Z20, (DX)
 	VMOVUPS Z21, 64(DX)
+	VMAXPS Z20, Z29, Z29
+	VMAXPS Z21, Z29, Z29
 	ADDQ R8, DX
 	VBROADCASTSS 44(R10), Z26
 	VBROADCASTSS 44(R11), Z27
@@ -344,6 +372,12 @@ qvnni_noacc11:
 qvnni_norelu11:
 	VMOVUPS Z22, (DX)
 	VMOVUPS Z23, 64(DX)
+	VMAXPS Z22, Z29, Z29
+	VMAXPS Z23, Z29, Z29
+	TESTQ $8, R9
+	JEQ qvnni_nomax1
+	VMOVUPS Z29, (R12)
+qvnni_nomax1:
 	VZEROUPPER
 	RET
 

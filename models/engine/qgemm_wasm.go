@@ -25,7 +25,7 @@ import (
 //go:wasmimport lookalike qgemm
 //go:noescape
 func kernelQgemm(m, n, k int32, a *byte, b *byte, ldb int32, c *float32, ldc int32,
-	rs, bias *float32, flags int32, ws *byte, ncb int32, id int32) int32
+	rs, bias *float32, flags int32, ws *byte, ncb int32, id int32, mx *float32) int32
 
 //go:wasmimport lookalike quantize
 //go:noescape
@@ -96,7 +96,7 @@ func wasmQgemmWorks(tile int) bool {
 	}
 	want, got := make([]float32, m*n), make([]float32, m*n)
 	qgemmBlocked(&genericQKernel, &gemmScratch{}, q, 0, m, 0, n, b, want, n, rs, bias, 0)
-	if !wasmQgemmCall(q, 0, m, n, b, got, n, rs, bias, tile) {
+	if ok, _ := wasmQgemmCall(q, 0, m, n, b, got, n, rs, bias, tile); !ok {
 		return false
 	}
 	for i := range want {
@@ -108,7 +108,7 @@ func wasmQgemmWorks(tile int) bool {
 }
 
 // wasmQgemm is platformQgemm: the kernel's qgemm with the best tile.
-func wasmQgemm(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) bool {
+func wasmQgemm(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) (bool, float32) {
 	if wasmQDot {
 		flags |= qDotFlag
 	}
@@ -117,29 +117,31 @@ func wasmQgemm(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bi
 
 // wasmQgemmCall checks that every byte the kernel will touch lies inside
 // the slices (it has no bounds checks of its own beyond Go's memory) and
-// calls it; false leaves C untouched.
-func wasmQgemmCall(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) bool {
+// calls it; false leaves C untouched. With qMax it also returns the
+// largest value written.
+func wasmQgemmCall(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs, bias []float32, flags int) (bool, float32) {
 	lay := genericQKernel.qLayout
 	if b.u8 == nil || w.lay != lay || row0%lay.mr != 0 || m <= 0 || n <= 0 || w.k <= 0 || b.ld < n || ldc < n {
-		return false
+		return false, 0
 	}
 	sb := lay.stripBytes(w.kq)
 	strips := (m + lay.mr - 1) / lay.mr
 	a0 := row0 / lay.mr * sb
 	if row0+m > w.m || len(w.a) < a0+strips*sb || len(b.u8) < (w.k-1)*b.ld+n || len(c) < (m-1)*ldc+n ||
 		len(rs) < strips*lay.mr || len(bias) < strips*lay.mr {
-		return false
+		return false, 0
 	}
 	const maxBytes = 1<<31 - 1
 	if len(b.u8) > maxBytes || 4*len(c) > maxBytes {
-		return false
+		return false, 0
 	}
 	ncb := max(8, min(qBlockBytesWasm/(8*w.kq), roundUp(n, 8))&^7)
 	sp := wasmQScratch.Get().(*[]byte)
-	*sp = growBytes(*sp, 128+32*w.kq+8*w.kq*ncb)
+	*sp = growBytes(*sp, 144+32*w.kq+8*w.kq*ncb)
 	ws := *sp
+	mx := negInf32
 	done := kernelQgemm(int32(m), int32(n), int32(w.k), &w.a[a0], &b.u8[0], int32(b.ld), &c[0], int32(ldc),
-		&rs[0], &bias[0], int32(flags), &ws[0], int32(ncb), int32(w.id))
+		&rs[0], &bias[0], int32(flags), &ws[0], int32(ncb), int32(w.id), &mx)
 	runtime.KeepAlive(w)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(c)
@@ -147,7 +149,7 @@ func wasmQgemmCall(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int, rs
 	runtime.KeepAlive(bias)
 	runtime.KeepAlive(ws)
 	wasmQScratch.Put(sp)
-	return done == 1
+	return done == 1, mx
 }
 
 func wasmQuantize(dst []byte, x []float32, inv float32, z uint8) {

@@ -40,13 +40,21 @@ func TestWasmQgemmMatchesGo(t *testing.T) {
 				want := append([]float32(nil), c0...)
 				got := append([]float32(nil), c0...)
 				qReference(w, 0, s.m, s.n, b, want, ldc, rs, bias, flags)
-				if !wasmQgemmCall(w, 0, s.m, s.n, b, got, ldc, rs, bias, flags|tile) {
+				ok, mx := wasmQgemmCall(w, 0, s.m, s.n, b, got, ldc, rs, bias, flags|tile|qMax)
+				if !ok {
 					t.Fatalf("%s: kernel did not handle a valid call", name)
 				}
+				wantMax := negInf32
 				for i := range want {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("%s: C[%d][%d] = %v, want %v", name, i/ldc, i%ldc, got[i], want[i])
 					}
+					if i%ldc < s.n && i < s.m*ldc {
+						wantMax = max(wantMax, want[i])
+					}
+				}
+				if mx != wantMax {
+					t.Fatalf("%s: largest value written %v, want %v", name, mx, wantMax)
 				}
 			}
 		}
@@ -72,7 +80,7 @@ func TestWasmQgemmRejects(t *testing.T) {
 		{"too many rows", 9, 8, b, make([]float32, 72)},
 		{"zero columns", 8, 0, b, c},
 	} {
-		if wasmQgemmCall(w, 0, tc.m, tc.n, tc.b, tc.c, 8, rs, rs, 0) {
+		if ok, _ := wasmQgemmCall(w, 0, tc.m, tc.n, tc.b, tc.c, 8, rs, rs, 0); ok {
 			t.Errorf("%s: handled", tc.name)
 		}
 	}

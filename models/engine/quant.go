@@ -162,16 +162,21 @@ func scaleFor(mn, mx float32) (inv, s float32, z uint8) {
 	return inv, s, quant8(-mn, inv)
 }
 
-// runInt8 computes one image: xb is its input (C×H×W), yb its output,
-// holding the residual when acc is set.
-func (c *convStep) runInt8(s *Session, xb, yb []float32, acc bool, g geom) {
+// runInt8 computes image b: xb is its input (C×H×W), yb its output,
+// holding the residual when acc is set. The input's maximum comes from the
+// convolution that wrote it when there is one (its GEMM tracks what it
+// stores), else from a pass over the input.
+func (c *convStep) runInt8(s *Session, b int, xb, yb []float32, acc bool, g geom) {
 	q := c.q
 	ohw := g.oh * g.ow
 	hw := g.h * g.w
 	var mn, mx float32
-	if c.signedIn {
+	switch in := c.inIDs[0]; {
+	case c.signedIn:
 		mn, mx = minmaxFast(xb)
-	} else {
+	case s.vmaxOK[in*s.n+b]:
+		mx = max(s.vmax[in*s.n+b], 0)
+	default:
 		mx = amaxFast(xb)
 	}
 	inv, sx, z := scaleFor(mn, mx)
@@ -189,7 +194,7 @@ func (c *convStep) runInt8(s *Session, xb, yb []float32, acc bool, g geom) {
 			}
 		}
 	}
-	flags := 0
+	flags := qMax
 	if acc {
 		flags |= qAccumulate
 	}
@@ -212,7 +217,9 @@ func (c *convStep) runInt8(s *Session, xb, yb []float32, acc bool, g geom) {
 			src = qsrc{u8: col, ld: ohw}
 		}
 	}
-	qgemm(q.w, 0, c.cout, ohw, src, yb, ohw, rs, bias, flags)
+	out := c.outIDs[0]*s.n + b
+	s.vmax[out] = qgemm(q.w, 0, c.cout, ohw, src, yb, ohw, rs, bias, flags)
+	s.vmaxOK[out] = true
 }
 
 const maxFinite32 = 3.4028234663852886e38

@@ -157,13 +157,21 @@ func TestQgemmKernelsAgainstReference(t *testing.T) {
 					want := append([]float32(nil), c0...)
 					got := append([]float32(nil), c0...)
 					qReference(w, 0, s.m, s.n, b, want, ldc, rs, bias, flags)
+					var mx float32
 					withQKernel(kern, func() {
-						qgemm(w, 0, s.m, s.n, b, got, ldc, rs, bias, flags)
+						mx = qgemm(w, 0, s.m, s.n, b, got, ldc, rs, bias, flags|qMax)
 					})
+					wantMax := negInf32
 					for i := range want {
 						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 							t.Fatalf("%s: C[%d][%d] = %v, want %v", name, i/ldc, i%ldc, got[i], want[i])
 						}
+						if i%ldc < s.n {
+							wantMax = max(wantMax, want[i])
+						}
+					}
+					if mx != wantMax {
+						t.Fatalf("%s: largest value written %v, want %v", name, mx, wantMax)
 					}
 				}
 			}

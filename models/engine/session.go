@@ -15,6 +15,8 @@ type Session struct {
 	slots    [][]float32
 	scratch  []float32
 	bscratch []byte             // int8 convolutions' quantised input and im2col
+	vmax     []float32          // per value and image: the largest value an int8 conv wrote (quant.go)
+	vmaxOK   []bool             // … set in this Run
 	planes   planeJob           // parallel pooling
 	cols     im2colJob[float32] // parallel im2col
 	cols8    im2colJob[byte]    // parallel im2col of quantised bytes
@@ -59,6 +61,7 @@ func (s *Session) Run(input []float32, n int, outputs ...string) (map[string][]f
 		}
 	}
 	s.bufs[m.input] = input
+	clear(s.vmaxOK)
 	for _, st := range m.steps {
 		st.run(s)
 	}
@@ -186,6 +189,8 @@ func (s *Session) plan(n int) error {
 	}
 	s.scratch = make([]float32, scratch)
 	s.bscratch = make([]byte, bscratch)
+	s.vmax = make([]float32, len(m.values)*n)
+	s.vmaxOK = make([]bool, len(m.values)*n)
 	s.n = n
 	return nil
 }

@@ -36,10 +36,10 @@ for (const build of builds) {
   kernels.push((m, n, k, a, b, c, ws, kc, nc) => sgemm(m, n, k, a, k, b, n, c, n, 0, ws, kc, nc));
   names.push(`${build} GFLOP/s`);
   if (build === "simd128") {
-    kernels.push((m, n, k, a, b, c, ws) => qgemm(m, n, k, a, b, n, c, n, a, a, 0, ws, qBlock(k, n)));
+    kernels.push((m, n, k, a, b, c, ws) => qgemm(m, n, k, a, b, n, c, n, a, a, 0, ws, qBlock(k, n), 0));
     names.push("int8 GOP/s");
   } else {
-    kernels.push((m, n, k, a, b, c, ws) => qgemm(m, n, k, a, b, n, c, n, a, a, 4, ws, qBlock(k, n)));
+    kernels.push((m, n, k, a, b, c, ws) => qgemm(m, n, k, a, b, n, c, n, a, a, 4, ws, qBlock(k, n), 0));
     names.push("int8 dot GOP/s");
   }
 }

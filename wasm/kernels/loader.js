@@ -70,12 +70,12 @@ export function addKernelImports(importObject) {
       if (k === null) return 0;
       return k.sgemm(m, n, kk, a, lda, b, ldb, c, ldc, accumulate, ws, kc, nc);
     },
-    // m, n, k, a, b, ldb, c, ldc, rs, bias, flags, scratch, ncb (qgemm.wat),
-    // and the weights' id (pool.js keeps a copy per id).
-    qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id) {
+    // m, n, k, a, b, ldb, c, ldc, rs, bias, flags, scratch, ncb, the
+    // weights' id (pool.js keeps a copy per id), mx (qgemm.wat).
+    qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id, mx) {
       if (k === null) return 0;
-      if (pool !== null) return pool(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id);
-      return k.qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb);
+      if (pool !== null) return pool(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id, mx);
+      return k.qgemm(m, n, kk, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, mx);
     },
     quantize(src, n, inv, z, dst) {
       return k === null ? 0 : k.quantize(src, n, inv, z, dst);

@@ -91,14 +91,15 @@ function qgemm2x3(importObject, mem, flags) {
   for (let p = 0; p < 5; p++) for (let j = 0; j < 3; j++) u8[256 + p * 3 + j] = B[p][j];
   f.fill(1, 512 / 4, 512 / 4 + 48); // rs
   f.fill(0.5, 768 / 4, 768 / 4 + 48); // bias
-  const handled = importObject.lookalike.qgemm(2, 3, 5, 0, 256, 3, 1024, 3, 512, 768, flags, 2048, 8);
+  f[1536 / 4] = -Infinity;
+  const handled = importObject.lookalike.qgemm(2, 3, 5, 0, 256, 3, 1024, 3, 512, 768, flags | 8, 2048, 8, 1, 1536);
   const want = [];
   for (let r = 0; r < 2; r++) for (let j = 0; j < 3; j++) {
     let s = 0;
     for (let p = 0; p < 5; p++) s += A[r][p] * B[p][j];
     want.push(s + 0.5);
   }
-  return { handled, c: Array.from(f.subarray(1024 / 4, 1024 / 4 + 6)), want };
+  return { handled, c: Array.from(f.subarray(1024 / 4, 1024 / 4 + 6)), want, max: f[1536 / 4] };
 }
 
 test("int8 kernels through the trampoline", async () => {
@@ -111,6 +112,7 @@ test("int8 kernels through the trampoline", async () => {
     const r = qgemm2x3(importObject, go.exports.mem, 0);
     assert.equal(r.handled, 1, build);
     assert.deepEqual(r.c, r.want, build);
+    assert.equal(r.max, Math.max(...r.want), `${build}: largest value written`);
     // The relaxed dot tile exists only in the fma build; where it is exact
     // (VNNI) it agrees, elsewhere Go does not use it (it probes first).
     assert.equal(qgemm2x3(importObject, go.exports.mem, 4).handled, build === "fma" ? 1 : 0, `${build}: dot tile`);

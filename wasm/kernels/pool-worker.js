@@ -5,7 +5,7 @@
 
 const inBrowser = typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope;
 const port = inBrowser ? self : (await import("node:worker_threads")).parentPort;
-const SEQ = 0, DONE = 1, STOP = 2, JOB = 8;
+const SEQ = 0, DONE = 1, STOP = 2, JOB = 8, MAXES = 512;
 
 const fail = (err) => port.postMessage({ error: String((err && err.message) || err) });
 if (inBrowser) self.addEventListener("message", (e) => start(e.data).catch(fail), { once: true });
@@ -27,7 +27,7 @@ async function start({ memory, kernel, index, scratch }) {
     if (rows > 0) {
       const kq = (kk + 3) >> 2;
       k.qgemm(rows, n, kk, a + (row0 >> 2) * 16 * kq, b, ldb, c + 4 * row0 * ldc, ldc,
-        rs + 4 * row0, bias + 4 * row0, flags, scratch, ncb);
+        rs + 4 * row0, bias + 4 * row0, flags, scratch, ncb, 4 * (MAXES + index));
     }
     Atomics.add(ctrl, DONE, 1);
     Atomics.notify(ctrl, DONE);

@@ -42,7 +42,8 @@ const CTRL_BYTES = 4096;
 const SEQ = 0; // job number, bumped per job
 const DONE = 1; // helpers finished with the current job
 const STOP = 2; // non-zero: helpers exit
-const JOB = 8; // n, k, a, b, ldb, c, ldc, rs, bias, flags, ncb, then per helper: row0, rows
+const JOB = 8; // n, k, a, b, ldb, c, ldc, rs, bias, flags, ncb; at JOB+16 per helper: row0, rows
+const MAXES = 512; // per helper: the largest value it wrote (f32), with flags&8
 const HELPER_SCRATCH = 512 << 10; // ≥ 128 + 32·kq + 8·kq·ncb for ncb = 256 KiB / (8·kq), kq ≤ 4096
 
 /** Whether this context can run a pool: shared memory, Atomics, isolation. */
@@ -144,16 +145,16 @@ class Pool {
    * function with qgemm's import signature.
    */
   bind(goKernel, goMem) {
-    return (m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id) =>
-      this.qgemm(goKernel, goMem, m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id);
+    return (m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id, mx) =>
+      this.qgemm(goKernel, goMem, m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id, mx);
   }
 
-  qgemm(goKernel, goMem, m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id) {
+  qgemm(goKernel, goMem, m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, id, mx) {
     const strips = (m + 3) >> 2;
     const parts = Math.min(this.helpers + 1, strips);
     if (m * n * k < POOL_MIN_WORK || parts < 2 || !(id > 0)) {
       this.stats.local++;
-      return goKernel.qgemm(m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb);
+      return goKernel.qgemm(m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, mx);
     }
     const kq = (k + 3) >> 2;
     const per = Math.ceil(strips / parts) * 4; // rows per thread
@@ -195,15 +196,16 @@ class Pool {
         ctrl[JOB + 16 + 2 * h] = row0;
         ctrl[JOB + 17 + 2 * h] = rows;
       }
+      new Float32Array(shared, 4 * MAXES, this.helpers).fill(-Infinity);
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, SEQ, 1);
       Atomics.notify(ctrl, SEQ);
     } catch {
       // The shared memory could not grow (maxPages): this GEMM alone.
       this.stats.local++;
-      return goKernel.qgemm(m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb);
+      return goKernel.qgemm(m, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, mx);
     }
-    const ok = goKernel.qgemm(mine, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb);
+    const ok = goKernel.qgemm(mine, n, k, a, b, ldb, c, ldc, rs, bias, flags, ws, ncb, mx);
     const ctrl = this.ctrl;
     for (;;) {
       const done = Atomics.load(ctrl, DONE);
@@ -211,6 +213,13 @@ class Pool {
       Atomics.wait(ctrl, DONE, done, 1000);
     }
     copyRows(shared, cb, goMem.buffer, c + 4 * mine * ldc, rest, n, ldc);
+    if (flags & 8) {
+      // Each helper raised its own slot (set to −Inf with the job) to the
+      // largest value it wrote: fold them into Go's.
+      const f = new Float32Array(goMem.buffer, mx, 1);
+      const slots = new Float32Array(shared, 4 * MAXES, this.helpers);
+      for (let h = 0; h < this.helpers; h++) f[0] = Math.max(f[0], slots[h]);
+    }
     this.stats.jobs++;
     return ok;
   }

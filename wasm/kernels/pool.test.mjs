@@ -22,7 +22,7 @@ test("pool: same numbers as one thread, work shared", async (t) => {
     const kq = (kk + 3) >> 2;
     const al = (x) => (x + 63) & ~63;
     const a = 1024, b = a + 16 * kq * Math.ceil(m / 4), c0 = al(b + kk * n + 64);
-    const c1 = c0 + 4 * m * n + 64, rs = c1 + 4 * m * n + 64, bias = rs + 4 * (m + 48), ws = bias + 4 * (m + 48);
+    const c1 = c0 + 4 * m * n + 64, rs = c1 + 4 * m * n + 64, bias = rs + 4 * (m + 48), mx = bias + 4 * (m + 48), ws = mx + 64;
     const u8 = new Uint8Array(goMem.buffer);
     for (let i = a; i < b; i++) u8[i] = rnd() & 255;
     for (let i = b; i < b + kk * n; i++) u8[i] = rnd() & 255;
@@ -34,8 +34,10 @@ test("pool: same numbers as one thread, work shared", async (t) => {
     for (let i = 0; i < m * n; i++) f[c0 / 4 + i] = f[c1 / 4 + i] = (rnd() % 1000) * 1e-3;
     const ncb = Math.max(8, Math.min(Math.floor((256 << 10) / (8 * kq)), Math.ceil(n / 8) * 8) & ~7);
     const jobs = pool.stats.jobs;
-    assert.equal(k.qgemm(m, n, kk, a, b, n, c0, n, rs, bias, flags, ws, ncb), 1);
-    assert.equal(qgemm(m, n, kk, a, b, n, c1, n, rs, bias, flags, ws, ncb, 1 + m), 1);
+    f[mx / 4] = f[mx / 4 + 1] = -Infinity;
+    assert.equal(k.qgemm(m, n, kk, a, b, n, c0, n, rs, bias, flags | 8, ws, ncb, mx), 1);
+    assert.equal(qgemm(m, n, kk, a, b, n, c1, n, rs, bias, flags | 8, ws, ncb, 1 + m, mx + 4), 1);
+    assert.equal(f[mx / 4 + 1], f[mx / 4], `${m}×${n}×${kk}: the pool's largest value`);
     assert.deepEqual(new Uint32Array(goMem.buffer, c1, m * n), new Uint32Array(goMem.buffer, c0, m * n), `${m}×${n}×${kk}`);
     assert.equal(pool.stats.jobs - jobs, m * n * kk >= POOL_MIN_WORK ? 1 : 0, `${m}×${n}×${kk}: shared`);
   }

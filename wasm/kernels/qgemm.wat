@@ -35,8 +35,8 @@
 ;;     Go probes it on such values at start-up and uses the plain tile unless
 ;;     the answer is exact.
 ;;
-;; Scratch of qgemm: 128 bytes of edge tile, 32·kq bytes of widened A strip,
-;; then 8·kq·ncb bytes of packed B.
+;; Scratch of qgemm: 128 bytes of edge tile, 16 of running max, 32·kq bytes of
+;; widened A strip, then 8·kq·ncb bytes of packed B.
 
   ;; ------------------------------------------------------------ quantize
   (func (export "quantize") (param $src i32) (param $n i32) (param $inv f32) (param $z i32) (param $dst i32)
@@ -423,10 +423,11 @@
   ;; qstore finishes a 4×8 tile of int32 sums, which the tile function has
   ;; left in tmp (row r at tmp + 32r), into C at byte offset c:
   ;; v = f32(acc)·rs[r] + bias[r], + C when flags&1, max 0 when flags&2.
-  ;; Only mb rows and nr columns are stored. (One call per tile: V8 does
-  ;; not inline wasm calls, and a call per row or vector costs ~10 %.)
+  ;; Only mb rows and nr columns are stored. When flags&8 the f32x4 at mxp
+  ;; is raised to the largest values stored (lane by lane). (One call per
+  ;; tile: V8 does not inline wasm calls, and a call per row costs ~10 %.)
   (func $qstore (param $c i32) (param $ldc i32) (param $rs i32) (param $bias i32) (param $flags i32)
-                (param $mb i32) (param $nr i32) (param $tmp i32)
+                (param $mb i32) (param $nr i32) (param $tmp i32) (param $mxp i32)
     (local $ldc4 i32) (local $r i32) (local $j i32) (local $v0 v128) (local $v1 v128) (local $s v128) (local $b v128)
     (local $v f32) (local $addr i32)
     (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
@@ -446,7 +447,10 @@
               (local.set $v0 (f32x4.max (local.get $v0) (v128.const f32x4 0 0 0 0)))
               (local.set $v1 (f32x4.max (local.get $v1) (v128.const f32x4 0 0 0 0)))))
           (v128.store (local.get $c) (local.get $v0))
-          (v128.store offset=16 (local.get $c) (local.get $v1)))
+          (v128.store offset=16 (local.get $c) (local.get $v1))
+          (if (i32.and (local.get $flags) (i32.const 8))
+            (then (v128.store (local.get $mxp) (f32x4.max (v128.load (local.get $mxp))
+              (f32x4.max (local.get $v0) (local.get $v1)))))))
         (else
           ;; Narrow tile: the row's values back to tmp, then one at a time.
           (v128.store (local.get $tmp) (local.get $v0))
@@ -460,6 +464,8 @@
             (if (i32.and (local.get $flags) (i32.const 2))
               (then (local.set $v (f32.max (local.get $v) (f32.const 0)))))
             (f32.store (local.get $addr) (local.get $v))
+            (if (i32.and (local.get $flags) (i32.const 8))
+              (then (f32.store (local.get $mxp) (f32.max (f32.load (local.get $mxp)) (local.get $v)))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br_if $cols (i32.lt_s (local.get $j) (local.get $nr))))))
       (local.set $c (i32.add (local.get $c) (local.get $ldc4)))
@@ -528,7 +534,7 @@
     (v128.store offset=96 (local.get $tmp) (local.get $c30))
     (v128.store offset=112 (local.get $tmp) (local.get $c31))
     (call $qstore (local.get $c) (local.get $ldc) (local.get $rs) (local.get $bias) (local.get $flags)
-      (local.get $mb) (local.get $nr) (local.get $tmp)))
+      (local.get $mb) (local.get $nr) (local.get $tmp) (i32.add (local.get $tmp) (i32.const 128))))
 
   ;; @relaxed-begin
   ;; ---------------------------------------------------------- dot tile
@@ -567,19 +573,20 @@
     (v128.store offset=96 (local.get $tmp) (local.get $c30))
     (v128.store offset=112 (local.get $tmp) (local.get $c31))
     (call $qstore (local.get $c) (local.get $ldc) (local.get $rs) (local.get $bias) (local.get $flags)
-      (local.get $mb) (local.get $nr) (local.get $tmp)))
+      (local.get $mb) (local.get $nr) (local.get $tmp) (i32.add (local.get $tmp) (i32.const 128))))
   ;; @relaxed-end
 
   ;; --------------------------------------------------------------- qgemm
   ;; qgemm: see the top of the file. flags: 1 add the old C, 2 Relu, 4 the
-  ;; relaxed dot tile (not handled, returning 0, in the SIMD128 build).
+  ;; relaxed dot tile (not handled, returning 0, in the SIMD128 build), 8
+  ;; raise the f32 at mx to the largest value written.
   ;; Returns 1 when C has been written, 0 when the arguments are outside
   ;; what the kernel handles. The caller guarantees every addressed byte
-  ;; is inside its slices and the scratch holds 128 + 32·kq + 8·kq·ncb bytes.
+  ;; is inside its slices and the scratch holds 144 + 32·kq + 8·kq·ncb bytes.
   (func (export "qgemm")
         (param $m i32) (param $n i32) (param $k i32) (param $a i32) (param $b i32) (param $ldb i32)
         (param $c i32) (param $ldc i32) (param $rs i32) (param $bias i32) (param $flags i32)
-        (param $ws i32) (param $ncb i32)
+        (param $ws i32) (param $ncb i32) (param $mx i32)
         (result i32)
     (local $kq i32) (local $jc i32) (local $nb i32) (local $ic i32) (local $mb i32) (local $jp i32)
     (local $nr i32) (local $wsA i32) (local $wsB i32) (local $strip i32) (local $panel i32) (local $dot i32)
@@ -591,10 +598,11 @@
       (then (return (i32.const 0))))
     (local.set $dot (i32.ne (i32.and (local.get $flags) (i32.const 4)) (i32.const 0)))
     ;; @simd128-only (if (local.get $dot) (then (return (i32.const 0))))
-    (local.set $flags (i32.and (local.get $flags) (i32.const 3)))
+    (local.set $flags (i32.and (local.get $flags) (i32.const 11)))
+    (v128.store offset=128 (local.get $ws) (v128.const f32x4 -inf -inf -inf -inf))
     (local.set $kq (i32.shr_u (i32.add (local.get $k) (i32.const 3)) (i32.const 2)))
     (local.set $pstride (i32.shl (local.get $kq) (select (i32.const 5) (i32.const 6) (local.get $dot))))
-    (local.set $wsA (i32.add (local.get $ws) (i32.const 128)))
+    (local.set $wsA (i32.add (local.get $ws) (i32.const 144)))
     (local.set $wsB (i32.add (local.get $wsA) (i32.shl (local.get $kq) (i32.const 5))))
     (loop $nblocks
       (local.set $nb (i32.sub (local.get $n) (local.get $jc)))
@@ -639,4 +647,8 @@
         (br_if $mblocks (i32.lt_s (local.get $ic) (local.get $m))))
       (local.set $jc (i32.add (local.get $jc) (local.get $ncb)))
       (br_if $nblocks (i32.lt_s (local.get $jc) (local.get $n))))
+    (if (i32.and (local.get $flags) (i32.const 8))
+      (then (f32.store (local.get $mx) (f32.max (f32.load (local.get $mx))
+        (f32.max (f32.max (f32.load offset=128 (local.get $ws)) (f32.load offset=132 (local.get $ws)))
+          (f32.max (f32.load offset=136 (local.get $ws)) (f32.load offset=140 (local.get $ws))))))))
     (i32.const 1))
