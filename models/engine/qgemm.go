@@ -131,6 +131,9 @@ func quantizeWeights(w []float32, m, k int, lay qLayout) *qweights {
 	strips := (m + lay.mr - 1) / lay.mr
 	sb := lay.stripBytes(q.kq)
 	q.a = make([]byte, strips*sb)
+	if quantizeWeightsFast != nil && lay == genericQKernel.qLayout && quantizeWeightsFast(q.a, q.scale, w, m, k) {
+		return q
+	}
 	for i := 0; i < m; i++ {
 		row := w[i*k : (i+1)*k]
 		// max |w| on the bits: for non-negative floats the order of the
@@ -164,6 +167,11 @@ func quantizeWeights(w []float32, m, k int, lay qLayout) *qweights {
 	}
 	return q
 }
+
+// quantizeWeightsFast, when set (the wasm kernel's, qgemm_wasm.go), does
+// quantizeWeights' work for the generic layout into zeroed dst and scale,
+// exactly; false means "not done".
+var quantizeWeightsFast func(dst []byte, scale, w []float32, m, k int) bool
 
 // quant7 is round-half-even(v·inv) clamped to ±127 (the weights' level),
 // for |v·inv| ≤ 2^22: adding 1.5·2^23 rounds to an integer, ties to even.

@@ -39,6 +39,10 @@ func kernelMinmax(src *float32, n int32, out *float32) int32
 //go:noescape
 func kernelIm2col8(x *byte, geo *int32, dst *byte) int32
 
+//go:wasmimport lookalike qweights
+//go:noescape
+func kernelQweights(src *float32, m, k int32, dst *byte, scale *float32) int32
+
 //go:wasmimport lookalike maxpool
 //go:noescape
 func kernelMaxpool(x, y *float32, planes int32, geo *int32) int32
@@ -66,6 +70,7 @@ func initWasmInt8() {
 	amaxFast = func(x []float32) float32 { _, hi := wasmMinmax(x); return hi }
 	im2col8Fast = wasmIm2col8
 	platformMaxPool = wasmMaxPool
+	quantizeWeightsFast = wasmQuantizeWeights
 	wasmQDot = os.Getenv("LOOKALIKE_WASM_QDOT") != "off" && wasmQgemmWorks(qDotFlag)
 }
 
@@ -197,5 +202,17 @@ func wasmMaxPool(x, y []float32, planes int, win *window, g geom) bool {
 	runtime.KeepAlive(x)
 	runtime.KeepAlive(y)
 	runtime.KeepAlive(&geo)
+	return done == 1
+}
+
+// wasmQuantizeWeights is quantizeWeightsFast: the kernel's qweights.
+func wasmQuantizeWeights(dst []byte, scale, w []float32, m, k int) bool {
+	if m <= 0 || k <= 0 || len(w) < m*k || len(scale) < m || len(dst) < (m+3)/4*16*((k+3)/4) || len(w) > 1<<29 {
+		return false
+	}
+	done := kernelQweights(&w[0], int32(m), int32(k), &dst[0], &scale[0])
+	runtime.KeepAlive(w)
+	runtime.KeepAlive(dst)
+	runtime.KeepAlive(scale)
 	return done == 1
 }

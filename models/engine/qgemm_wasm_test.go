@@ -123,3 +123,36 @@ func TestWasmMaxPoolMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestWasmQuantizeWeightsMatchesGo: the kernel's weight quantiser packs
+// exactly what the Go loop packs, zero and Inf rows and ragged edges too.
+func TestWasmQuantizeWeightsMatchesGo(t *testing.T) {
+	requireKernel(t)
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, s := range []struct{ m, k int }{{1, 1}, {3, 5}, {4, 4}, {13, 37}, {64, 576}, {7, 4608}} {
+		w := randSlice(r, s.m*s.k)
+		for i := range w {
+			w[i] *= 0.05
+		}
+		if s.m > 2 {
+			clear(w[s.k : 2*s.k])                          // a zero row
+			w[2*s.k+s.k/2] = float32(math.Inf(1))          // a row with Inf
+			w[(s.m-1)*s.k] = float32(math.Copysign(0, -1)) // a signed zero
+		}
+		fast := quantizeWeights(w, s.m, s.k, genericQKernel.qLayout)
+		saved := quantizeWeightsFast
+		quantizeWeightsFast = nil
+		slow := quantizeWeights(w, s.m, s.k, genericQKernel.qLayout)
+		quantizeWeightsFast = saved
+		for i := range slow.scale {
+			if math.Float32bits(fast.scale[i]) != math.Float32bits(slow.scale[i]) {
+				t.Fatalf("%dx%d: scale[%d] = %v, Go %v", s.m, s.k, i, fast.scale[i], slow.scale[i])
+			}
+		}
+		for i := range slow.a {
+			if fast.a[i] != slow.a[i] {
+				t.Fatalf("%dx%d: byte %d = %d, Go %d", s.m, s.k, i, int8(fast.a[i]), int8(slow.a[i]))
+			}
+		}
+	}
+}

@@ -4,7 +4,7 @@
 // Web Workers and Node 20.
 //
 // The Go program declares `//go:wasmimport lookalike sgemm` (and qgemm,
-// quantize, minmax, im2col8, maxpool: KERNEL_IMPORTS), so its module cannot be
+// quantize, minmax, im2col8, maxpool, qweights: KERNEL_IMPORTS), so its module cannot be
 // instantiated without a `lookalike` import. The kernel, in turn,
 // imports Go's memory, which only exists once Go is instantiated. So the
 // import is a late-bound trampoline: it answers 0 ("not handled", Go uses its
@@ -45,7 +45,7 @@ export function kernelFile() {
  * kernel is loaded; a host without the loader can stub them all so (see
  * stubKernelImports).
  */
-export const KERNEL_IMPORTS = ["sgemm", "qgemm", "quantize", "minmax", "im2col8", "maxpool"];
+export const KERNEL_IMPORTS = ["sgemm", "qgemm", "quantize", "minmax", "im2col8", "maxpool", "qweights"];
 
 /** Sets importObject.lookalike to stubs that all answer 0: Go's portable path. */
 export function stubKernelImports(importObject) {
@@ -88,6 +88,9 @@ export function addKernelImports(importObject) {
     },
     maxpool(x, y, planes, geo) {
       return k === null ? 0 : k.maxpool(x, y, planes, geo);
+    },
+    qweights(src, m, kk, dst, scale) {
+      return k === null ? 0 : k.qweights(src, m, kk, dst, scale);
     },
   };
   return {

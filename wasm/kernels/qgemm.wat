@@ -12,6 +12,7 @@
 ;;   im2col8    the byte im2col of models/engine/conv.go (im2colOf), pad = zero point
 ;;   qgemm      C[i][j] = relu?(f32(Σ_p A[i][p]·B[p][j])·rs[i] + bias[i] (+ C[i][j]))
 ;;   maxpool    ONNX MaxPool without dilation (the float pooling after the stem)
+;;   qweights   the weights quantised per row into the packed A layout (at load)
 ;;
 ;; qgemm reads A (weights) packed by Go in strips of four rows, [kq][4][4]
 ;; int8 (row r's four weights of group q together; K padded with zeros to
@@ -95,6 +96,92 @@
         (local.set $src (i32.add (local.get $src) (i32.const 4)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 1)))
         (br_if $l1 (i32.lt_u (local.get $src) (local.get $end)))))
+    (i32.const 1))
+
+  ;; ------------------------------------------------------------- qweights
+  ;; qweights quantises the row-major m×k float32 weights at src per row
+  ;; into the packed A layout at dst ([strip][kq][4][4] int8, strips of four
+  ;; rows, zero-padded) and writes each row's scale (f32) at scale: exactly
+  ;; models/engine quantizeWeights — max |w| by bits, scale max/127, q =
+  ;; clamp(round-half-even(w·(127/max)), ±127); a zero row or one with Inf
+  ;; or NaN gets all zeros and scale 0. dst must be zeroed by the caller.
+  (func (export "qweights") (param $src i32) (param $m i32) (param $k i32) (param $dst i32) (param $scale i32) (result i32)
+    (local $i i32) (local $kq i32) (local $row i32) (local $end i32) (local $p i32) (local $vmax v128)
+    (local $mb i32) (local $mx f32) (local $inv f32) (local $vinv v128) (local $magic v128) (local $out i32)
+    (local $q v128) (local $x i32) (local $lo v128) (local $hi v128)
+    (local.set $kq (i32.shr_u (i32.add (local.get $k) (i32.const 3)) (i32.const 2)))
+    (local.set $magic (f32x4.splat (f32.const 12582912)))
+    (local.set $lo (i32x4.splat (i32.const -127)))
+    (local.set $hi (i32x4.splat (i32.const 127)))
+    (block $rows_done
+      (br_if $rows_done (i32.le_s (local.get $m) (i32.const 0)))
+      (loop $rows
+        (local.set $row (i32.add (local.get $src) (i32.shl (i32.mul (local.get $i) (local.get $k)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 2))))
+        ;; max |w| on the bits (non-negative floats order like their bits).
+        (local.set $vmax (v128.const i32x4 0 0 0 0))
+        (local.set $p (local.get $row))
+        (block $m4_done
+          (br_if $m4_done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+          (loop $m4
+            (local.set $vmax (i32x4.max_u (local.get $vmax)
+              (v128.and (v128.load (local.get $p)) (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br_if $m4 (i32.le_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))))
+        (local.set $mb (i32.const 0))
+        (block $m1_done
+          (br_if $m1_done (i32.ge_u (local.get $p) (local.get $end)))
+          (loop $m1
+            (local.set $x (i32.and (i32.load (local.get $p)) (i32.const 0x7fffffff)))
+            (if (i32.gt_u (local.get $x) (local.get $mb)) (then (local.set $mb (local.get $x))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br_if $m1 (i32.lt_u (local.get $p) (local.get $end)))))
+        (local.set $x (i32x4.extract_lane 0 (local.get $vmax)))
+        (if (i32.gt_u (local.get $x) (local.get $mb)) (then (local.set $mb (local.get $x))))
+        (local.set $x (i32x4.extract_lane 1 (local.get $vmax)))
+        (if (i32.gt_u (local.get $x) (local.get $mb)) (then (local.set $mb (local.get $x))))
+        (local.set $x (i32x4.extract_lane 2 (local.get $vmax)))
+        (if (i32.gt_u (local.get $x) (local.get $mb)) (then (local.set $mb (local.get $x))))
+        (local.set $x (i32x4.extract_lane 3 (local.get $vmax)))
+        (if (i32.gt_u (local.get $x) (local.get $mb)) (then (local.set $mb (local.get $x))))
+        (f32.store (i32.add (local.get $scale) (i32.shl (local.get $i) (i32.const 2))) (f32.const 0))
+        (if (i32.and (i32.ne (local.get $mb) (i32.const 0)) (i32.lt_u (local.get $mb) (i32.const 0x7f800000)))
+          (then
+            (local.set $mx (f32.reinterpret_i32 (local.get $mb)))
+            (f32.store (i32.add (local.get $scale) (i32.shl (local.get $i) (i32.const 2))) (f32.div (local.get $mx) (f32.const 127)))
+            (local.set $inv (f32.div (f32.const 127) (local.get $mx)))
+            (local.set $vinv (f32x4.splat (local.get $inv)))
+            ;; Row i of its strip: group g's four bytes at 16·g + 4·(i%4).
+            (local.set $out (i32.add (local.get $dst) (i32.add
+              (i32.mul (i32.shr_u (local.get $i) (i32.const 2)) (i32.shl (local.get $kq) (i32.const 4)))
+              (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 2)))))
+            (local.set $p (local.get $row))
+            (block $q4_done
+              (br_if $q4_done (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+              (loop $q4
+                (local.set $q (i32x4.min_s (local.get $hi) (i32x4.max_s (local.get $lo) (i32x4.sub
+                  (f32x4.add (f32x4.mul (v128.load (local.get $p)) (local.get $vinv)) (local.get $magic))
+                  (local.get $magic)))))
+                (local.set $q (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (local.get $q) (local.get $q))
+                  (i16x8.narrow_i32x4_s (local.get $q) (local.get $q))))
+                (i32.store (local.get $out) (i32x4.extract_lane 0 (local.get $q)))
+                (local.set $out (i32.add (local.get $out) (i32.const 16)))
+                (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                (br_if $q4 (i32.le_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))))
+            ;; The last one to three weights of the row.
+            (block $q1_done
+              (br_if $q1_done (i32.ge_u (local.get $p) (local.get $end)))
+              (loop $q1
+                (local.set $x (i32.sub (i32.reinterpret_f32 (f32.add (f32.mul (f32.load (local.get $p)) (local.get $inv))
+                  (f32.const 12582912))) (i32.const 0x4b400000)))
+                (if (i32.lt_s (local.get $x) (i32.const -127)) (then (local.set $x (i32.const -127))))
+                (if (i32.gt_s (local.get $x) (i32.const 127)) (then (local.set $x (i32.const 127))))
+                (i32.store8 (local.get $out) (local.get $x))
+                (local.set $out (i32.add (local.get $out) (i32.const 1)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (br_if $q1 (i32.lt_u (local.get $p) (local.get $end)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $i) (local.get $m)))))
     (i32.const 1))
 
   ;; -------------------------------------------------------------- minmax
