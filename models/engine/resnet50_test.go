@@ -119,7 +119,10 @@ func BenchmarkResNet50(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, kern := range append(cpuQKernels(), &genericQKernel) {
-		m, err := LoadWith(b8, Options{Activations: Int8})
+		var m *Model
+		var err error
+		// Loaded under the kernel: weights packed for its layout.
+		withQKernel(kern, func() { m, err = LoadWith(b8, Options{Activations: Int8}) })
 		if err != nil {
 			b.Fatal(err)
 		}
