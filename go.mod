@@ -3,6 +3,7 @@ module github.com/lookalike/lookalike
 go 1.26.8
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/mariotoffia/goannoy v0.0.0-20241203082301-c889abef1805
 	github.com/owulveryck/onnx-go v0.5.0
 	github.com/syumai/workers v0.32.0

@@ -3,7 +3,8 @@
 package main
 
 // builder serve: the shopper's page and a built asset folder on one origin,
-// with the headers a static host must send (see static/README.md).
+// with the headers every host sends (internal/headers), precompressed
+// siblings included.
 
 import (
 	"crypto/sha256"
@@ -20,51 +21,20 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lookalike/lookalike/builder/internal/cli"
+	"github.com/lookalike/lookalike/builder/internal/precompress"
+	"github.com/lookalike/lookalike/internal/headers"
 )
 
 func init() {
 	register("serve", "serve the shopper's page (static/) and an asset folder at /assets/", runServe)
-}
-
-// contentSecurityPolicy is sent with every response. 'wasm-unsafe-eval' is the
-// only relaxation: WebAssembly.instantiate needs it; no inline script or style.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; " +
-	"worker-src 'self'; img-src 'self' blob: data:; style-src 'self'; connect-src 'self'; " +
-	"object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
-
-// hashedName matches file names that carry a content hash, e.g.
-// model-3fa94c1e.onnx or engine-0a1b2c3d4e5f.wasm: such a file never changes
-// under its name, so it may be cached forever.
-var hashedName = regexp.MustCompile(`-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$`)
-
-// contentTypes overrides the platform's MIME table so that headers do not
-// depend on the machine serving the files.
-var contentTypes = map[string]string{
-	".html":        "text/html; charset=utf-8",
-	".js":          "text/javascript; charset=utf-8",
-	".mjs":         "text/javascript; charset=utf-8",
-	".css":         "text/css; charset=utf-8",
-	".json":        "application/json",
-	".webmanifest": "application/manifest+json",
-	".wasm":        "application/wasm",
-	".svg":         "image/svg+xml",
-	".png":         "image/png",
-	".jpg":         "image/jpeg",
-	".jpeg":        "image/jpeg",
-	".webp":        "image/webp",
-	".gif":         "image/gif",
-	".ico":         "image/x-icon",
-	".txt":         "text/plain; charset=utf-8",
-	".onnx":        "application/octet-stream",
-	".ann":         "application/octet-stream",
-	".bin":         "application/octet-stream",
 }
 
 func runServe(args []string) error {
@@ -152,20 +122,17 @@ func newServeHandler(staticDir, assetsDir string) (http.Handler, error) {
 	return &serveHandler{static: s, assets: a}, nil
 }
 
-func setCommonHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Embedder-Policy", "require-corp")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-}
-
 func (s *serveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setCommonHeaders(w.Header())
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	h := w.Header()
+	headers.Set(h, headers.Common(false))
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions: // a CORS preflight from another site
+		headers.Set(h, headers.Preflight())
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		h.Set("Allow", headers.Methods)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
@@ -174,31 +141,64 @@ func (s *serveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, err := root.Open(name)
-	if err != nil {
+	// A precompressed sibling is a representation of its file, not a
+	// resource of its own (internal/headers: the sibling rule).
+	if orig, _, sib := headers.SiblingOf(name); sib && isFile(root, orig) {
+		http.NotFound(w, r)
+		return
+	}
+	f, st, ok := openFile(root, name)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	defer f.Close()
+	urlPath := r.URL.Path
+	if strings.HasSuffix(urlPath, "/") {
+		urlPath += "index.html"
+	}
+	headers.SetFile(h, urlPath)
+	var have []headers.Encoding
+	for _, e := range headers.Encodings {
+		if isFile(root, name+e.Suffix) {
+			have = append(have, e)
+		}
+	}
+	if len(have) > 0 {
+		h.Add(headers.Vary.Name, headers.Vary.Value)
+	}
+	if e, ok := headers.Negotiate(r.Header.Get("Accept-Encoding"), func(e headers.Encoding) bool {
+		return r.Header.Get("Range") == "" && slices.Contains(have, e)
+	}); ok {
+		if sf, sst, ok := openFile(root, name+e.Suffix); ok {
+			defer sf.Close()
+			// ServeContent leaves Content-Length to the handler once an
+			// encoding is set.
+			h.Set("Content-Encoding", e.Name)
+			h.Set("Content-Length", strconv.FormatInt(sst.Size(), 10))
+			f, st = sf, sst
+		}
+	}
+	http.ServeContent(w, r, path.Base(name), st.ModTime(), f)
+}
+
+// openFile opens a regular file (never a directory listing).
+func openFile(root *os.Root, name string) (*os.File, os.FileInfo, bool) {
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, nil, false
+	}
 	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() { // no directory listings
-		http.NotFound(w, r)
-		return
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, false
 	}
-	base := path.Base(name)
-	ext := strings.ToLower(path.Ext(base))
-	if ct, ok := contentTypes[ext]; ok {
-		w.Header().Set("Content-Type", ct)
-	} else {
-		w.Header().Set("Content-Type", "application/octet-stream")
-	}
-	w.Header().Set("Cache-Control", cacheControl(base))
-	if base == "sw.js" {
-		// Let the service worker control the whole origin even though it
-		// could be moved to a sub-folder later.
-		w.Header().Set("Service-Worker-Allowed", "/")
-	}
-	http.ServeContent(w, r, base, st.ModTime(), f)
+	return f, st, true
+}
+
+func isFile(root *os.Root, name string) bool {
+	st, err := root.Stat(name)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // route maps a URL path to a folder and a slash-separated name inside it.
@@ -234,16 +234,6 @@ func (s *serveHandler) route(urlPath string) (*os.Root, string, bool) {
 	return root, rel, true
 }
 
-// cacheControl: content-hashed files are immutable; everything else (the
-// page, the manifest, build.json) must be revalidated on every load so a new
-// build is picked up at once.
-func cacheControl(base string) string {
-	if hashedName.MatchString(base) {
-		return "public, max-age=31536000, immutable"
-	}
-	return "no-cache"
-}
-
 // engineBuild is static/build/build.json: what the Web Worker loads, by
 // content-hashed name. Read by static/engine-worker.js.
 type engineBuild struct {
@@ -267,11 +257,14 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := sourceHash(repo, []string{"go.mod", "go.sum", "models", filepath.Join("wasm", "engine")})
+	key, err := engineSourceHash(repo, "./wasm/engine")
 	if err != nil {
 		return nil, err
 	}
 	cacheDir := filepath.Join(repo, ".cache", "engine", key[:16])
+	if precompress.CacheDir == "" {
+		precompress.CacheDir = filepath.Join(repo, ".cache", "precompress")
+	}
 	cached := filepath.Join(cacheDir, "engine.wasm")
 	if _, err := os.Stat(cached); err != nil {
 		fmt.Fprintf(log, "serve: building wasm/engine (GOOS=js GOARCH=wasm) into %s\n", cacheDir)
@@ -313,6 +306,27 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 	for _, name := range []string{info.Engine, info.WasmExec} {
 		if st, err := os.Stat(filepath.Join(out, name)); err == nil {
 			info.Sizes[name] = st.Size()
+		}
+	}
+	// Precompressed siblings of the engine and the scripts (the engine is
+	// about a quarter of its size in brotli).
+	var names []string
+	for name := range keep {
+		if name != "build.json" {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		sib, err := precompress.Write(filepath.Join(out, name), b)
+		if err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		for _, p := range sib {
+			keep[filepath.Base(p)] = true
 		}
 	}
 	b, err := json.MarshalIndent(info, "", "  ")
@@ -411,49 +425,72 @@ func writeFileAtomic(dst string, b []byte) error {
 	return nil
 }
 
-// sourceHash hashes the names and contents of the Go sources (and go.mod,
-// go.sum) under the given repository-relative paths, plus the Go version:
-// the cache key of an engine build.
-func sourceHash(repo string, paths []string) (string, error) {
+// engineSourceHash is the cache key of an engine build: the Go version,
+// go.mod and go.sum, and every file the js/wasm build of pkg compiles —
+// its packages' Go, assembly and embedded files, as `go list -deps`
+// reports them for GOOS=js GOARCH=wasm (so internal/vec, internal/topk and
+// whatever the engine imports next count, and tests, docs and other
+// programs do not). Packages outside the repository (the module cache)
+// count by import path and folder, which holds their version.
+func engineSourceHash(repo, pkg string) (string, error) {
+	cmd := exec.Command("go", "list", "-deps", "-f",
+		`{{if not .Standard}}{{.ImportPath}}|{{.Dir}}|{{join .GoFiles ","}}|{{join .SFiles ","}}|{{join .EmbedFiles ","}}{{end}}`, pkg)
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("serve: go list -deps %s: %w\n%s", pkg, err, stderr.String())
+	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n", runtime.Version())
-	var files []string
-	for _, p := range paths {
-		full := filepath.Join(repo, p)
-		err := filepath.WalkDir(full, func(f string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				return err
-			}
-			if d.IsDir() {
-				if strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			n := d.Name()
-			if strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") || n == "go.mod" || n == "go.sum" || strings.HasSuffix(n, ".s") {
-				files = append(files, f)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", fmt.Errorf("serve: hashing sources: %w", err)
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if err := hashFile(h, repo, f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
 		}
 	}
-	sort.Strings(files)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("serve: hashing sources: %w", err)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sort.Strings(lines)
+	for _, line := range lines {
+		if line == "" {
+			continue
 		}
-		rel, _ := filepath.Rel(repo, f)
-		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
-		h.Write(b)
+		parts := strings.Split(line, "|")
+		if len(parts) != 5 {
+			return "", fmt.Errorf("serve: go list -deps: unexpected line %q", line)
+		}
+		rel, err := filepath.Rel(repo, parts[1])
+		if err != nil || strings.HasPrefix(rel, "..") {
+			fmt.Fprintf(h, "dep %s %s\n", parts[0], parts[1])
+			continue
+		}
+		var files []string
+		for _, list := range parts[2:] {
+			if list != "" {
+				files = append(files, strings.Split(list, ",")...)
+			}
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if err := hashFile(h, repo, filepath.Join(rel, f)); err != nil {
+				return "", err
+			}
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashFile writes a repository file's slash-separated name, size and bytes
+// to h.
+func hashFile(h io.Writer, repo, rel string) error {
+	b, err := os.ReadFile(filepath.Join(repo, rel))
+	if err != nil {
+		return fmt.Errorf("serve: hashing sources: %w", err)
+	}
+	fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
+	h.Write(b)
+	return nil
 }
 
 func goEnv(name string) (string, error) {

@@ -3,13 +3,21 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/andybalholm/brotli"
+	"github.com/lookalike/lookalike/builder/internal/cli"
+	"github.com/lookalike/lookalike/internal/headers"
 )
 
 // serveFixture lays out a page folder and an asset folder side by side with a
@@ -89,7 +97,7 @@ func TestServeHeaders(t *testing.T) {
 			for k, want := range map[string]string{
 				"Content-Type":                 tc.ctype,
 				"Cache-Control":                tc.cache,
-				"Content-Security-Policy":      contentSecurityPolicy,
+				"Content-Security-Policy":      headers.CSP,
 				"X-Content-Type-Options":       "nosniff",
 				"Cross-Origin-Opener-Policy":   "same-origin",
 				"Cross-Origin-Embedder-Policy": "require-corp",
@@ -99,19 +107,6 @@ func TestServeHeaders(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestServeCSPIsStrict(t *testing.T) {
-	for _, bad := range []string{"'unsafe-inline'", "'unsafe-eval'", "*", "http:"} {
-		if strings.Contains(contentSecurityPolicy, bad) {
-			t.Errorf("CSP contains %s", bad)
-		}
-	}
-	for _, must := range []string{"script-src 'self' 'wasm-unsafe-eval'", "object-src 'none'", "base-uri 'none'"} {
-		if !strings.Contains(contentSecurityPolicy, must) {
-			t.Errorf("CSP lacks %q", must)
-		}
 	}
 }
 
@@ -186,62 +181,255 @@ func TestServeRange(t *testing.T) {
 	}
 }
 
-func TestHashedName(t *testing.T) {
-	tests := []struct {
-		name string
-		want bool
-	}{
-		{"model-3fa94c1e.onnx", true},
-		{"catalog-0123456789abcdef0123456789abcdef.json", true},
-		{"thumbs-00-deadbeefcafe.webp", true},
-		{"engine-0a1b2c3d4e5f.wasm", true},
-		{"manifest.json", false},
-		{"index.html", false},
-		{"model-3fa94c.onnx", false},    // too short to be a content hash
-		{"model-3FA94C1E.onnx", false},  // hashes are lower-case hex
-		{"model-notahash1.onnx", false}, // not hex
-		{"lookalike-3fa94c1e", false},   // no extension
-		{"app-3fa94c1e.js.map", true},   // double extension
-		{"sw.js", false},
-	}
-	for _, tc := range tests {
-		if got := hashedName.MatchString(tc.name); got != tc.want {
-			t.Errorf("hashedName(%q) = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
-func TestSourceHashChangesWithSources(t *testing.T) {
+func TestEngineSourceHash(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) {
+		t.Helper()
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module x\n")
-	write("wasm/engine/main.go", "package main\n")
+	write("go.mod", "module x\n\ngo 1.22\n")
+	write("wasm/engine/main.go", "package main\n\nimport _ \"x/internal/dep\"\n\nfunc main() {}\n")
 	write("wasm/engine/main_test.go", "package main\n")
-	paths := []string{"go.mod", "models", "wasm/engine"}
-	h1, err := sourceHash(dir, paths)
+	write("internal/dep/dep.go", "package dep\n")
+	write("internal/dep/dep_other.go", "//go:build !js\n\npackage dep\n")
+	write("internal/unrelated/u.go", "package unrelated\n")
+	hash := func() string {
+		t.Helper()
+		h, err := engineSourceHash(dir, "./wasm/engine")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h1 := hash()
+	for _, tc := range []struct {
+		what, file, body string
+		changes          bool
+	}{
+		{"a test file", "wasm/engine/main_test.go", "package main // tests do not change the build\n", false},
+		{"a README", "wasm/engine/README.md", "docs neither", false},
+		{"a package the engine does not import", "internal/unrelated/u.go", "package unrelated\n\nvar X = 1\n", false},
+		{"a file js/wasm does not compile", "internal/dep/dep_other.go", "//go:build !js\n\npackage dep\n\nvar Y = 2\n", false},
+		{"an imported package (internal/…)", "internal/dep/dep.go", "package dep\n\nvar X = 1\n", true},
+		{"a new file in an imported package", "internal/dep/more.go", "package dep\n", true},
+		{"the engine", "wasm/engine/main.go", "package main\n\nimport _ \"x/internal/dep\"\n\nfunc main() { println() }\n", true},
+		{"go.mod", "go.mod", "module x\n\ngo 1.23\n", true},
+	} {
+		write(tc.file, tc.body)
+		h2 := hash()
+		if (h2 != h1) != tc.changes {
+			t.Errorf("editing %s: hash changed = %v, want %v", tc.what, h2 != h1, tc.changes)
+		}
+		h1 = h2
+	}
+	// The real engine's key covers the internal packages it compiles.
+	repo, err := cli.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	write("wasm/engine/main_test.go", "package main // tests do not change the build\n")
-	write("wasm/engine/README.md", "docs neither")
-	h2, _ := sourceHash(dir, paths)
-	if h1 != h2 {
-		t.Errorf("hash changed for a test or doc edit")
+	cmd := exec.Command("go", "list", "-deps", "./wasm/engine")
+	cmd.Dir, cmd.Env = repo, append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
 	}
-	write("models/x/x.go", "package x\n")
-	h3, _ := sourceHash(dir, paths)
-	if h3 == h2 {
-		t.Errorf("hash did not change when a models/ source was added")
+	for _, want := range []string{"internal/vec", "internal/topk"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("wasm/engine does not depend on %s any more; fix this test", want)
+		}
 	}
-	write("wasm/engine/main.go", "package main\n\nfunc f() {}\n")
-	h4, _ := sourceHash(dir, paths)
-	if h4 == h3 {
-		t.Errorf("hash did not change when the engine source changed")
+}
+
+func TestServeCORS(t *testing.T) {
+	srv := serveFixture(t)
+	for _, tc := range []struct {
+		path, corp, acao string
+	}{
+		{"/", "same-origin", ""},
+		{"/index.html", "same-origin", ""},
+		{"/app.js", "cross-origin", "*"},
+		{"/assets/manifest.json", "cross-origin", "*"},
+		{"/build/engine-0123456789ab.wasm", "cross-origin", "*"},
+		{"/nope.js", "cross-origin", "*"},
+	} {
+		res, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Cross-Origin-Resource-Policy"); got != tc.corp {
+			t.Errorf("%s: CORP %q, want %q", tc.path, got, tc.corp)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != tc.acao {
+			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", tc.path, got, tc.acao)
+		}
+	}
+	req, _ := http.NewRequest("OPTIONS", srv.URL+"/assets/manifest.json", nil)
+	req.Header.Set("Origin", "http://shop.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 204 || len(b) != 0 || res.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "GET") || res.Header.Get("Access-Control-Allow-Headers") != "Range" {
+		t.Errorf("preflight: %d %q %v", res.StatusCode, b, res.Header)
+	}
+}
+
+// siblingFixture serves a JSON file with brotli and gzip siblings, a
+// script with a gzip one only, and a file without any.
+func siblingFixture(t *testing.T) (srv *httptest.Server, body []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	body = []byte(strings.Repeat(`{"id":"1163","title":"Navy shirt"},`, 200))
+	var br, gz bytes.Buffer
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	bw.Write(body)
+	bw.Close()
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	files := map[string][]byte{
+		"static/index.html":                    []byte("<!doctype html>"),
+		"static/lookalike.js":                  body,
+		"static/lookalike.js.gz":               gz.Bytes(),
+		"assets/catalog-0123456789ab.json":     body,
+		"assets/catalog-0123456789ab.json.br":  br.Bytes(),
+		"assets/catalog-0123456789ab.json.gz":  gz.Bytes(),
+		"assets/neighbors-0123456789ab.bin":    body,
+		"assets/archive-0123456789ab.tar.gz":   []byte("a real .gz file, no original next to it"),
+		"assets/catalog-0123456789ab.json.zst": []byte("not a sibling we know"),
+	}
+	for name, b := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := newServeHandler(filepath.Join(dir, "static"), filepath.Join(dir, "assets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, body
+}
+
+func TestServePrecompressed(t *testing.T) {
+	srv, body := siblingFixture(t)
+	// No automatic decompression: the test sees what the server sends.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	get := func(method, p string, hdr map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+p, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res, b
+	}
+	decode := func(enc string, b []byte) []byte {
+		t.Helper()
+		var r io.Reader
+		switch enc {
+		case "br":
+			r = brotli.NewReader(bytes.NewReader(b))
+		case "gzip":
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = zr
+		default:
+			return b
+		}
+		out, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatalf("decoding %s: %v", enc, err)
+		}
+		return out
+	}
+	const catalog = "/assets/catalog-0123456789ab.json"
+	for _, tc := range []struct {
+		path, accept, rng string
+		enc               string // expected Content-Encoding
+		vary              bool
+	}{
+		{catalog, "gzip, deflate, br, zstd", "", "br", true},
+		{catalog, "gzip", "", "gzip", true},
+		{catalog, "br;q=0, gzip;q=0.5", "", "gzip", true},
+		{catalog, "x-gzip", "", "gzip", true},
+		{catalog, "*", "", "br", true},
+		{catalog, "*;q=0", "", "", true},
+		{catalog, "gzip;q=0, br;q=0", "", "", true},
+		{catalog, "identity", "", "", true},
+		{catalog, "", "", "", true},
+		{catalog, "br, gzip", "bytes=10-19", "", true}, // ranges are of the file's own bytes
+		{"/lookalike.js", "br, gzip", "", "gzip", true},
+		{"/assets/neighbors-0123456789ab.bin", "br, gzip", "", "", false},
+	} {
+		t.Run(tc.path+" "+tc.accept+" "+tc.rng, func(t *testing.T) {
+			hdr := map[string]string{"Accept-Encoding": tc.accept}
+			if tc.rng != "" {
+				hdr["Range"] = tc.rng
+			}
+			res, b := get("GET", tc.path, hdr)
+			if got := res.Header.Get("Content-Encoding"); got != tc.enc {
+				t.Fatalf("Content-Encoding %q, want %q", got, tc.enc)
+			}
+			if got := res.Header.Get("Vary") == "Accept-Encoding"; got != tc.vary {
+				t.Errorf("Vary %q", res.Header.Get("Vary"))
+			}
+			if cl := res.Header.Get("Content-Length"); cl != strconv.Itoa(len(b)) {
+				t.Errorf("Content-Length %s for %d bytes", cl, len(b))
+			}
+			if want := headers.ContentType(tc.path); res.Header.Get("Content-Type") != want {
+				t.Errorf("Content-Type %q, want the file's own %q", res.Header.Get("Content-Type"), want)
+			}
+			if res.Header.Get("Access-Control-Allow-Origin") != "*" || res.Header.Get("Cache-Control") != headers.CacheControl(tc.path) {
+				t.Errorf("policy headers lost: %v", res.Header)
+			}
+			want := body
+			if tc.rng != "" {
+				if res.StatusCode != 206 {
+					t.Fatalf("range: status %d", res.StatusCode)
+				}
+				want = body[10:20]
+			}
+			if got := decode(tc.enc, b); !bytes.Equal(got, want) {
+				t.Errorf("body decodes to %d bytes %.40q, want %.40q", len(got), got, want)
+			}
+			// HEAD: the same headers, no body.
+			hres, hb := get("HEAD", tc.path, hdr)
+			if len(hb) != 0 || hres.Header.Get("Content-Encoding") != tc.enc || hres.Header.Get("Content-Length") != res.Header.Get("Content-Length") {
+				t.Errorf("HEAD: %d bytes, %v", len(hb), hres.Header)
+			}
+		})
+	}
+	// A sibling is not a resource of its own; unknown suffixes and real
+	// .gz files without an original are ordinary files.
+	for p, want := range map[string]int{
+		catalog + ".br":                         404,
+		catalog + ".gz":                         404,
+		"/lookalike.js.gz":                      404,
+		"/assets/archive-0123456789ab.tar.gz":   200,
+		"/assets/catalog-0123456789ab.json.zst": 200,
+	} {
+		if res, _ := get("GET", p, map[string]string{"Accept-Encoding": "br, gzip"}); res.StatusCode != want || res.Header.Get("Content-Encoding") != "" {
+			t.Errorf("%s: status %d encoding %q, want %d and none", p, res.StatusCode, res.Header.Get("Content-Encoding"), want)
+		}
 	}
 }

@@ -5,7 +5,7 @@ package main
 // builder stage: the complete static site for a static host or the edge
 // worker (wrangler.toml): the page (static/ with the engine built into
 // static/build/), a built asset folder under assets/, and the edge
-// worker's lookup files under _worker/ (see wasm/worker/edge).
+// worker's lookup files under _worker/ (see models/edge).
 
 import (
 	"encoding/json"
@@ -21,8 +21,9 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/builder/internal/cli"
+	"github.com/lookalike/lookalike/internal/headers"
 	"github.com/lookalike/lookalike/models/catalog"
-	"github.com/lookalike/lookalike/wasm/worker/edge"
+	"github.com/lookalike/lookalike/models/edge"
 )
 
 func init() {
@@ -37,70 +38,22 @@ const siteMarker = ".lookalike-site"
 // (free plan).
 const maxSiteFiles = 20000
 
-// headerPolicy is what a host must send, written for wasm/worker/entry.mjs
-// (which imports it) from the constants builder serve uses, so the two
-// hosts cannot drift apart.
-type headerPolicy struct {
-	CSP          string            `json:"csp"`
-	HashedName   string            `json:"hashedName"` // JavaScript-compatible regular expression
-	ContentTypes map[string]string `json:"contentTypes"`
-	Immutable    string            `json:"immutable"`
-	Revalidate   string            `json:"revalidate"`
-	Common       map[string]string `json:"common"` // sent with everything
-}
-
-func currentHeaderPolicy() headerPolicy {
-	h := make(map[string][]string)
-	setCommonHeaders(h)
-	common := map[string]string{}
-	for k, v := range h {
-		// CORP differs per response (the worker allows cross-origin use of
-		// assets and the API); the CSP is its own field.
-		if k == "Cross-Origin-Resource-Policy" || k == "Content-Security-Policy" {
-			continue
-		}
-		common[k] = v[0]
-	}
-	return headerPolicy{
-		CSP: contentSecurityPolicy, HashedName: hashedName.String(), ContentTypes: contentTypes,
-		Immutable: cacheControl("x-0123456789ab.js"), Revalidate: cacheControl("manifest.json"),
-		Common: common,
-	}
-}
-
 func runStage(args []string) error {
 	fl := flag.NewFlagSet("stage", flag.ContinueOnError)
 	assets := fl.String("assets", "", "asset folder written by 'builder build'")
 	out := fl.String("out", "", "site folder to (re)write; must be new, empty or written by stage before")
 	static := fl.String("static", "static", "folder holding the page")
 	noBuild := fl.Bool("no-build", false, "do not build the engine; use static/build/ as it is")
-	headers := fl.String("headers", "", "also write the header policy (JSON) to this file, for wasm/worker/entry.mjs")
 	fl.Usage = func() {
-		fmt.Fprintf(fl.Output(), "usage: go run ./builder stage --assets DIR --out SITE [--static static] [--headers FILE]\n"+
-			"       go run ./builder stage --headers FILE\n\n")
+		fmt.Fprintf(fl.Output(), "usage: go run ./builder stage --assets DIR --out SITE [--static static]\n\n")
 		fl.PrintDefaults()
 	}
 	if err := cli.Parse(fl, args); err != nil {
 		return err
 	}
-	if fl.NArg() > 0 || (*headers == "" && (*assets == "" || *out == "")) || (*assets == "") != (*out == "") {
+	if fl.NArg() > 0 || *assets == "" || *out == "" {
 		fl.Usage()
-		return errors.New("stage: give --assets DIR and --out SITE (and/or --headers FILE)")
-	}
-	if *headers != "" {
-		b, err := json.MarshalIndent(currentHeaderPolicy(), "", "  ")
-		if err != nil {
-			return fmt.Errorf("stage: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(*headers), 0o755); err != nil {
-			return fmt.Errorf("stage: %w", err)
-		}
-		if err := writeFileAtomic(*headers, append(b, '\n')); err != nil {
-			return err
-		}
-	}
-	if *assets == "" {
-		return nil
+		return errors.New("stage: give --assets DIR and --out SITE")
 	}
 	start := time.Now()
 	if !*noBuild {
@@ -153,11 +106,16 @@ func stageSite(staticDir, assetsDir, out string) (*stageStats, error) {
 	if err := os.WriteFile(filepath.Join(out, siteMarker), []byte("written by 'go run ./builder stage'; deleted and rewritten by it\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("stage: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(out, ".assetsignore"), []byte(siteMarker+"\n"), 0o644); err != nil {
+	// _headers is for static hosts; the edge entry applies the policy itself.
+	if err := os.WriteFile(filepath.Join(out, ".assetsignore"), []byte(siteMarker+"\n"+pagesHeaders+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("stage: %w", err)
 	}
 	st := &stageStats{}
+	var served []string // URL paths of the site's public files
 	add := func(name string, size int64) error {
+		if !strings.HasPrefix(name, "_worker/") {
+			served = append(served, "/"+name)
+		}
 		st.files++
 		st.bytes += size
 		if size > st.largestSize {
@@ -178,6 +136,13 @@ func stageSite(staticDir, assetsDir, out string) (*stageStats, error) {
 	}, add); err != nil {
 		return nil, err
 	}
+	// Which files have precompressed siblings, for the edge entry (the
+	// sibling rule of internal/headers; the Go side never reads it).
+	enc, err := siblingIndex(served)
+	if err != nil {
+		return nil, err
+	}
+	edgeFiles[encodingsName] = enc
 	names := make([]string, 0, len(edgeFiles))
 	for n := range edgeFiles {
 		names = append(names, n)
@@ -199,7 +164,39 @@ func stageSite(staticDir, assetsDir, out string) (*stageStats, error) {
 	if st.files > maxSiteFiles {
 		return nil, fmt.Errorf("stage: %d files, over the %d-file limit of a Workers static assets deployment", st.files, maxSiteFiles)
 	}
+	if err := os.WriteFile(filepath.Join(out, pagesHeaders), []byte(headers.PagesFile(served)), 0o644); err != nil {
+		return nil, fmt.Errorf("stage: %w", err)
+	}
 	return st, nil
+}
+
+// pagesHeaders is the header recipe stage writes for static hosts that
+// read a `_headers` file (Cloudflare Pages).
+const pagesHeaders = "_headers"
+
+// encodingsName is the staged list of precompressed siblings, under _worker/.
+const encodingsName = "encodings.json"
+
+// siblingIndex maps each served path that has precompressed siblings to
+// their encodings, preferred first: {"/assets/catalog-….json": ["br", "gzip"]}.
+func siblingIndex(served []string) ([]byte, error) {
+	have := map[string]bool{}
+	for _, p := range served {
+		have[p] = true
+	}
+	idx := map[string][]string{}
+	for _, p := range served {
+		for _, e := range headers.Encodings {
+			if have[p+e.Suffix] {
+				idx[p] = append(idx[p], e.Name)
+			}
+		}
+	}
+	b, err := json.Marshal(idx)
+	if err != nil {
+		return nil, fmt.Errorf("stage: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 // checkSiteFolder refuses to delete anything stage did not write.

@@ -7,13 +7,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/edge"
 	"github.com/lookalike/lookalike/models/vecfile"
-	"github.com/lookalike/lookalike/wasm/worker/edge"
 )
 
 // stageFixture writes a page folder and a small but real asset folder
@@ -33,6 +32,8 @@ func stageFixture(t *testing.T, dir string, n int) (static, assets string) {
 	write(filepath.Join(static, "README.md"), []byte("# dev notes"))
 	write(filepath.Join(static, ".hidden"), []byte("no"))
 	write(filepath.Join(static, "build", "engine-0123456789ab.wasm"), []byte("\x00asm"))
+	write(filepath.Join(static, "build", "engine-0123456789ab.wasm.br"), []byte("br bytes"))
+	write(filepath.Join(static, "build", "engine-0123456789ab.wasm.gz"), []byte("gz bytes"))
 	items := make([]catalog.Item, n)
 	nl := vecfile.NeighborLists{K: 3, Section: make([][]vecfile.Neighbor, n)}
 	for i := range items {
@@ -88,8 +89,23 @@ func TestStageSite(t *testing.T) {
 		}
 	}
 	ceil := func(a, b int) int { return (a + b - 1) / b }
-	if want := 2 + ceil(300, edge.ShardSize) + ceil(300, edge.CardShardSize); st.edgeFiles != want || st.files < 10 { // meta, ids, nb and cards shards
+	if want := 3 + ceil(300, edge.ShardSize) + ceil(300, edge.CardShardSize); st.edgeFiles != want || st.files < 10 { // meta, ids, encodings, nb and cards shards
 		t.Errorf("stats %+v", st)
+	}
+	// The static-host recipe, kept out of a wrangler upload, and the index
+	// of precompressed siblings for the edge entry.
+	ph, err := os.ReadFile(filepath.Join(out, "_headers"))
+	if err != nil || !strings.Contains(string(ph), "/assets/*\n  ! Cache-Control\n  Cache-Control: public, max-age=31536000, immutable\n") ||
+		!strings.Contains(string(ph), "/assets/manifest.json\n  ! Cache-Control\n  Cache-Control: no-cache\n") {
+		t.Errorf("_headers (%v):\n%s", err, ph)
+	}
+	if ig, _ := os.ReadFile(filepath.Join(out, ".assetsignore")); !strings.Contains(string(ig), "_headers") {
+		t.Errorf(".assetsignore %q lets _headers into the upload", ig)
+	}
+	var enc map[string][]string
+	eb, _ := os.ReadFile(filepath.Join(out, "_worker", "encodings.json"))
+	if err := json.Unmarshal(eb, &enc); err != nil || len(enc) != 1 || strings.Join(enc["/build/engine-0123456789ab.wasm"], ",") != "br,gzip" {
+		t.Errorf("encodings.json %s (%v)", eb, err)
 	}
 	// Staging again replaces the folder (it carries the marker).
 	os.WriteFile(filepath.Join(out, "stale.js"), []byte("old"), 0o644)
@@ -135,20 +151,5 @@ func TestStageRefuses(t *testing.T) {
 	os.WriteFile(filepath.Join(assets, man.Assets[0].File), []byte("tampered"), 0o644)
 	if _, err := stageSite(static, assets, filepath.Join(dir, "site3")); err == nil || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("tampered asset: %v", err)
-	}
-}
-
-func TestHeaderPolicy(t *testing.T) {
-	p := currentHeaderPolicy()
-	if p.CSP != contentSecurityPolicy || p.Common["X-Content-Type-Options"] != "nosniff" || p.ContentTypes[".wasm"] != "application/wasm" {
-		t.Errorf("policy %+v", p)
-	}
-	if p.Immutable != "public, max-age=31536000, immutable" || p.Revalidate != "no-cache" {
-		t.Errorf("cache policies %q %q", p.Immutable, p.Revalidate)
-	}
-	// entry.mjs compiles the pattern with JavaScript's RegExp: keep it to
-	// the syntax both share.
-	if regexp.MustCompile(`\(\?|\\[pPz]`).MatchString(p.HashedName) {
-		t.Errorf("hashed-name pattern %q uses Go-only syntax", p.HashedName)
 	}
 }

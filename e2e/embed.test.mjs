@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { embedSize } from './bench/embed_size.mjs';
+import { prepareSite, startWrangler } from './bench/edge.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = (() => {
@@ -672,6 +673,63 @@ describe('embed', () => {
       assert.deepEqual(seen.warnings, []);
     } finally {
       await context.close();
+    }
+  });
+
+  // docs/embed.md's snippets, as a site owner pastes them, on a plain page
+  // of another loopback origin, against the two Lookalike hosts the README
+  // names: `builder serve` and `make demo`'s wrangler site (the staged
+  // folder in workerd, the edge API too).
+  test('the docs/embed.md snippets from another origin: builder serve and the wrangler site', { timeout: 900_000 }, async () => {
+    const doc = fs.readFileSync(path.join(repo, 'docs', 'embed.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## The snippets'), doc.indexOf('## Options'));
+    const blocks = [...section.matchAll(/```html\n([\s\S]*?)```/g)].map((m) => m[1].trim()).slice(0, 3);
+    assert.equal(blocks.length, 3, 'three snippets (script, carousel, search box) in docs/embed.md');
+    assert.match(blocks[0], /<script type="module" src="https:\/\/lookalike\.example\.com\/lookalike\.js"><\/script>/);
+    const id = display.ids[0];
+    const site = prepareSite({ name: 'e2e-embed', assets: assetsDir });
+    const wr = await startWrangler({ config: site.config });
+    try {
+      for (const [host, origin] of [['builder serve', pageOrigin], ['wrangler dev', wr.url]]) {
+        const snippet = blocks.map((b) => b.replaceAll('https://lookalike.example.com', origin).replace(/product-id="[^"]*"/, `product-id="${id}"`));
+        const { context, page, seen } = await openPage();
+        const refused = [];
+        page.on('console', (m) => { if (/CORS|Cross-Origin|blocked/i.test(m.text())) refused.push(m.text()); });
+        try {
+          await hostPage(page, `snippet-${host.replace(/\W+/g, '-')}`, `<h1>A shop</h1>\n${snippet[1]}\n${snippet[2]}`,
+            { csp: ownerCSP(origin), extraHead: snippet[0] });
+          await waitState(page, 'lookalike-similar', 'ready', 60_000);
+          assert.deepEqual(await cardIds(page), expectedSimilar(id, 8), host);
+          await page.waitForFunction(() => [...document.querySelector('lookalike-similar').shadowRoot.querySelectorAll('img')].every((i) => i.classList.contains('ok')));
+          await page.locator('lookalike-search input[type=file]').first().setInputFiles(queryShoe.file);
+          await waitState(page, 'lookalike-search', ['results', 'error'], 540_000);
+          const status = await page.locator('lookalike-search [part~=status]').textContent();
+          assert.equal(await state(page, 'lookalike-search'), 'results', `${host}: search: ${status} ${JSON.stringify(seen.warnings)} ${refused}`);
+          assert.equal((await cardIds(page, 'lookalike-search')).length, 8);
+          assert.ok(seen.requests.some((r) => r.url.startsWith(origin) && /model-.*\.onnx/.test(r.url)), `${host}: the model came from ${origin}`);
+          await page.screenshot({ path: path.join(artifacts, `embed-snippet-${host.split(' ')[0]}.png`), fullPage: true });
+          assert.deepEqual(refused, [], host);
+          assert.deepEqual(seen.errors, [], host);
+          assert.deepEqual(seen.warnings, [], host);
+        } finally {
+          await context.close();
+        }
+      }
+      // The carousel from the wrangler site's edge API, cross-origin.
+      const { context, page, seen } = await openPage();
+      try {
+        await hostPage(page, 'snippet-api', `<lookalike-similar product-id="${id}" api="${wr.url}/api/" count="5"></lookalike-similar>`,
+          { csp: ownerCSP(wr.url), extraHead: `<script type="module" src="${wr.url}/lookalike.js"></script>` });
+        await waitState(page, 'lookalike-similar', 'ready', 60_000);
+        assert.deepEqual(await cardIds(page), expectedSimilar(id, 5));
+        assert.equal(seen.requests.filter((r) => r.url.startsWith(`${wr.url}/api/similar/`)).length, 1);
+        assert.deepEqual(seen.errors, []);
+        assert.deepEqual(seen.warnings, []);
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await wr.stop();
     }
   });
 

@@ -53,9 +53,9 @@ func modelDir(t *testing.T) string {
 	if d == "" {
 		d = filepath.Join(repoRoot(t), ".cache", "model-out")
 	}
-	for _, f := range []string{"resnet50-int8.onnx", "resnet50-fp32.onnx"} {
+	for _, f := range []string{"resnet50-int8.onnx", "resnet50-fp32.onnx", "resnet50-int4.onnx"} {
 		if _, err := os.Stat(filepath.Join(d, f)); err != nil {
-			t.Fatalf("%s missing: run `go run ./builder model --out %s --fp32` (make model)", f, d)
+			t.Fatalf("%s missing: run `go run ./builder model --out %s --fp32 --int4 --calibrate CATALOG` (make model)", f, d)
 		}
 	}
 	return d
@@ -184,6 +184,7 @@ func TestReferenceFeatures(t *testing.T) {
 	md := modelDir(t)
 	fp32 := filepath.Join(md, "resnet50-fp32.onnx")
 	int8 := filepath.Join(md, "resnet50-int8.onnx")
+	int4 := filepath.Join(md, "resnet50-int4.onnx")
 	tmp := t.TempDir()
 	photos := referencePhotos(t, 5)
 	in := filepath.Join(tmp, "in.f32")
@@ -209,10 +210,15 @@ func TestReferenceFeatures(t *testing.T) {
 	ortFP := runJSONL(t, root, nil, "node", "e2e/ref/ort_features.mjs", "--model", fp32, in)
 	ortQ := runJSONL(t, root, nil, "node", "e2e/ref/ort_features.mjs", "--model", int8, in)
 	wasmQ := runJSONL(t, root, nil, filepath.Join(root, "wasm/exec/go_js_wasm_exec"), wasmTool, "--model", int8, "--outputs", "gap,gmp", in)
-	oursA8 := runJSONL(t, root, nil, tool, "--model", int8, "--activations", "int8", "--outputs", "gap,gmp", in)
-	wasmA8 := runJSONL(t, root, nil, filepath.Join(root, "wasm/exec/go_js_wasm_exec"), wasmTool, "--model", int8, "--activations", "int8", "--outputs", "gap,gmp", in)
+	// The shipped model: mostly 4-bit weights (opset 21 DequantizeLinear).
+	ours4 := runJSONL(t, root, nil, tool, "--model", int4, "--outputs", "gap,gmp", in)
+	ort4 := runJSONL(t, root, nil, "node", "e2e/ref/ort_features.mjs", "--model", int4, in)
+	wasm4 := runJSONL(t, root, nil, filepath.Join(root, "wasm/exec/go_js_wasm_exec"), wasmTool, "--model", int4, "--outputs", "gap,gmp", in)
+	// What the builder and the page run: the shipped model with int8 activations.
+	oursA8 := runJSONL(t, root, nil, tool, "--model", int4, "--activations", "int8", "--outputs", "gap,gmp", in)
+	wasmA8 := runJSONL(t, root, nil, filepath.Join(root, "wasm/exec/go_js_wasm_exec"), wasmTool, "--model", int4, "--activations", "int8", "--outputs", "gap,gmp", in)
 
-	for name, recs := range map[string][]featRec{"tfjs": tfjs, "ours fp32": oursFP, "ours int8": oursQ, "ort fp32": ortFP, "ort int8": ortQ, "wasm int8": wasmQ,
+	for name, recs := range map[string][]featRec{"tfjs": tfjs, "ours fp32": oursFP, "ours int8": oursQ, "ort fp32": ortFP, "ort int8": ortQ, "wasm int8": wasmQ, "ours int4": ours4, "ort int4": ort4, "wasm int4": wasm4,
 		"ours int8 activations": oursA8, "wasm int8 activations": wasmA8} {
 		if len(recs) != len(photos) {
 			t.Fatalf("%s: %d records for %d photos", name, len(recs), len(photos))
@@ -234,8 +240,12 @@ func TestReferenceFeatures(t *testing.T) {
 		check("ORT vs engine, int8 gmp", ortQ[i].Gmp, oursQ[i].Gmp, 0.9999)
 		check("wasm vs native, int8 gap", wasmQ[i].Gap, oursQ[i].Gap, 0.99999)
 		check("wasm vs native, int8 gmp", wasmQ[i].Gmp, oursQ[i].Gmp, 0.99999)
-		check("int8 vs fp32 activations, gap", oursA8[i].Gap, oursQ[i].Gap, 0.995)
-		check("int8 vs fp32 activations, gmp", oursA8[i].Gmp, oursQ[i].Gmp, 0.995)
+		check("ORT vs engine, int4 file", ort4[i].Gap, ours4[i].Gap, 0.9999)
+		check("ORT vs engine, int4 gmp", ort4[i].Gmp, ours4[i].Gmp, 0.9999)
+		check("wasm vs native, int4 gap", wasm4[i].Gap, ours4[i].Gap, 0.99999)
+		check("int4 engine vs TF.js gap", ours4[i].Gap, tfjs[i].Gap, 0.97)
+		check("int8 vs fp32 activations, int4 file, gap", oursA8[i].Gap, ours4[i].Gap, 0.995)
+		check("int8 vs fp32 activations, int4 file, gmp", oursA8[i].Gmp, ours4[i].Gmp, 0.995)
 		for _, v := range [][2][]float64{{wasmA8[i].Gap, oursA8[i].Gap}, {wasmA8[i].Gmp, oursA8[i].Gmp}} {
 			for j := range v[1] {
 				if v[0][j] != v[1][j] {

@@ -15,7 +15,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { prepareSite, startWrangler, freePort } from './bench/edge.mjs';
+import zlib from 'node:zlib';
+import { prepareSite, startWrangler, freePort, writeSiblings } from './bench/edge.mjs';
 import { repoRoot } from './ref/common.mjs';
 import { chromiumPath, launchChromium, collectErrors, waitReady } from './lib/browser.mjs';
 
@@ -110,7 +111,7 @@ function startServe(assets) {
 }
 
 before(async () => {
-  site = prepareSite({ limit: LIMIT });
+  site = prepareSite({ limit: LIMIT, siblings: true });
   manifestBytes = fs.readFileSync(path.join(site.assets, 'manifest.json'));
   manifest = JSON.parse(manifestBytes);
   display = JSON.parse(assetBytes('catalog'));
@@ -252,7 +253,8 @@ test('static headers match builder serve; caching, types, CORS', async () => {
     assert.match(a.headers.get('content-type'), c.type, c.p);
     assert.equal(a.headers.get('cache-control'), c.cache, c.p);
     for (const h of ['content-security-policy', 'x-content-type-options', 'cross-origin-opener-policy',
-      'cross-origin-embedder-policy', 'referrer-policy', 'content-type', 'cache-control']) {
+      'cross-origin-embedder-policy', 'referrer-policy', 'permissions-policy', 'content-type', 'cache-control',
+      'access-control-allow-origin', 'cross-origin-resource-policy', 'service-worker-allowed', 'vary']) {
       assert.equal(a.headers.get(h), b.headers.get(h), `${c.p}: ${h} differs from builder serve`);
     }
     assert.match(a.headers.get('content-security-policy'), /script-src 'self' 'wasm-unsafe-eval'/);
@@ -278,12 +280,105 @@ test('static headers match builder serve; caching, types, CORS', async () => {
   }
 });
 
+test('one Go instance answers request after request (instance.mjs)', async () => {
+  const seen = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await fetch(wr.url + '/api/health');
+    await r.arrayBuffer();
+    seen.push(r.headers.get('lookalike-instance'));
+  }
+  assert.ok(seen.every(Boolean), `no Lookalike-Instance header: ${seen}`);
+  const ids = seen.map((x) => x.split(' ')[0]);
+  const counts = seen.map((x) => Number(x.split(' ')[1]));
+  assert.equal(new Set(ids).size, 1, `instances ${ids}`);
+  counts.slice(1).forEach((c, i) => assert.ok(c > counts[i], `request counts ${counts}`));
+  // Concurrent requests (queued into the one instance) all answer.
+  const many = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+    fetch(`${wr.url}/api/similar/${encodeURIComponent(display.id[i % display.count])}?k=${1 + (i % 5)}`).then(async (r) => [r.status, (await r.json()).results?.length])));
+  assert.deepEqual(many.filter(([st]) => st !== 200), []);
+  const after = await fetch(wr.url + '/api/health');
+  await after.arrayBuffer();
+  assert.equal(after.headers.get('lookalike-instance').split(' ')[0], ids[0], 'still the same instance');
+});
+
+test('OPTIONS: 204 without a body, on the API and the static path', async () => {
+  for (const p of ['/api/similar/x', '/api/health', '/assets/manifest.json', '/lookalike.js']) {
+    const r = await rawGet(wr.url, p, { method: 'OPTIONS', headers: { origin: 'http://shop.example', 'access-control-request-method': 'GET' } });
+    assert.equal(r.status, 204, `${p}: ${r.body}`);
+    assert.equal(r.body.length, 0, p);
+    assert.equal(r.headers['access-control-allow-origin'], '*', p);
+    assert.match(r.headers['access-control-allow-methods'] || '', /GET/, p);
+  }
+});
+
+test('precompressed siblings: the same rule as builder serve', async () => {
+  const files = writeSiblings(site.assets); // as prepareSite staged them
+  const catalog = files.find((f) => f.startsWith('catalog-'));
+  const identity = fs.readFileSync(path.join(site.assets, catalog));
+  const cases = [
+    ['br, gzip', 'br'], ['gzip', 'gzip'], ['br;q=0, gzip', 'gzip'], ['identity', null], ['', null],
+  ];
+  for (const [accept, enc] of cases) {
+    // wrangler dev's local proxy (undici) fills in its own Accept-Encoding
+    // when a request has none: only builder serve sees an empty one.
+    for (const base of accept ? [wr.url, serve.url] : [serve.url]) {
+      const r = await rawGet(base, `/assets/${catalog}`, { headers: { 'accept-encoding': accept } });
+      const who = `${base === wr.url ? 'worker' : 'builder serve'} ${accept || '(none)'}`;
+      assert.equal(r.status, 200, who);
+      assert.equal(r.headers['content-encoding'], enc ?? undefined, who);
+      assert.equal(r.headers['content-type'], 'application/json', who);
+      assert.equal(r.headers.vary, 'Accept-Encoding', who);
+      assert.equal(r.headers['cache-control'], 'public, max-age=31536000, immutable', who);
+      assert.equal(r.headers['access-control-allow-origin'], '*', who);
+      // builder serve sends the sibling's bytes; workerd under wrangler dev
+      // may re-encode gzip on its way out (its local proxy worker): the
+      // decoded bytes are the file's either way.
+      const decoded = enc === 'br' ? zlib.brotliDecompressSync(r.body) : enc === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
+      assert.ok(decoded.equals(identity), `${who}: decodes to ${decoded.length} bytes, want ${identity.length}`);
+      if (base === serve.url && enc) {
+        const sib = fs.readFileSync(path.join(site.assets, catalog + (enc === 'br' ? '.br' : '.gz')));
+        assert.ok(r.body.equals(sib), `${who}: not the sibling's bytes`);
+      }
+      if (r.headers['content-length'] !== undefined) assert.equal(Number(r.headers['content-length']), r.body.length, who);
+    }
+  }
+  // A Range is of the file's own bytes, never of an encoded body. builder
+  // serve answers 206; Workers assets under wrangler dev ignore Range (200,
+  // the whole file, which wrangler's local server may compress on the fly
+  // as Cloudflare does).
+  for (const base of [wr.url, serve.url]) {
+    const r = await rawGet(base, `/assets/${catalog}`, { headers: { 'accept-encoding': 'br, gzip', range: 'bytes=0-9' } });
+    if (base === serve.url) {
+      assert.equal(r.status, 206);
+      assert.equal(r.headers['content-encoding'], undefined);
+      assert.ok(r.body.equals(identity.subarray(0, 10)));
+      continue;
+    }
+    assert.equal(r.status, 200, 'range on the worker');
+    const enc = r.headers['content-encoding'];
+    const decoded = enc === 'br' ? zlib.brotliDecompressSync(r.body) : enc === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
+    assert.ok(decoded.equals(identity), `range on the worker: ${enc} body decodes to ${decoded.length} bytes`);
+  }
+  // A sibling is not a resource of its own.
+  for (const p of [`/assets/${catalog}.br`, `/assets/${catalog}.gz`, '/assets/manifest.json.gz']) {
+    for (const base of [wr.url, serve.url]) {
+      const r = await rawGet(base, p, { headers: { 'accept-encoding': 'br, gzip' } });
+      assert.equal(r.status, 404, `${base} ${p}`);
+    }
+  }
+  // A file without siblings: no Vary, no encoding.
+  const plainFile = await rawGet(wr.url, `/assets/${indexFile(manifest)}`, { headers: { 'accept-encoding': 'br, gzip', range: 'bytes=0-3' } });
+  assert.equal(plainFile.headers['content-encoding'], undefined);
+  assert.equal(plainFile.headers.vary, undefined);
+});
+
 test('unknown assets are 404; no path traversal; edge lookup files are not public', async () => {
   const paths = [
     '/assets/nothing-0123456789ab.bin', '/nothing.html', '/build/nothing.js',
     '/../wrangler.toml', '/assets/../../go.mod', '/%2e%2e/%2e%2e/etc/passwd', '/assets/..%2f..%2fgo.mod',
     '/assets/%2e%2e%2fmanifest.json', '/..%5c..%5cgo.mod', '/_worker/meta.json', '/_worker/ids-0.txt',
-    '/assets/../_worker/meta.json', '/.lookalike-site', '/.assetsignore', '/assets/.hidden', '/%00',
+    '/assets/../_worker/meta.json', '/.lookalike-site', '/.assetsignore', '/assets/.hidden', '/%00', '/_headers',
+    '/_worker/encodings.json',
   ];
   for (const p of paths) {
     const r = await rawGet(wr.url, p);
@@ -291,6 +386,48 @@ test('unknown assets are 404; no path traversal; edge lookup files are not publi
     assert.equal(r.headers['x-content-type-options'], 'nosniff', p);
     const text = r.body.toString();
     assert.ok(!text.includes('module github.com') && !text.includes('lookalike-edge') && !text.includes('root:'), `${p} leaked: ${text.slice(0, 100)}`);
+  }
+});
+
+test('without the ASSETS binding (wrangler dev --assets DIR): clear errors, no stack traces', async () => {
+  const w = await startWrangler({ config: site.config, extraArgs: ['--assets', site.site], readyPath: '/', readyStatus: 503 });
+  try {
+    for (const [p, status, type] of [['/', 503, /^text\/plain/], ['/assets/manifest.json', 503, /^text\/plain/], ['/api/health', 500, /^application\/json/]]) {
+      const r = await rawGet(w.url, p);
+      const text = r.body.toString();
+      assert.equal(r.status, status, `${p}: ${text}`);
+      assert.match(r.headers['content-type'], type, p);
+      assert.match(text, /ASSETS|internal error/, p);
+      assert.ok(!/TypeError|\bat \w+ \(|entry\.mjs|\.go:\d/.test(text), `${p} leaks a stack trace: ${text}`);
+    }
+  } finally {
+    await w.stop();
+  }
+});
+
+test('node wasm/worker/wrangler.mjs (make demo): wrangler quiet, our "open" line last', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['wasm/worker/wrangler.mjs', '--port', String(port), '--config', site.config],
+    { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b) => { out += b; });
+  child.stderr.on('data', (b) => { out += b; });
+  const exited = new Promise((res) => child.once('exit', res));
+  try {
+    for (let t = Date.now(); !/open http/.test(out); ) {
+      if (child.exitCode !== null || Date.now() - t > 180_000) assert.fail(`no "open" line:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // anything wrangler prints late
+    const r = await fetch(`http://127.0.0.1:${port}/api/health`);
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const lines = out.trim().split('\n');
+    assert.match(lines[lines.length - 1], new RegExp(`^Lookalike: open http://127\\.0\\.0\\.1:${port}/ `));
+    assert.ok(!/ENOTFOUND|out-of-date|wrangler@4|Request\.cf|\bat \w+ \(/.test(out), `noise:\n${out}`);
+  } finally {
+    try { process.kill(-child.pid, 'SIGINT'); } catch {}
+    await exited;
   }
 });
 

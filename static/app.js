@@ -116,6 +116,7 @@ function onWorkerMessage(m) {
 const STAGE_NAMES = {
   manifest: 'catalogue list', engine: 'search engine', model: 'image model', index: 'search index',
   vectors: 'product vectors', neighbors: 'similar-product lists', catalog: 'product details', start: 'engine start',
+  codes: 'product codes', heads: 'type and colour guides', projection: 'image features',
 };
 
 function mb(n) { return (n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0); }
@@ -124,11 +125,17 @@ function onProgress(m) {
   const total = m.overallTotal || m.total || 0;
   const loaded = m.overallLoaded ?? m.loaded ?? 0;
   const pct = total > 0 ? Math.min(100, (loaded / total) * 100) : 0;
-  const stage = STAGE_NAMES[m.stage] || m.stage;
-  const text = total > 0
-    ? `Loading ${stage} · ${mb(loaded)} of ${mb(total)} MB`
-    : `Loading ${stage}…`;
+  let text = `Loading ${STAGE_NAMES[m.stage] || m.stage}…`;
+  if (total > 0) {
+    // Everything downloads at once: say how much and how long, not which file.
+    const left = Number.isFinite(m.secondsLeft) && m.secondsLeft > 0.5 ? ` · about ${secondsText(m.secondsLeft)} left` : '';
+    text = loaded >= total ? 'Starting the search engine…' : `Downloading the search engine · ${mb(loaded)} of ${mb(total)} MB${left}`;
+  }
   setLoadStatus('loading', text, pct);
+}
+
+function secondsText(s) {
+  return s < 60 ? `${Math.ceil(s)} s` : `${Math.ceil(s / 60)} min`;
 }
 
 function onReady(m) {
@@ -299,15 +306,25 @@ function onResults(m) {
     personal.recordSearch(m.query.vector).then(renderPersonalCount);
   }
   if (m.query?.kind === 'image') state.recordSearch = false;
+  // Where the engine found the product in a busy photo: the crop box shows
+  // it (moving it searches that area instead), and what the photo looks like.
+  if (m.query?.kind === 'image') {
+    const b = m.query.box;
+    if (b && b.auto && !state.crop && state.image) crop.propose(b);
+    state.predicted = m.query.predicted || null;
+  }
   el.results.dataset.personal = String(state.sentPersonal);
   renderQueryCard();
   renderResults(results);
   const where = [state.section, state.colour].filter(Boolean).join(', ');
   const n = results.length;
+  const close = results.filter((r) => r.close !== false).length;
   const noun = state.query?.kind === 'similar' ? 'similar products' : 'lookalikes';
   const summary = n === 0
     ? `No ${noun} found${where ? ` in ${where}` : ''}. Try another section or colour.`
-    : `${n} ${noun}${where ? ` in ${where}` : ''}`;
+    : close < n
+      ? `${close} ${noun}${where ? ` in ${where}` : ''} · ${n - close} less similar`
+      : `${n} ${noun}${where ? ` in ${where}` : ''}`;
   const ms = m.ms || {};
   const total = (ms.decode || 0) + (ms.embed || 0) + (ms.search || 0);
   const took = total >= 1 ? ` · ${Math.round(total).toLocaleString()} ms on this device` : ' · in under 1 ms on this device';
@@ -362,6 +379,7 @@ function renderQueryCard() {
       el.queryThumb.append(img);
     }
     el.queryBack.hidden = true;
+    renderPredicted();
   } else {
     el.queryKind.textContent = 'More like this';
     el.resultsTitle.textContent = q.title ? `Similar to ${q.title}` : `Similar to product ${q.productId}`;
@@ -370,13 +388,44 @@ function renderQueryCard() {
   }
 }
 
+/** "Looks like: Tshirts · Navy Blue" under the photo, from the engine's heads. */
+function renderPredicted() {
+  const p = state.predicted;
+  let line = el.queryCard.querySelector('.predicted');
+  const parts = p ? Object.values(p).filter((v) => v && v.label && v.p >= 0.35).map((v) => v.label) : [];
+  if (!parts.length) { line?.remove(); return; }
+  if (!line) {
+    line = document.createElement('p');
+    line.className = 'predicted';
+    el.queryKind.after(line);
+  }
+  line.textContent = `Looks like: ${parts.join(' · ')}`;
+}
+
 function renderResults(results) {
   // Keep the keyboard where it was when the same product is still shown
   // (e.g. its heart, after a like re-ranked the results).
   const had = document.activeElement?.closest?.('#results li[data-product-id]');
   const control = had && ['like', 'card-main', 'card-link'].find((c) => document.activeElement.classList.contains(c));
   const frag = document.createDocumentFragment();
-  for (const r of results) frag.append(resultCard(r));
+  let ended = false;
+  for (const r of results) {
+    // Below the build's relevance floor: not called a lookalike. The grid
+    // of close matches ends, the rest follow apart.
+    if (r.close === false && !ended) {
+      ended = true;
+      const end = document.createElement('li');
+      end.className = 'results-end';
+      end.setAttribute('role', 'separator');
+      end.textContent = frag.childNodes.length
+        ? "That's all the close matches. Less similar products:"
+        : 'No close matches in this catalogue. The nearest products:';
+      frag.append(end);
+    }
+    const card = resultCard(r);
+    if (ended) card.classList.add('distant');
+    frag.append(card);
+  }
   el.results.replaceChildren(frag);
   if (control) {
     const li = [...el.results.children].find((x) => x.dataset.productId === had.dataset.productId);

@@ -42,6 +42,7 @@ export function createCropBox(stage, img, box, onChange) {
   }
 
   function set(n, committed) {
+    delete box.dataset.auto;
     r = normalise(n);
     render();
     onChange({ ...r }, committed);
@@ -155,11 +156,22 @@ export function createCropBox(stage, img, box, onChange) {
   return {
     /** Sets the image size and resets the rectangle to the whole image. */
     reset(width, height) {
+      delete box.dataset.auto;
       W = Math.max(1, width); H = Math.max(1, height);
       r = { x: 0, y: 0, w: W, h: H };
       render();
     },
     whole() { set({ x: 0, y: 0, w: W, h: H }, true); },
+    /**
+     * Shows a rectangle the engine proposed (where it found the product)
+     * without searching again: the shopper can still move it, which does.
+     */
+    propose(n) {
+      r = normalise(n);
+      render();
+      box.dataset.auto = 'true';
+      box.setAttribute('aria-label', `${box.getAttribute('aria-label')} (found automatically; move it to search another part)`);
+    },
     get rect() { return { ...r }; },
     get isWhole() { return r.x === 0 && r.y === 0 && r.w === W && r.h === H; },
   };

@@ -8,19 +8,7 @@
 const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
 
-// The order the engine needs them in; `optional` ones may be absent.
-// The projection comes before the model so that Go can build the embedder
-// the moment the model has arrived and collect the decoding garbage before
-// the index takes its memory (Go's wasm memory never shrinks).
-const STAGES = [
-  { kind: 'projection', optional: true },
-  { kind: 'model' },
-  { kind: 'index' },
-  { kind: 'vectors', optional: true },
-  { kind: 'neighbors', optional: true },
-  { kind: 'cf', optional: true },        // collaborative neighbours (build --interactions)
-  { kind: 'catalog' },
-];
+import { planStages } from './asset-plan.js';
 
 let engine = null;       // globalThis.lookalike once Go runs
 let readyInfo = null;
@@ -88,105 +76,84 @@ async function init(base) {
   try { manifest = JSON.parse(new TextDecoder().decode(manifestBytes)); } catch { throw new EngineError('corrupt', 'manifest.json is not valid JSON'); }
   post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
 
-  const files = assetFiles(manifest);
-  const stages = [];
-  for (const s of STAGES) {
-    const parts = files[s.kind];
-    if (!parts) {
-      if (s.optional) continue;
-      throw new EngineError('corrupt', `manifest.json lists no ${s.kind} file`);
-    }
-    stages.push({ kind: s.kind, ...(s.kind === 'index' && files.vectors ? indexTail(manifest, parts) : { parts, from: 0 }) });
+  let stages, later;
+  try {
+    ({ stages, later } = planStages(manifest));
+  } catch (err) {
+    throw new EngineError('corrupt', err.message);
   }
   const engineFile = buildInfo.engine;
   if (!engineFile) throw new EngineError('corrupt', 'build/build.json names no engine');
   const engineSize = buildInfo.sizes?.[engineFile] || 0;
-  const overallTotal = engineSize + stages.reduce((t, s) => t + s.parts.reduce((u, p) => u + (p.size || 0), 0), 0);
-  let overallLoaded = 0;
-  const progress = (stage, loaded, total) => post({
-    type: 'progress', stage, loaded, total, overallLoaded: overallLoaded + loaded, overallTotal,
-  });
 
-  // 1. The Go engine (and the SIMD kernel when it can be used).
+  // Byte progress over everything in flight, with the rate so far and the
+  // time left at that rate.
+  const loaded = new Map();
+  const overallTotal = engineSize + stages.reduce((t, s) => t + s.parts.reduce((u, p) => u + (p.size || 0), 0), 0);
+  const started = performance.now();
+  let lastPost = 0;
+  const progress = (stage, file, n, force = false) => {
+    loaded.set(file, n);
+    const now = performance.now();
+    if (!force && now - lastPost < 100) return;
+    lastPost = now;
+    let overallLoaded = 0;
+    for (const v of loaded.values()) overallLoaded += v;
+    overallLoaded = Math.min(overallLoaded, overallTotal || overallLoaded);
+    const secs = (now - started) / 1000;
+    const rate = secs > 0.3 ? overallLoaded / secs : 0;
+    const secondsLeft = rate > 0 && overallTotal > overallLoaded ? (overallTotal - overallLoaded) / rate : null;
+    post({ type: 'progress', stage, loaded: n, overallLoaded, overallTotal, bytesPerSecond: Math.round(rate), secondsLeft });
+  };
+
+  // 1. Every download starts now: the engine, the kernel, each part.
   const buildBase = new URL('build/', here);
   const engineURL = new URL(engineFile, buildBase).href;
-  const wasmBytes = await fetchBytes(engineURL, { stage: 'engine', size: engineSize, progress, immutable: true });
-  overallLoaded += engineSize || wasmBytes.length;
-  await startGo(wasmBytes, buildInfo, buildBase);
+  const wasmJob = fetchBytes(engineURL, { stage: 'engine', size: engineSize, immutable: true,
+    progress: (stage, n) => progress(stage, engineURL, n) });
+  const fetchParts = (st) => st.parts.map((p) => {
+    const url = new URL(p.file, assetsBase).href;
+    const job = fetchBytes(url, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true,
+      progress: (stage, n) => progress(stage, url, n) });
+    job.catch(() => {}); // reported when Go takes it, in order
+    return job;
+  });
+  const jobs = stages.map(fetchParts);
+  wasmJob.catch(() => {});
 
-  // 2. The catalogue's assets, each checked against the manifest.
-  const loadInfo = engine.load('manifest', manifestBytes);
-  checkGo(loadInfo, 'manifest.json');
-  for (const st of stages) {
-    const total = st.parts.reduce((t, p) => t + (p.size || 0), 0);
-    let stageLoaded = 0;
-    // Each part goes into Go as soon as it is verified and is dropped here:
-    // the parts are never joined in JS, so no asset is held twice.
+  // 2. Go starts as soon as its own bytes are in, then takes each file in
+  // order as it arrives; each part goes into Go as soon as it is verified
+  // and is dropped here (never joined in JS, no asset held twice).
+  await startGo(await wasmJob, buildInfo, buildBase);
+  checkGo(engine.load('manifest', manifestBytes), 'manifest.json');
+  for (const [si, st] of stages.entries()) {
     for (const [i, p] of st.parts.entries()) {
-      const url = new URL(p.file, assetsBase).href;
-      const bytes = await fetchBytes(url, {
-        stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true,
-        progress: (stage, loaded) => progress(stage, stageLoaded + loaded, total),
-      });
-      stageLoaded += bytes.length;
+      let bytes = await jobs[si][i];
+      jobs[si][i] = null;
       checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file);
+      bytes = null;
     }
-    overallLoaded += total || stageLoaded;
-    progress(st.kind, total || stageLoaded, total || stageLoaded);
+    progress(st.kind, '', 0, true);
   }
 
   readyInfo = parseGo(engine.ready(), 'ready');
-  post({ type: 'ready', ...readyInfo });
-  pruneCaches([engineURL, ...stages.flatMap((s) => s.parts.map((p) => new URL(p.file, assetsBase).href))]).catch(() => {});
+  post({ type: 'ready', ...readyInfo, seconds: Math.round(performance.now() - started) / 1000 });
+  const keep = [engineURL, ...[...stages, ...later].flatMap((s) => s.parts.map((p) => new URL(p.file, assetsBase).href))];
+  // 3. What the first search does without, in the background.
+  loadLater(later).finally(() => pruneCaches(keep).catch(() => {}));
 }
 
-/**
- * The index parts the engine needs. An Annoy file starts with one node per
- * product holding its vector (12 + 4·dim bytes each: most of the file),
- * which the vector file already has; the builder ends a part where the
- * split nodes begin, so those parts are skipped. Returns the parts to fetch
- * and the byte offset of the first one in the index file.
- */
-function indexTail(manifest, parts) {
-  const items = Number(manifest.item_count) || 0;
-  const dim = Number(manifest.model?.embedding?.dim) || 0;
-  const itemBytes = items * (12 + 4 * dim);
-  let at = 0;
-  let first = 0;
-  while (first < parts.length - 1 && itemBytes > 0 && at + parts[first].size <= itemBytes && parts[first].size > 0) {
-    at += parts[first].size;
-    first++;
+/** Fetches the LATER assets and attaches them to the running engine. */
+async function loadLater(later) {
+  for (const st of later) {
+    try {
+      for (const [i, p] of st.parts.entries()) {
+        const bytes = await fetchBytes(new URL(p.file, assetsBase).href, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true });
+        // Between two requests (this worker runs one thing at a time).
+        await (chain = chain.then(() => checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file)).catch(() => {}));
+      }
+    } catch { /* optional: searches work without it */ }
   }
-  return { parts: parts.slice(first), from: at };
-}
-
-/**
- * The files of each kind, from manifest.json. Each kind maps to its parts in
- * order ({file, sha256, size}); a file bigger than the host's limit is split
- * and listed as parts. Accepts the asset list as an array of {kind, file,
- * sha256, size, parts?} or as an object keyed by kind.
- */
-function assetFiles(m) {
-  const out = {};
-  const add = (kind, a) => {
-    if (!kind || !a) return;
-    const parts = Array.isArray(a.parts) && a.parts.length ? a.parts : [a];
-    out[kind] = parts.map((p) => ({
-      file: p.file || p.path || p.name,
-      sha256: (p.sha256 || p.hash || '').toLowerCase(),
-      size: Number(p.size || p.bytes || 0),
-    }));
-    for (const p of out[kind]) {
-      if (!p.file) throw new EngineError('corrupt', `manifest.json: the ${kind} asset has no file name`);
-      if (!/^[0-9a-f]{64}$/.test(p.sha256)) throw new EngineError('corrupt', `manifest.json: ${p.file} has no sha256`);
-    }
-  };
-  const list = m.assets || m.files || {};
-  if (Array.isArray(list)) for (const a of list) add(a.kind || a.role || a.type, a);
-  else for (const [k, a] of Object.entries(list)) add(k, a);
-  if (!out.model && m.model && (m.model.file || m.model.parts)) add('model', m.model);
-  if (!out.neighbors && out.neighbours) out.neighbors = out.neighbours;
-  return out;
 }
 
 async function startGo(wasmBytes, buildInfo, buildBase) {
@@ -362,7 +329,7 @@ async function pruneCaches(keepData) {
     if (keep.has(u)) continue;
     // Only prune catalogue data and engine builds; thumbnails and scripts
     // are small and the service worker manages them.
-    if (u.startsWith(assetsBase) && /\/(model|projection|index|vectors|neighbors|neighbours|cf|catalog)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
+    if (u.startsWith(assetsBase) && /\/(model|projection|index|vectors|neighbors|neighbours|cf|catalog|codes|heads)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
     if (/\/build\/engine-[0-9a-f]{8,}\.wasm$/.test(u)) await cache.delete(req);
   }
 }

@@ -431,7 +431,8 @@ export function tile(t, alt = '') {
   return box;
 }
 
-function formatPrice(price, currency) {
+/** A product's price as the carousel shows it (currency when the catalogue has one); shops' own pages may use it too. */
+export function formatPrice(price, currency) {
   if (!price) return '';
   const n = Number(price);
   if (currency && /^[A-Z]{3}$/.test(currency) && Number.isFinite(n)) {

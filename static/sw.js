@@ -17,12 +17,12 @@ const META_CACHE = 'lookalike-meta-v1';
 const KEEP = new Set([SHELL_CACHE, ASSET_CACHE, META_CACHE]);
 
 const SHELL = [
-  './', 'index.html', 'app.js', 'crop.js', 'imageinfo.js', 'personal.js', 'engine-worker.js', 'styles.css', 'favicon.svg',
+  './', 'index.html', 'app.js', 'crop.js', 'imageinfo.js', 'personal.js', 'engine-worker.js', 'asset-plan.js', 'styles.css', 'favicon.svg',
   'build/build.json',
 ];
 
 const HASHED = /-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
-const ENGINE_DATA = /^(model|projection|index|vectors|neighbors|neighbours|catalog|cf|engine)-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
+const ENGINE_DATA = /^(model|projection|index|vectors|neighbors|neighbours|catalog|cf|codes|heads|engine)-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

@@ -44,3 +44,14 @@ test('collect refuses a malformed piece', () => {
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /bad\.json:2/);
 });
+
+test('collect drops retired metrics', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collect-test-'));
+  const p = path.join(dir, 'p.json');
+  fs.writeFileSync(p, JSON.stringify({ edge_similar_uncached_cpu_ms: 25.6, edge_uncached_similar_cpu_p50_ms: 3.1 }));
+  const { json, md } = collect(dir, p);
+  assert.equal(json.edge_similar_uncached_cpu_ms, undefined);
+  assert.equal(json._details.edge_similar_uncached_cpu_ms, undefined);
+  assert.equal(json.edge_uncached_similar_cpu_p50_ms, 3.1);
+  assert.doesNotMatch(md, /edge_similar_uncached_cpu_ms/);
+});

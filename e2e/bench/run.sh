@@ -17,7 +17,7 @@ MODEL=${MODEL:-.cache/model-out/resnet50-int8.onnx}
 PIECES=.cache/bench
 FULL_ASSETS=${FULL_ASSETS:-.cache/full-assets}
 SHARED=${LOOKALIKE_SHARED:-../shared}
-ONLY=${BENCH_ONLY:-ours peers build search sizes page edge embed}
+ONLY=${BENCH_ONLY:-ours peers build search sizes firstvisit page edge embed}
 mkdir -p "$PIECES"
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -77,23 +77,13 @@ if want search && [ -f "$FULL_ASSETS/manifest.json" ]; then
   piece search_wasm wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" search --assets "$FULL_ASSETS" --queries 300
 fi
 if want sizes && [ -f "$FULL_ASSETS/manifest.json" ]; then
-  node -e '
-    const m = JSON.parse(require("fs").readFileSync(process.argv[1] + "/manifest.json"));
-    const o = {assets_items: m.item_count};
-    for (const a of m.assets) o[`assets_${a.kind}_bytes`] = (o[`assets_${a.kind}_bytes`] || 0) + a.size;
-    o.assets_total_bytes = m.assets.reduce((s, a) => s + a.size, 0);
-    // What the shopper page downloads before it is ready (engine-worker.js):
-    // every asset but thumbnails, the index without the parts that hold only
-    // item nodes (12 + 4·dim bytes per item; the vector file scores instead).
-    const itemBytes = m.item_count * (12 + 4 * m.model.embedding.dim);
-    o.page_download_bytes = m.assets.filter((a) => a.kind !== "thumbs").reduce((s, a) => {
-      if (a.kind !== "index" || !a.parts?.length) return s + a.size;
-      let at = 0, keep = 0;
-      a.parts.forEach((p, i) => { if (!(at + p.size <= itemBytes && i < a.parts.length - 1)) keep += p.size; at += p.size; });
-      return s + keep;
-    }, 0);
-    o.command = "sizes from " + process.argv[1] + "/manifest.json";
-    console.log(JSON.stringify(o));' "$FULL_ASSETS" > "$PIECES/sizes.json"
+  # What the page downloads before its first search, by its own plan
+  # (static/asset-plan.js), on the wire.
+  piece sizes node e2e/bench/sizes.mjs --assets "$FULL_ASSETS" --suffix _40k
+fi
+if want firstvisit; then
+  # A first-time shopper at 20 Mbit/s, 40 ms (a throttled loopback link).
+  piece firstvisit node e2e/bench/firstvisit.mjs --full-assets "$FULL_ASSETS"
 fi
 if want page; then
   piece page node e2e/bench/page.mjs

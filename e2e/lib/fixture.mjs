@@ -18,9 +18,9 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { repoRoot, sharedDir } from './paths.mjs';
 
-/** The converted model the builder uses (built by `make model`). */
+/** The converted model the builder uses (built by `make model`): the shipped 4-bit one. */
 export function modelPath() {
-  return path.join(repoRoot(), '.cache', 'model-out', 'resnet50-int8.onnx');
+  return path.join(repoRoot(), '.cache', 'model-out', 'resnet50-int4.onnx');
 }
 
 /**

@@ -35,6 +35,11 @@ type Manifest struct {
 	// Blend sets the defaults of the ranking blend; nil (older manifests)
 	// means the engine's compiled-in defaults.
 	Blend *Blend `json:"blend,omitempty"`
+	// Floor is the relevance floor (builds with heads): a result scoring
+	// below it is not called a lookalike (the page ends the grid of close
+	// matches there). Calibrated by the builder on shopper-like photos:
+	// below it fewer than half the results share the photo's product type.
+	Floor *float32 `json:"floor,omitempty"`
 }
 
 // Blend is the manifest's "blend" section: the defaults of the scoring rule
@@ -220,6 +225,9 @@ func ReadManifest(data []byte) (*Manifest, error) {
 		if err := m.Blend.check(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrManifest, err)
 		}
+	}
+	if m.Floor != nil && !(*m.Floor >= -10 && *m.Floor <= 10) {
+		return nil, fmt.Errorf("%w: floor %v, want a score in -10..10", ErrManifest, *m.Floor)
 	}
 	for i, a := range m.Assets {
 		if a.Kind == "" || a.File == "" {

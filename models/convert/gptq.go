@@ -3,7 +3,9 @@ package convert
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -112,44 +114,48 @@ func gptq(w []float32, rows, d, bits int, h *Hessian) (q []int8, scale []float32
 		}
 	}
 	qp := make([]int8, rows*d)
-	// Blocks of columns: inside a block the update is immediate, the rest
-	// of the matrix gets the block's errors at once (lazy batch update).
+	// Rows are independent: each worker rounds a share of them, column by
+	// column; inside a block of columns the update is immediate, the rest
+	// of the row gets the block's errors at once (lazy batch update).
 	const blk = 128
-	errs := make([]float64, rows*blk)
-	for b0 := 0; b0 < d; b0 += blk {
-		b1 := min(d, b0+blk)
-		for i := b0; i < b1; i++ {
-			dii := ud[i*d+i]
-			for r := range rows {
+	workers := min(rows, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for wk := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs := make([]float64, blk)
+			for r := wk; r < rows; r += workers {
 				row := wd[r*d : (r+1)*d]
 				s := scale[r]
-				qv := lv.round(float32(row[i]), s)
-				qp[r*d+i] = qv
-				e := (row[i] - float64(qv)*float64(s)) / dii
-				errs[r*blk+i-b0] = e
-				urow := ud[i*d : i*d+b1]
-				for j := i + 1; j < b1; j++ {
-					row[j] -= e * urow[j]
+				for b0 := 0; b0 < d; b0 += blk {
+					b1 := min(d, b0+blk)
+					for i := b0; i < b1; i++ {
+						qv := lv.round(float32(row[i]), s)
+						qp[r*d+i] = qv
+						e := (row[i] - float64(qv)*float64(s)) / ud[i*d+i]
+						errs[i-b0] = e
+						urow := ud[i*d : i*d+b1]
+						for j := i + 1; j < b1; j++ {
+							row[j] -= e * urow[j]
+						}
+					}
+					for i := b0; i < b1; i++ {
+						e := errs[i-b0]
+						if e == 0 {
+							continue
+						}
+						urow := ud[i*d+b1 : (i+1)*d]
+						tail := row[b1:]
+						for j, u := range urow {
+							tail[j] -= e * u
+						}
+					}
 				}
 			}
-		}
-		if b1 == d {
-			break
-		}
-		for r := range rows {
-			row := wd[r*d : (r+1)*d]
-			for i := b0; i < b1; i++ {
-				e := errs[r*blk+i-b0]
-				if e == 0 {
-					continue
-				}
-				urow := ud[i*d : (i+1)*d]
-				for j := b1; j < d; j++ {
-					row[j] -= e * urow[j]
-				}
-			}
-		}
+		}()
 	}
+	wg.Wait()
 	q = make([]int8, rows*d)
 	for r := range rows {
 		for j := range d {

@@ -1,7 +1,7 @@
 // Package pq holds product-quantisation codes of the catalogue's item
 // vectors: what the shopper's browser downloads and scans instead of an
 // index and a vector file. A vector of Dim floats is cut into M subvectors
-// of Dim/M; each subvector is replaced by the index (one byte) of its
+// of Dim/M (rounded up, the last zero-padded); each subvector is replaced by the index (one byte) of its
 // nearest of K = 256 centroids learned for that subspace by k-means on
 // the catalogue. A query is compared with every product by asymmetric
 // distance computation: one table of M×K dot products between the query's
@@ -13,7 +13,7 @@
 //
 //	header  32 bytes: magic "LKPQ", uint16 version, uint16 K, uint32 count,
 //	        uint32 dim, uint32 M, 12 zero bytes
-//	centroids  M·K·(Dim/M) float32, subspace by subspace
+//	centroids  M·K·ceil(Dim/M) float32, subspace by subspace
 //	codes      count·M bytes, product by product
 //
 // little-endian. Training is seeded (same vectors + seed = same bytes,

@@ -30,12 +30,25 @@ type Codebook struct {
 	Centroids []float32
 }
 
-// Sub is the length of one subvector.
-func (cb *Codebook) Sub() int { return cb.Dim / cb.M }
+// Sub is the length of one subvector: Dim/M rounded up (the last
+// subvector is padded with zeros when M does not divide Dim).
+func (cb *Codebook) Sub() int { return subLen(cb.Dim, cb.M) }
+
+func subLen(dim, m int) int { return (dim + m - 1) / m }
+
+// subvector copies subvector m of v (length dim) into dst (length sub),
+// zero-padded.
+func subvector(dst, v []float32, m, sub int) []float32 {
+	lo := min(m*sub, len(v))
+	hi := min(lo+sub, len(v))
+	n := copy(dst, v[lo:hi])
+	clear(dst[n:])
+	return dst
+}
 
 // TrainOptions control Train.
 type TrainOptions struct {
-	M      int    // subspaces; Dim must be a multiple (default: Dim/4)
+	M      int    // subspaces, 1..Dim (default: Dim/4 rounded up)
 	Iters  int    // k-means iterations (default 16)
 	Sample int    // most vectors k-means sees (default 65,536; chosen with Seed)
 	Seed   uint64 // for the sample and the initial centroids
@@ -47,10 +60,10 @@ func Train(vecs []float32, dim int, opt TrainOptions) (*Codebook, error) {
 		return nil, fmt.Errorf("pq: %d values are not whole vectors of %d", len(vecs), dim)
 	}
 	if opt.M == 0 {
-		opt.M = max(1, dim/4)
+		opt.M = max(1, (dim+3)/4)
 	}
-	if opt.M <= 0 || dim%opt.M != 0 {
-		return nil, fmt.Errorf("pq: %d subspaces do not divide dimension %d", opt.M, dim)
+	if opt.M <= 0 || opt.M > dim {
+		return nil, fmt.Errorf("pq: %d subspaces for dimension %d", opt.M, dim)
 	}
 	if opt.Iters <= 0 {
 		opt.Iters = 16
@@ -71,12 +84,12 @@ func Train(vecs []float32, dim int, opt TrainOptions) (*Codebook, error) {
 		}
 		rows = rows[:opt.Sample]
 	}
-	sub := dim / opt.M
+	sub := subLen(dim, opt.M)
 	cb := &Codebook{Dim: dim, M: opt.M, Centroids: make([]float32, opt.M*K*sub)}
 	pts := make([]float32, len(rows)*sub)
 	for m := 0; m < opt.M; m++ {
 		for r, i := range rows {
-			copy(pts[r*sub:(r+1)*sub], vecs[i*dim+m*sub:i*dim+(m+1)*sub])
+			subvector(pts[r*sub:(r+1)*sub], vecs[i*dim:(i+1)*dim], m, sub)
 		}
 		kmeans(pts, sub, cb.Centroids[m*K*sub:(m+1)*K*sub], opt.Iters, rng)
 	}
@@ -151,9 +164,10 @@ func nearest(x, cent []float32, sub int) (int32, float32) {
 func (cb *Codebook) Encode(vecs []float32) []byte {
 	n, sub := len(vecs)/cb.Dim, cb.Sub()
 	codes := make([]byte, n*cb.M)
+	x := make([]float32, sub)
 	for i := 0; i < n; i++ {
 		for m := 0; m < cb.M; m++ {
-			x := vecs[i*cb.Dim+m*sub : i*cb.Dim+(m+1)*sub]
+			subvector(x, vecs[i*cb.Dim:(i+1)*cb.Dim], m, sub)
 			k, _ := nearest(x, cb.Centroids[m*K*sub:(m+1)*K*sub], sub)
 			codes[i*cb.M+m] = byte(k)
 		}
@@ -184,7 +198,7 @@ type Header struct {
 
 // FileSize is the size the header implies.
 func (h Header) FileSize() int64 {
-	return HeaderSize + 4*int64(h.M)*K*int64(h.Dim/h.M) + int64(h.Count)*int64(h.M)
+	return HeaderSize + 4*int64(h.M)*K*int64(subLen(h.Dim, h.M)) + int64(h.Count)*int64(h.M)
 }
 
 const maxDim = 1 << 14
@@ -208,7 +222,7 @@ func ParseHeader(b []byte) (Header, error) {
 		Dim:   int(binary.LittleEndian.Uint32(b[12:])),
 		M:     int(binary.LittleEndian.Uint32(b[16:])),
 	}
-	if h.Dim <= 0 || h.Dim > maxDim || h.M <= 0 || h.M > h.Dim || h.Dim%h.M != 0 {
+	if h.Dim <= 0 || h.Dim > maxDim || h.M <= 0 || h.M > h.Dim {
 		return h, fmt.Errorf("%w: dimension %d in %d subspaces", ErrFormat, h.Dim, h.M)
 	}
 	for _, v := range b[20:HeaderSize] {
@@ -235,7 +249,7 @@ func Parse(b []byte) (*Codes, error) {
 	if want := h.FileSize(); int64(len(b)) != want {
 		return nil, fmt.Errorf("%w: %d bytes, the header says %d (%d products × %d subspaces): truncated or from another build", ErrFormat, len(b), want, h.Count, h.M)
 	}
-	nc := h.M * K * (h.Dim / h.M)
+	nc := h.M * K * subLen(h.Dim, h.M)
 	c := &Codes{Header: h, cb: Codebook{Dim: h.Dim, M: h.M, Centroids: make([]float32, nc)}}
 	for i := range c.cb.Centroids {
 		v := math.Float32frombits(binary.LittleEndian.Uint32(b[HeaderSize+4*i:]))
@@ -270,8 +284,9 @@ func (cb *Codebook) Table(q []float32, t []float32) []float32 {
 		t = make([]float32, cb.M*K)
 	}
 	t = t[:cb.M*K]
+	x := make([]float32, sub)
 	for m := 0; m < cb.M; m++ {
-		x := q[m*sub : (m+1)*sub]
+		subvector(x, q[:cb.Dim], m, sub)
 		for k := 0; k < K; k++ {
 			cen := cb.Centroids[(m*K+k)*sub : (m*K+k+1)*sub]
 			var d float32
@@ -286,12 +301,12 @@ func (cb *Codebook) Table(q []float32, t []float32) []float32 {
 
 // Decode writes product i's approximate vector into dst.
 func (c *Codes) Decode(i int, dst []float32) []float32 {
-	sub := c.Dim / c.M
-	dst = append(dst[:0], make([]float32, c.Dim)...)
+	sub := c.cb.Sub()
+	dst = append(dst[:0], make([]float32, c.M*sub)...)
 	for m, k := range c.Code(i) {
 		copy(dst[m*sub:(m+1)*sub], c.cb.Centroids[(m*K+int(k))*sub:(m*K+int(k)+1)*sub])
 	}
-	return dst
+	return dst[:c.Dim]
 }
 
 // Score is the approximate dot product of the table's query with product i.

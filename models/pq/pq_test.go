@@ -132,7 +132,7 @@ func TestParseErrors(t *testing.T) {
 		{"magic", func(b []byte) []byte { b[0] = 'X'; return b }},
 		{"version", func(b []byte) []byte { b[4] = 9; return b }},
 		{"truncated", func(b []byte) []byte { return b[:len(b)-1] }},
-		{"subspaces", func(b []byte) []byte { b[16] = 3; return b }},
+		{"subspaces", func(b []byte) []byte { b[16] = 3; return b }}, // file size no longer matches
 		{"reserved", func(b []byte) []byte { b[25] = 1; return b }},
 		{"nan centroid", func(b []byte) []byte { copy(b[HeaderSize:], []byte{0, 0, 0xc0, 0x7f}); return b }},
 	} {
@@ -143,8 +143,8 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Train(vecs, 16, TrainOptions{M: 5}); err == nil {
-		t.Fatal("5 subspaces of 16 dims accepted")
+	if _, err := Train(vecs, 16, TrainOptions{M: 17}); err == nil {
+		t.Fatal("17 subspaces of 16 dims accepted")
 	}
 }
 
@@ -160,4 +160,30 @@ func FuzzParse(f *testing.F) {
 		q := make([]float32, c.Dim)
 		c.Scores(c.Table(q, nil), nil)
 	})
+}
+
+// TestUnevenSubspaces: a dimension M does not divide is padded with zeros:
+// scores still match the decoded vectors.
+func TestUnevenSubspaces(t *testing.T) {
+	const n, dim = 600, 26
+	vecs := clustered(n, dim, 6, 4)
+	cb, err := Train(vecs, dim, TrainOptions{M: 4, Seed: 1}) // sub 7, the last 5 long
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(Write(cb, cb.Encode(vecs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := vecs[dim : 2*dim]
+	sc := c.Scores(c.Table(q, nil), nil)
+	for i := 0; i < n; i++ {
+		d := c.Decode(i, nil)
+		if len(d) != dim {
+			t.Fatalf("decoded length %d", len(d))
+		}
+		if math.Abs(float64(sc[i]-vec.Dot(q, d))) > 1e-5 {
+			t.Fatalf("item %d: %v vs %v", i, sc[i], vec.Dot(q, d))
+		}
+	}
 }

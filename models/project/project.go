@@ -24,6 +24,40 @@ type Projection struct {
 	Blocks  []Block
 	// Bias, when set, is added to W·(x − Mean) (length Out).
 	Bias []float32
+	// Int8 says W holds int8 levels times a per-row scale (QuantizeRows):
+	// the file stores it in a quarter of the bytes, and Apply gives the
+	// same numbers before and after a round trip.
+	Int8 bool
+}
+
+// QuantizeRows rounds each row of W to 127 levels of its largest
+// magnitude, in place, so the projection the builder applies to the
+// catalogue is exactly the one the page downloads (a quarter of the
+// float32 size).
+func (p *Projection) QuantizeRows() {
+	for o := 0; o < p.Out; o++ {
+		row := p.W[o*p.In : (o+1)*p.In]
+		s := rowScale(row)
+		for i, w := range row {
+			row[i] = float32(roundLevel(w, s)) * s
+		}
+	}
+	p.Int8 = true
+}
+
+func rowScale(row []float32) float32 {
+	m := float32(0)
+	for _, w := range row {
+		m = max(m, float32(math.Abs(float64(w))))
+	}
+	if m == 0 {
+		return 1
+	}
+	return m / 127
+}
+
+func roundLevel(w, s float32) int8 {
+	return int8(max(-127, min(127, math.Round(float64(w/s)))))
 }
 
 // Block is one normalised part of a blended projection.
@@ -64,6 +98,7 @@ var magic = [4]byte{'L', 'K', 'P', 'J'}
 const (
 	version  = 1
 	version2 = 2 // with blocks and bias
+	version3 = 3 // as 2, W stored int8 per row with a float32 scale per row
 )
 
 // maxDim bounds header dimensions so a corrupt file cannot ask for gigabytes.
@@ -135,6 +170,9 @@ func (p *Projection) MarshalBinary() ([]byte, error) {
 	if len(p.Blocks) > 0 || p.Bias != nil {
 		v = version2
 	}
+	if p.Int8 {
+		v = version3
+	}
 	b := make([]byte, 0, 32+len(p.Kind)+8*len(p.Blocks)+4*(len(p.Mean)+len(p.W)+len(p.Bias)))
 	b = append(b, magic[:]...)
 	b = binary.LittleEndian.AppendUint32(b, v)
@@ -142,7 +180,7 @@ func (p *Projection) MarshalBinary() ([]byte, error) {
 	b = binary.LittleEndian.AppendUint32(b, uint32(p.Out))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Kind)))
 	b = append(b, p.Kind...)
-	if v == version2 {
+	if v >= version2 {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Blocks)))
 		for _, blk := range p.Blocks {
 			b = binary.LittleEndian.AppendUint32(b, uint32(blk.Out))
@@ -157,8 +195,19 @@ func (p *Projection) MarshalBinary() ([]byte, error) {
 	for _, x := range p.Mean {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
 	}
-	for _, x := range p.W {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	if v == version3 {
+		scales := make([]float32, p.Out)
+		for o := range scales {
+			scales[o] = rowScale(p.W[o*p.In : (o+1)*p.In])
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(scales[o]))
+		}
+		for i, x := range p.W {
+			b = append(b, byte(roundLevel(x, scales[i/p.In])))
+		}
+	} else {
+		for _, x := range p.W {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
 	}
 	for _, x := range p.Bias {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
@@ -172,8 +221,8 @@ func Decode(b []byte) (*Projection, error) {
 		return nil, errors.New("project: not a projection file (bad magic)")
 	}
 	v := binary.LittleEndian.Uint32(b[4:])
-	if v != version && v != version2 {
-		return nil, fmt.Errorf("project: format version %d, this build reads %d and %d: rebuild the assets with the same builder version", v, version, version2)
+	if v != version && v != version2 && v != version3 {
+		return nil, fmt.Errorf("project: format version %d, this build reads %d to %d: rebuild the assets with the same builder version", v, version, version3)
 	}
 	in := binary.LittleEndian.Uint32(b[8:])
 	out := binary.LittleEndian.Uint32(b[12:])
@@ -196,7 +245,7 @@ func Decode(b []byte) (*Projection, error) {
 		return x, true
 	}
 	hasBias := uint32(0)
-	if v == version2 {
+	if v >= version2 {
 		nb, ok := u32()
 		if !ok || nb > 16 {
 			return nil, errors.New("project: bad block count")
@@ -217,6 +266,31 @@ func Decode(b []byte) (*Projection, error) {
 		if hasBias, ok = u32(); !ok || hasBias > 1 {
 			return nil, errors.New("project: bad bias flag")
 		}
+	}
+	if v == version3 {
+		need := 4*(p.In+p.Out+int(hasBias)*p.Out) + p.In*p.Out
+		if len(rest) != need {
+			return nil, fmt.Errorf("project: %d data bytes, want %d for %d×%d int8", len(rest), need, p.Out, p.In)
+		}
+		f32 := func(b []byte, n int) []float32 {
+			f := make([]float32, n)
+			for i := range f {
+				f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+			return f
+		}
+		p.Mean = f32(rest, p.In)
+		scales := f32(rest[4*p.In:], p.Out)
+		q := rest[4*(p.In+p.Out):]
+		p.W = make([]float32, p.In*p.Out)
+		for i := range p.W {
+			p.W[i] = float32(int8(q[i])) * scales[i/p.In]
+		}
+		if hasBias == 1 {
+			p.Bias = f32(q[p.In*p.Out:], p.Out)
+		}
+		p.Int8 = true
+		return p, nil
 	}
 	need := 4 * (p.In + p.In*p.Out + int(hasBias)*p.Out)
 	if len(rest) != need {

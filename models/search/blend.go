@@ -189,7 +189,7 @@ func (e *Engine) personalize(p *Personal, product int) (*blendCtx, error) {
 // tasteVector is the normalised, decayed weighted mean of the unit vectors
 // of liked and viewed products and searched photos; nil if nothing counts.
 func (e *Engine) tasteVector(p *Personal, halfLife time.Duration, sw SignalWeights) []float32 {
-	dim := e.Index.Dim()
+	dim := e.Manifest.Model.Embedding.Dim
 	sum := make([]float32, dim)
 	var buf []float32
 	var total float32
@@ -239,28 +239,37 @@ func (e *Engine) tasteVector(p *Personal, halfLife time.Duration, sw SignalWeigh
 // ItemVector returns item i's stored vector (the vectors asset when loaded,
 // else a copy of the index's) in dst's memory.
 func (e *Engine) ItemVector(i int, dst []float32) []float32 {
-	if e.Vectors != nil {
+	switch {
+	case e.Vectors != nil:
 		return e.Vectors.Vector(i, dst)
+	case e.Index != nil:
+		return append(dst[:0], e.Index.Item(i)...)
 	}
-	return append(dst[:0], e.Index.Item(i)...)
+	return e.Codes.Decode(i, dst)
 }
 
 // scorer is what the visual search scores with: the index's own item
 // vectors, or the vector file when the index was loaded without them.
 func (e *Engine) scorer() annoy.Scorer {
-	if e.Index.SplitsOnly() {
+	switch {
+	case e.Index == nil && e.Vectors != nil:
+		return e.Vectors
+	case e.Index == nil:
+		return codesScorer{e.Codes}
+	case e.Index.SplitsOnly():
 		return e.Vectors
 	}
 	return e.Index
 }
 
-// rerank scores the visual candidates (Score = Visual on entry) with the
-// blend and returns the best k, ties by item index.
+// rerank scores the candidates (Score on entry: the visual similarity,
+// plus the heads' agreement when they applied) with the blend and returns
+// the best k, ties by item index.
 func (c *blendCtx) rerank(e *Engine, hits []Hit, k int) []Hit {
 	sc := e.scorer()
 	for i := range hits {
 		h := &hits[i]
-		s := h.Visual
+		s := h.Score
 		if c.cf != nil {
 			s += c.wCF * c.cf[int32(h.Index)] * c.cfScale
 		}

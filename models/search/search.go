@@ -12,7 +12,9 @@ import (
 	"github.com/lookalike/lookalike/models/cf"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/engine"
+	"github.com/lookalike/lookalike/models/heads"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/pq"
 	"github.com/lookalike/lookalike/models/project"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
@@ -27,6 +29,8 @@ const (
 	KindCatalog    = "catalog"
 	KindThumbs     = "thumbs"
 	KindCF         = "cf"
+	KindCodes      = "codes" // product-quantisation codes (models/pq): the page's index
+	KindHeads      = "heads" // learned type/colour heads (models/heads)
 )
 
 // Options control Open.
@@ -57,11 +61,21 @@ type Engine struct {
 	// CF is the site-wide collaborative neighbours asset (nil without one:
 	// the blend's CF term is then 0).
 	CF *cf.Table
+	// Codes, when loaded, are scanned for every search (the page loads
+	// them instead of the index and the vectors).
+	Codes *pq.Codes
+	// Heads, when loaded, add type and colour agreement to the score.
+	Heads *heads.Set
 	// Signals weigh likes, views and searches in the blend (zero value =
 	// DefaultSignals).
 	Signals   SignalWeights
 	sectionOf []int
 }
+
+// ErrNotLoaded is what a Loader returns for an optional asset it chose not
+// to fetch (the page skips the index and the vectors when it has codes,
+// and loads the neighbours later): Open goes on without it.
+var ErrNotLoaded = errors.New("search: asset not loaded")
 
 // Loader returns an asset's bytes (joined parts, integrity already checked
 // or to be checked by the caller).
@@ -92,11 +106,29 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 			return nil, err
 		}
 	}
-	if b, err = get(KindIndex, true); err != nil {
+	if b, err = get(KindCodes, false); err != nil {
 		return nil, err
+	} else if b != nil {
+		if e.Codes, err = openCodes(b, n, dim); err != nil {
+			return nil, err
+		}
 	}
-	if e.Index, err = loadIndex(b, n, dim, e.Vectors, opt.IndexFrom); err != nil {
+	if b, err = get(KindHeads, false); err != nil {
 		return nil, err
+	} else if b != nil {
+		if e.Heads, err = heads.Parse(b, n); err != nil {
+			return nil, err
+		}
+		if e.Heads.In < dim {
+			return nil, fmt.Errorf("search: heads take %d inputs, fewer than the %d-d embedding", e.Heads.In, dim)
+		}
+	}
+	if b, err = get(KindIndex, e.Codes == nil); err != nil {
+		return nil, err
+	} else if b != nil {
+		if e.Index, err = loadIndex(b, n, dim, e.Vectors, opt.IndexFrom); err != nil {
+			return nil, err
+		}
 	}
 	if b, err = get(KindNeighbors, false); err != nil {
 		return nil, err
@@ -115,7 +147,7 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 			return nil, fmt.Errorf("search: CF neighbours have %d items, catalogue %d: assets from different builds", e.CF.Len(), n)
 		}
 	}
-	if e.Index.NumItems() != n {
+	if e.Index != nil && e.Index.NumItems() != n {
 		return nil, fmt.Errorf("search: index has %d items, catalogue %d: assets from different builds", e.Index.NumItems(), n)
 	}
 	switch {
@@ -140,6 +172,9 @@ func getAsset(m *catalog.Manifest, load Loader, kind string, required bool) ([]b
 		return nil, nil
 	}
 	b, err := load(a)
+	if errors.Is(err, ErrNotLoaded) && !required {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("search: loading %s: %w", a.File, err)
 	}
@@ -221,6 +256,10 @@ type Query struct {
 	// Personal re-ranks towards the shopper's own history (blend.go);
 	// nil or empty = visual order.
 	Personal *Personal
+	// Heads are the query photo's class probabilities (Engine.Predict):
+	// with codes or an exact scan each product gains
+	// weight·p(its label) per head. nil: visual only.
+	Heads [][]float32
 }
 
 // MaxK bounds Query.K.
@@ -233,6 +272,18 @@ type Hit struct {
 	Score float32 // the blended score when a blend applied, else Visual
 	// Visual is the cosine between the query and the item.
 	Visual float32
+	// Base is the score before the personal blend: Visual plus the heads'
+	// agreement. Compare it with Engine.Floor.
+	Base float32
+}
+
+// Floor is the manifest's relevance floor, if the build has one: a photo
+// search's result whose Base is below it is not a close match.
+func (e *Engine) Floor() (float32, bool) {
+	if e.Manifest.Floor == nil {
+		return 0, false
+	}
+	return *e.Manifest.Floor, true
 }
 
 // Timings of one image search, in milliseconds.
@@ -318,6 +369,17 @@ func (e *Engine) searchBlended(v []float32, q Query, exclude int, bc *blendCtx) 
 	if allowed == 0 {
 		return []Hit{}, nil
 	}
+	if e.Codes != nil || e.Index == nil || (len(q.Heads) > 0 && e.Heads != nil) {
+		k := q.K
+		if bc != nil {
+			k = poolSize(q.K)
+		}
+		hits := e.scan(v, q.Heads, k, f)
+		if bc != nil {
+			return bc.rerank(e, hits, q.K), nil
+		}
+		return hits, nil
+	}
 	opt := annoy.Options{K: q.K, SearchK: q.SearchK, Filter: f}
 	if e.Index.SplitsOnly() {
 		opt.Rerank = e.Vectors
@@ -348,34 +410,54 @@ func (e *Engine) searchBlended(v []float32, q Query, exclude int, bc *blendCtx) 
 func (e *Engine) hits(res []annoy.Result) []Hit {
 	out := make([]Hit, len(res))
 	for i, r := range res {
-		out[i] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: r.Score}
+		out[i] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: r.Score, Base: r.Score}
 	}
 	return out
 }
 
 // SearchImage embeds a photo (optionally cropped, in upright pixels) and
-// searches.
+// searches: the browser's pipeline (SearchPhoto).
 func (e *Engine) SearchImage(data []byte, crop *image.Rectangle, q Query) ([]Hit, Timings, error) {
+	hits, _, t, err := e.SearchPhotoBytes(data, crop, q)
+	return hits, t, err
+}
+
+// SearchPhotoBytes is SearchImage that also returns the embedded photo
+// (its vector, colour, and the box localisation found).
+func (e *Engine) SearchPhotoBytes(data []byte, crop *image.Rectangle, q Query) ([]Hit, *embed.Photo, Timings, error) {
 	var t Timings
 	if e.Embedder == nil {
-		return nil, t, ErrNoModel
+		return nil, nil, t, ErrNoModel
 	}
 	t0 := time.Now()
 	img, err := e.Embedder.Decode(data, crop)
 	if err != nil {
-		return nil, t, err
+		return nil, nil, t, err
 	}
 	t1 := time.Now()
-	v, err := e.Embedder.Embed(img)
+	p, err := e.EmbedPhoto(img, crop == nil)
 	if err != nil {
-		return nil, t, err
+		return nil, nil, t, err
 	}
 	t2 := time.Now()
-	hits, err := e.SearchVector(v, q)
+	if q.Heads == nil {
+		q.Heads = e.Predict(p)
+	}
+	hits, err := e.SearchVector(p.Vector, q)
 	t3 := time.Now()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	t = Timings{Decode: ms(t1.Sub(t0)), Embed: ms(t2.Sub(t1)), Search: ms(t3.Sub(t2))}
-	return hits, t, err
+	return hits, p, t, err
+}
+
+// EmbedPhoto embeds a decoded photo for search; with localise the
+// product is found in it first (embed.Embedder.EmbedPhoto). A photo the
+// shopper cropped is searched as given.
+func (e *Engine) EmbedPhoto(img image.Image, localise bool) (*embed.Photo, error) {
+	if e.Embedder == nil {
+		return nil, ErrNoModel
+	}
+	return e.Embedder.EmbedPhoto(img, localise)
 }
 
 // Similar returns the items most like catalogue item id ("more like this"),
@@ -424,7 +506,7 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 	out := make([]Hit, 0, q.K)
 	in := make(map[int]bool, len(listed))
 	for _, nb := range listed {
-		out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score, Visual: nb.Score})
+		out = append(out, Hit{Index: int(nb.Item), ID: e.Display.Item(int(nb.Item)).ID, Score: nb.Score, Visual: nb.Score, Base: nb.Score})
 		in[int(nb.Item)] = true
 	}
 	if len(out) == q.K || !c.CanBeShort() {
@@ -445,4 +527,34 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 		}
 	}
 	return out, nil
+}
+
+// Attach adds an optional asset that the engine can do without at first
+// (the neighbours, the CF table) to an open engine: the page loads them
+// after its first search. Not safe for concurrent use with searches.
+func (e *Engine) Attach(kind string, b []byte) error {
+	n := e.Display.Len()
+	switch kind {
+	case KindNeighbors:
+		nb, err := vecfile.ParseNeighbors(b)
+		if err != nil {
+			return err
+		}
+		if nb.Header().Count != n {
+			return fmt.Errorf("search: neighbours for %d items, catalogue %d: assets from different builds", nb.Header().Count, n)
+		}
+		e.Neighbors = nb
+	case KindCF:
+		t, err := cf.ParseTable(b)
+		if err != nil {
+			return err
+		}
+		if t.Len() != n {
+			return fmt.Errorf("search: CF neighbours have %d items, catalogue %d: assets from different builds", t.Len(), n)
+		}
+		e.CF = t
+	default:
+		return fmt.Errorf("search: %q cannot be attached later", kind)
+	}
+	return nil
 }

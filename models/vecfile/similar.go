@@ -1,7 +1,7 @@
 package vecfile
 
 // "More like this" from the precomputed lists: the one rule the engine
-// (models/search), the edge API (wasm/worker/edge) and the embed carousel
+// (models/search), the edge API (wasm/worker/api) and the embed carousel
 // (static/lookalike.js, checked against testdata/similar-rule.json) follow.
 //
 // For product i in section own, asked for k products of section s ("" =

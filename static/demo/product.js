@@ -2,7 +2,7 @@
 // the product from ?id= (and the asset folder from ?assets=), shows it, and
 // follows the carousel's lookalike-select events to the chosen product.
 
-import { product, tile } from '../lookalike.js';
+import { formatPrice, product, tile } from '../lookalike.js';
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -34,7 +34,8 @@ product(assets, id).then((p) => {
   $('product-title').textContent = p.title;
   $('product-section').textContent = p.section;
   $('crumb-section').textContent = p.section;
-  $('product-price').textContent = p.price || demoPrice(p.id);
+  // The carousel's formatter: the same "€27.50" on the page and its cards.
+  $('product-price').textContent = formatPrice(p.price, p.currency) || demoPrice(p.id);
   $('product-photo').replaceChildren(tile(p.thumb, p.title));
 }).catch(() => { /* the static text stays; the embed logs its own warning */ });
 

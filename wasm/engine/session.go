@@ -65,9 +65,12 @@ type rect struct{ X, Y, W, H int }
 
 // result is one product in an answer (the page's result record).
 type result struct {
-	ID       string            `json:"id"`
-	Score    float32           `json:"score"`  // the ranking score: the blend when personal, else Visual
-	Visual   float32           `json:"visual"` // the cosine between the query and the product
+	ID     string  `json:"id"`
+	Score  float32 `json:"score"`  // the ranking score: the blend when personal, else Visual
+	Visual float32 `json:"visual"` // the cosine between the query and the product
+	// Close is false for a photo search's result below the build's
+	// relevance floor (the page ends its grid of close matches there).
+	Close    *bool             `json:"close,omitempty"`
 	Title    string            `json:"title,omitempty"`
 	URL      string            `json:"url,omitempty"`
 	Price    string            `json:"price,omitempty"`
@@ -114,8 +117,9 @@ type session struct {
 
 	// The last photo's embedding, so that changing the section or a filter
 	// does not run the model again.
-	lastKey [32]byte
-	lastVec []float32
+	lastKey   [32]byte
+	lastPhoto *embed.Photo
+	lastHeads [][]float32
 }
 
 func newSession() *session {
@@ -176,9 +180,14 @@ func (s *session) part(kind string, i, parts, n int) ([]byte, error) {
 	}
 	s.files[kind] = b[:len(b)+n]
 	s.partsSeen[kind] = i + 1
-	s.eng = nil
+	if !late(kind) {
+		s.eng = nil
+	}
 	return s.files[kind][len(b):], nil
 }
+
+// late reports whether an asset may arrive after the engine opened.
+func late(kind string) bool { return kind == search.KindNeighbors || kind == search.KindCF }
 
 // gcPercentLoading is GOGC while the model is decoded (see partDone).
 const gcPercentLoading = 25
@@ -199,6 +208,16 @@ func (s *session) partDone(kind string, i, parts int) error {
 		}
 		s.man, s.eng, s.emb = m, nil, nil
 		s.files, s.partsSeen, s.from = map[string][]byte{}, map[string]int{}, map[string]int64{}
+		return nil
+	}
+	if i == parts-1 && late(kind) && s.eng != nil {
+		// Loaded after the engine opened (the page fetches them after its
+		// first search): attach without reopening.
+		b := s.files[kind]
+		delete(s.files, kind)
+		if err := s.eng.Attach(kind, b); err != nil {
+			return openError(err)
+		}
 		return nil
 	}
 	if i != parts-1 || kind != search.KindModel {
@@ -226,7 +245,7 @@ func (s *session) partDone(kind string, i, parts int) error {
 func (s *session) loader(a catalog.Asset) ([]byte, error) {
 	b, ok := s.files[a.Kind]
 	if !ok {
-		return nil, fmt.Errorf("engine: %s was not loaded", a.File)
+		return nil, fmt.Errorf("engine: %s: %w", a.File, search.ErrNotLoaded)
 	}
 	return b, nil
 }
@@ -301,41 +320,79 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 	}
 	ms := map[string]float64{}
 	key := queryKey(img, crop)
-	v := s.lastVec
-	if v == nil || key != s.lastKey {
-		emb := s.eng.Embedder
-		if emb == nil {
-			return nil, coded("corrupt", "engine: no model loaded")
-		}
+	ph := s.lastPhoto
+	if ph == nil || key != s.lastKey {
 		t0 := time.Now()
 		var r *image.Rectangle
 		if crop != nil {
 			rr := image.Rect(crop.X, crop.Y, crop.X+crop.W, crop.Y+crop.H)
 			r = &rr
 		}
+		emb := s.eng.Embedder
+		if emb == nil {
+			return nil, coded("corrupt", "engine: no model loaded")
+		}
 		pic, err := emb.Decode(img, r)
 		if err != nil {
 			return nil, err
 		}
 		t1 := time.Now()
-		if v, err = emb.Embed(pic); err != nil {
+		// A photo the shopper cropped is searched as cropped; otherwise the
+		// engine finds the product in it first.
+		if ph, err = s.eng.EmbedPhoto(pic, crop == nil); err != nil {
 			return nil, coded("internal", "engine: embedding: %v", err)
 		}
 		ms["decode"] = millis(t1.Sub(t0))
 		ms["embed"] = millis(time.Since(t1))
-		s.lastKey, s.lastVec = key, v
+		s.lastKey, s.lastPhoto, s.lastHeads = key, ph, s.eng.Predict(ph)
 	}
+	q.Heads = s.lastHeads
 	t2 := time.Now()
-	hits, err := s.eng.SearchVector(v, q)
+	hits, err := s.eng.SearchVector(ph.Vector, q)
 	if err != nil {
 		return nil, coded("internal", "%v", err)
 	}
 	ms["search"] = millis(time.Since(t2))
-	query := map[string]any{"kind": "image", "vector": v}
+	query := map[string]any{"kind": "image", "vector": ph.Vector}
 	if crop != nil {
 		query["crop"] = map[string]int{"x": crop.X, "y": crop.Y, "w": crop.W, "h": crop.H}
 	}
-	return &answer{Query: query, Results: s.results(hits), MS: ms}, nil
+	// The box the engine searched (auto: found in the photo) or would
+	// propose, for the page's crop box; and what the heads saw.
+	if b := ph.Proposed; !b.Empty() && crop == nil {
+		query["box"] = map[string]any{"x": b.Min.X, "y": b.Min.Y, "w": b.Dx(), "h": b.Dy(), "auto": ph.Auto}
+	}
+	if pr := s.predicted(s.lastHeads); pr != nil {
+		query["predicted"] = pr
+	}
+	res := s.results(hits)
+	if floor, ok := s.eng.Floor(); ok {
+		for i, h := range hits {
+			c := h.Base >= floor
+			res[i].Close = &c
+		}
+		query["floor"] = floor
+	}
+	return &answer{Query: query, Results: res, MS: ms}, nil
+}
+
+// predicted is each head's likeliest label and its probability.
+func (s *session) predicted(hp [][]float32) map[string]any {
+	if hp == nil || s.eng.Heads == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for h, probs := range hp {
+		best := 0
+		for c := range probs {
+			if probs[c] > probs[best] {
+				best = c
+			}
+		}
+		hd := s.eng.Heads.Heads[h]
+		out[hd.Column] = map[string]any{"label": hd.Classes[best], "p": math.Round(float64(probs[best])*1000) / 1000}
+	}
+	return out
 }
 
 // productVector is a product's stored vector at unit length (the page

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lookalike/lookalike/models/embed"
 	"math"
 	"math/rand"
 	"strings"
@@ -627,7 +628,7 @@ func TestPersonal(t *testing.T) {
 			// A photo search (the embedding of p5 stands in for the
 			// photo's: the engine reuses the last photo's embedding).
 			img := []byte("photo")
-			s.lastKey, s.lastVec = queryKey(img, nil), f.vecs[item*f.dim:(item+1)*f.dim]
+			s.lastKey, s.lastPhoto = queryKey(img, nil), &embed.Photo{Vector: f.vecs[item*f.dim : (item+1)*f.dim]}
 			photo, err := s.search(img, nil, 10, "", nil, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -636,7 +637,7 @@ func TestPersonal(t *testing.T) {
 				t.Errorf("photo of p5: first %s (visual %v)", photo.Results[0].ID, photo.Results[0].Visual)
 			}
 			vec, ok := photo.Query["vector"].([]float32)
-			if !ok || fmt.Sprint(vec) != fmt.Sprint(s.lastVec) {
+			if !ok || fmt.Sprint(vec) != fmt.Sprint(s.lastPhoto.Vector) {
 				t.Errorf("query vector %v, want the photo's embedding", photo.Query["vector"])
 			}
 			mine, err := s.search(img, nil, 10, "", nil, p)

@@ -1,10 +1,13 @@
 // Command worker is Lookalike's edge worker: a Go program for Cloudflare
 // Workers (GOOS=js GOARCH=wasm, github.com/syumai/workers) that answers
-// /api/* from the lookup files `go run ./builder stage` writes under
-// /_worker/ in the site, read through the ASSETS binding. See
-// wasm/worker/edge for the API and wasm/worker/README.md for the build.
+// /api/* (wasm/worker/api) from the lookup files `go run ./builder stage`
+// writes under /_worker/ in the site (format: models/edge), read through
+// the ASSETS binding and kept in memory.
 //
-// entry.mjs (the module wrangler runs) sends /api/* here and serves every
+// One Go instance serves request after request: instance.mjs starts it on
+// the first request, hands each later one its env and ctx, and lets one
+// request at a time into Go (see serve_js.go and README.md for why).
+// entry.mjs (the module wrangler runs) sends /api/* there and serves every
 // other path from the static assets with Lookalike's headers.
 //
 // Built natively it serves the API over HTTP from a staged folder
@@ -12,13 +15,16 @@
 package main
 
 import (
-	"github.com/lookalike/lookalike/wasm/worker/edge"
-	"github.com/syumai/workers"
+	"github.com/lookalike/lookalike/wasm/worker/api"
 )
 
 // dataPrefix is the staged folder's place inside the site.
 const dataPrefix = "/_worker/"
 
+// cacheBytes bounds the staged files kept in memory (the whole edge data
+// of a 40k-item catalogue is ~15 MB; a Workers isolate has 128 MB).
+const cacheBytes = 32 << 20
+
 func main() {
-	workers.Serve(edge.Handler(newStore()))
+	serve(api.Handler(api.Cached(newStore(), cacheBytes)))
 }

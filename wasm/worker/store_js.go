@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"syscall/js"
 
-	"github.com/lookalike/lookalike/wasm/worker/edge"
+	"github.com/lookalike/lookalike/models/edge"
 	"github.com/syumai/workers/cloudflare"
 )
 
@@ -16,17 +16,20 @@ import (
 // the binding through syscall/js rather than syumai's fetch package: that
 // one goes through net/http's Client, whose default transport links TLS
 // and X.509 and adds ~1.2 MB to the compressed bundle.
-type assetStore struct{ assets js.Value }
+//
+// The binding is looked up in the current request's env at each read
+// (instance.mjs sets it before every request; there is none while the
+// program starts).
+type assetStore struct{}
 
-func newStore() edge.Store {
-	return &assetStore{assets: cloudflare.GetBinding("ASSETS")}
-}
+func newStore() edge.Store { return assetStore{} }
 
-func (s *assetStore) Get(ctx context.Context, name string) ([]byte, error) {
-	if s.assets.IsUndefined() {
+func (assetStore) Get(ctx context.Context, name string) ([]byte, error) {
+	assets := cloudflare.GetBinding("ASSETS")
+	if assets.IsUndefined() {
 		return nil, fmt.Errorf("worker: no ASSETS binding; check wrangler.toml [assets] binding")
 	}
-	res, err := await(ctx, s.assets.Call("fetch", "https://assets.invalid"+dataPrefix+name))
+	res, err := await(ctx, assets.Call("fetch", "https://assets.invalid"+dataPrefix+name))
 	if err != nil {
 		return nil, fmt.Errorf("worker: fetching %s: %w", name, err)
 	}
@@ -69,8 +72,8 @@ func await(ctx context.Context, p js.Value) (js.Value, error) {
 		catch.Release()
 		return r.v, r.err
 	case <-ctx.Done():
-		// The callbacks stay alive: the promise may still settle. The
-		// instance ends with the request anyway.
+		// The callbacks stay alive: the promise may still settle (and
+		// then sends into the buffered channel, which nobody reads).
 		return js.Value{}, ctx.Err()
 	}
 }

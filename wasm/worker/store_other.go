@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/lookalike/lookalike/wasm/worker/edge"
+	"github.com/lookalike/lookalike/models/edge"
 )
 
 // dirStore reads staged files from a folder, for running the worker

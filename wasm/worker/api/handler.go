@@ -1,4 +1,4 @@
-package edge
+package api
 
 import (
 	"bytes"
@@ -15,17 +15,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lookalike/lookalike/models/edge"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
-
-// Store reads a staged file by its name relative to the staged folder.
-// It returns an error wrapping ErrNotFound when the file does not exist.
-type Store interface {
-	Get(ctx context.Context, name string) ([]byte, error)
-}
-
-// ErrNotFound is wrapped by Store errors for missing files.
-var ErrNotFound = errors.New("edge: file not found")
 
 // DefaultK is the number of similar products returned without ?k=.
 const DefaultK = 10
@@ -45,11 +37,17 @@ const apiPrefix = "/api/"
 // Errors are JSON {"error": message, "status": code}: 400 for a malformed
 // id, k or section, 404 for unknown ids and paths, 405 for methods other
 // than GET, HEAD and OPTIONS, 503 when nothing is staged.
-func Handler(store Store) http.Handler {
+func Handler(store edge.Store) http.Handler {
 	return &handler{store: store}
 }
 
-type handler struct{ store Store }
+type handler struct {
+	store edge.Store
+
+	mu       sync.Mutex
+	metaRaw  []byte // the meta.json bytes last parsed (a Cached store returns the same slice)
+	metaLast *edge.Meta
+}
 
 // httpError is an error with a status code for the client.
 type httpError struct {
@@ -107,11 +105,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 		status = he.status
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, edge.ErrNotFound):
 		// A staged file is missing: the worker and the site are out of step.
 		status, msg = http.StatusServiceUnavailable, "catalogue data not staged: "+msg
 	}
-	b := appendJSONString([]byte(`{"error":`), msg)
+	b := edge.AppendJSONString([]byte(`{"error":`), msg)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, '}')
@@ -173,12 +171,25 @@ func parseID(seg string) (string, error) {
 	return id, nil
 }
 
-func (h *handler) meta(ctx context.Context) (*Meta, error) {
-	b, err := h.store.Get(ctx, MetaName)
+// meta reads and parses meta.json; the parse is reused while the store
+// hands back the very same bytes (Cached does), saving a JSON decode per
+// request.
+func (h *handler) meta(ctx context.Context) (*edge.Meta, error) {
+	b, err := h.store.Get(ctx, edge.MetaName)
 	if err != nil {
 		return nil, err
 	}
-	return ParseMeta(b)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(b) > 0 && len(b) == len(h.metaRaw) && &b[0] == &h.metaRaw[0] {
+		return h.metaLast, nil
+	}
+	m, err := edge.ParseMeta(b)
+	if err != nil {
+		return nil, err
+	}
+	h.metaRaw, h.metaLast = b, m
+	return m, nil
 }
 
 func (h *handler) health(ctx context.Context) (any, error) {
@@ -203,12 +214,12 @@ func (h *handler) health(ctx context.Context) (any, error) {
 }
 
 // lookup returns the index of id (404 if unknown).
-func (h *handler) lookup(ctx context.Context, m *Meta, id string) (int, error) {
-	b, err := h.store.Get(ctx, idsName(IDShard(id, m.IDShards)))
+func (h *handler) lookup(ctx context.Context, m *edge.Meta, id string) (int, error) {
+	b, err := h.store.Get(ctx, edge.IDsName(edge.IDShard(id, m.IDShards)))
 	if err != nil {
 		return 0, err
 	}
-	i, err := findID(b, id, m.ItemCount)
+	i, err := edge.FindID(b, id, m.ItemCount)
 	if err != nil {
 		return 0, err
 	}
@@ -219,7 +230,7 @@ func (h *handler) lookup(ctx context.Context, m *Meta, id string) (int, error) {
 }
 
 // cards fetches the cards of items as JSON lines (shards in parallel).
-func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int][]byte, error) {
+func (h *handler) cards(ctx context.Context, m *edge.Meta, items []int) (map[int][]byte, error) {
 	byShard := map[int][]int{}
 	for _, i := range items {
 		byShard[i/m.CardShardSize] = append(byShard[i/m.CardShardSize], i)
@@ -234,7 +245,7 @@ func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int][]by
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := h.store.Get(ctx, cardsName(j))
+			b, err := h.store.Get(ctx, edge.CardsName(j))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -242,7 +253,7 @@ func (h *handler) cards(ctx context.Context, m *Meta, items []int) (map[int][]by
 				return
 			}
 			for _, i := range list {
-				c, err := cardAt(b, i-j*m.CardShardSize)
+				c, err := edge.CardAt(b, i-j*m.CardShardSize)
 				if err != nil {
 					first = cmpErr(first, err)
 					return
@@ -279,10 +290,10 @@ func (h *handler) product(r *http.Request, id string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got, err := cardField(cs[i], "id"); err != nil || got != id {
-		return nil, fmt.Errorf("%w: item %d is %q in the cards, %q in the ids (%v)", ErrData, i, got, id, err)
+	if got, err := edge.CardField(cs[i], "id"); err != nil || got != id {
+		return nil, fmt.Errorf("%w: item %d is %q in the cards, %q in the ids (%v)", edge.ErrData, i, got, id, err)
 	}
-	b := appendJSONString([]byte(`{"build":`), m.Build)
+	b := edge.AppendJSONString([]byte(`{"build":`), m.Build)
 	b = append(b, ',')
 	b = appendCard(b, cs[i], thumbBase(r))
 	return b, nil
@@ -327,7 +338,7 @@ func (h *handler) similar(r *http.Request, id string) (any, error) {
 		return nil, err
 	}
 	j := i / m.ShardSize
-	nbb, err := h.store.Get(ctx, nbName(j))
+	nbb, err := h.store.Get(ctx, edge.NBName(j))
 	if err != nil {
 		return nil, err
 	}
@@ -337,22 +348,22 @@ func (h *handler) similar(r *http.Request, id string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if own, err = cardField(self[i], "section"); err != nil {
+		if own, err = edge.CardField(self[i], "section"); err != nil {
 			return nil, err
 		}
 	}
 	// The rule every "more like this" from the stored lists follows.
 	choice := vecfile.ChooseSimilar(m.Lists, own, section)
-	b := appendJSONString([]byte(`{"build":`), m.Build)
-	b = appendJSONString(append(b, `,"id":`...), id)
+	b := edge.AppendJSONString([]byte(`{"build":`), m.Build)
+	b = edge.AppendJSONString(append(b, `,"id":`...), id)
 	b = strconv.AppendInt(append(b, `,"k":`...), int64(k), 10)
 	if section != "" {
-		b = appendJSONString(append(b, `,"section":`...), section)
+		b = edge.AppendJSONString(append(b, `,"section":`...), section)
 	}
-	b = appendJSONString(append(b, `,"list":`...), choice.Name)
+	b = edge.AppendJSONString(append(b, `,"list":`...), choice.Name)
 	b = append(b, `,"results":[`...)
 	if choice.List != vecfile.NoList {
-		nbs, err := neighborsAt(nbb, m, i, j*m.ShardSize, choice.List)
+		nbs, err := edge.NeighborsAt(nbb, m, i, j*m.ShardSize, choice.List)
 		if err != nil {
 			return nil, err
 		}
@@ -367,7 +378,7 @@ func (h *handler) similar(r *http.Request, id string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if nbs, err = choice.Take(nbs, i, k, func(j int) (string, error) { return cardField(cs[j], "section") }); err != nil {
+		if nbs, err = choice.Take(nbs, i, k, func(j int) (string, error) { return edge.CardField(cs[j], "section") }); err != nil {
 			return nil, err
 		}
 		base := thumbBase(r)
@@ -418,31 +429,7 @@ func appendCard(b, card []byte, base string) []byte {
 	v := card[k+len(thumbKey):]
 	b = append(b, card[:k+len(thumbKey)]...)
 	if !bytes.HasPrefix(v, []byte("http://")) && !bytes.HasPrefix(v, []byte("https://")) {
-		b = appendJSONStringBody(b, base)
+		b = edge.AppendJSONStringBody(b, base)
 	}
 	return append(b, v...)
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendJSONStringBody(b, s)
-	return append(b, '"')
-}
-
-// appendJSONStringBody appends s escaped for the inside of a JSON string
-// (quotes, backslashes, control characters; invalid UTF-8 becomes U+FFFD).
-func appendJSONStringBody(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r < 0x20 || r == 0x2028 || r == 0x2029:
-			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return b
 }

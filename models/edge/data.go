@@ -2,12 +2,14 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/vecfile"
@@ -71,6 +73,15 @@ type Card struct {
 	Attrs    map[string]string `json:"attrs,omitempty"`
 }
 
+// Store reads a staged file by its name relative to the staged folder.
+// It returns an error wrapping ErrNotFound when the file does not exist.
+type Store interface {
+	Get(ctx context.Context, name string) ([]byte, error)
+}
+
+// ErrNotFound is wrapped by Store errors for missing files.
+var ErrNotFound = errors.New("edge: file not found")
+
 // ErrData is wrapped by every error about malformed staged files.
 var ErrData = errors.New("edge: bad staged data")
 
@@ -84,10 +95,10 @@ func IDShard(id string, shards int) int {
 	return int(h.Sum32() % uint32(shards))
 }
 
-// Names of the staged files.
-func idsName(s int) string   { return "ids-" + strconv.Itoa(s) + ".txt" }
-func nbName(j int) string    { return "nb-" + strconv.Itoa(j) + ".bin" }
-func cardsName(j int) string { return "cards-" + strconv.Itoa(j) + ".jsonl" }
+// IDsName, NBName and CardsName are the names of the staged shards.
+func IDsName(s int) string   { return "ids-" + strconv.Itoa(s) + ".txt" }
+func NBName(j int) string    { return "nb-" + strconv.Itoa(j) + ".bin" }
+func CardsName(j int) string { return "cards-" + strconv.Itoa(j) + ".jsonl" }
 
 // MetaName is the staged folder's index file.
 const MetaName = "meta.json"
@@ -156,7 +167,7 @@ func Stage(manifest []byte, read func(catalog.Asset) ([]byte, error)) (map[strin
 		var nbuf bytes.Buffer
 		nbuf.Write(nbb[:vecfile.HeaderSize])
 		nbuf.Write(nbb[vecfile.HeaderSize+lo*rec : vecfile.HeaderSize+hi*rec])
-		files[nbName(j)] = nbuf.Bytes()
+		files[NBName(j)] = nbuf.Bytes()
 	}
 	for j := 0; j*CardShardSize < n; j++ {
 		lo, hi := j*CardShardSize, min(n, (j+1)*CardShardSize)
@@ -176,10 +187,10 @@ func Stage(manifest []byte, read func(catalog.Asset) ([]byte, error)) (map[strin
 			s := IDShard(it.ID, meta.IDShards)
 			ids[s] = appendIDLine(ids[s], it.ID, i)
 		}
-		files[cardsName(j)] = cbuf.Bytes()
+		files[CardsName(j)] = cbuf.Bytes()
 	}
 	for s, b := range ids {
-		files[idsName(s)] = b
+		files[IDsName(s)] = b
 	}
 	mb, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
@@ -215,18 +226,19 @@ func ParseMeta(b []byte) (*Meta, error) {
 }
 
 // An ids shard has one line per product: the id as a JSON string (as
-// appendJSONString writes it, so the same id always gives the same bytes),
+// AppendJSONString writes it, so the same id always gives the same bytes),
 // a tab, the item index. Looking an id up is a substring search: no
 // decoding of the other ids.
 func appendIDLine(b []byte, id string, i int) []byte {
-	b = appendJSONString(b, id)
+	b = AppendJSONString(b, id)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, int64(i), 10)
 	return append(b, '\n')
 }
 
-// findID returns the index of id in an ids shard, or -1.
-func findID(shard []byte, id string, n int) (int, error) {
+// FindID returns the index of id in an ids shard, or -1 if the shard
+// does not hold it; n is the item count, for checking the index.
+func FindID(shard []byte, id string, n int) (int, error) {
 	needle := appendIDLine(nil, id, 0)
 	needle = needle[:len(needle)-2] // up to and including the tab
 	at := -1
@@ -249,10 +261,10 @@ func findID(shard []byte, id string, n int) (int, error) {
 	return i, nil
 }
 
-// neighborsAt returns list `which` (0 = section, 1 = global) of item i
+// NeighborsAt returns list `which` (0 = section, 1 = global) of item i
 // from the nb shard holding it, best first. The shard must hold records
 // for items lo… of the meta's shape.
-func neighborsAt(shard []byte, meta *Meta, i, lo int, which int) ([]vecfile.Neighbor, error) {
+func NeighborsAt(shard []byte, meta *Meta, i, lo int, which int) ([]vecfile.Neighbor, error) {
 	h, err := vecfile.ReadNeighborsHeader(bytes.NewReader(shard))
 	if err != nil {
 		return nil, fmt.Errorf("%w: nb shard: %v", ErrData, err)
@@ -283,11 +295,11 @@ func neighborsAt(shard []byte, meta *Meta, i, lo int, which int) ([]vecfile.Neig
 	return out, nil
 }
 
-// cardAt returns line k (0-based) of a cards shard: one Card as a JSON
+// CardAt returns line k (0-based) of a cards shard: one Card as a JSON
 // object, checked to be valid JSON so that it can be spliced into an
 // answer as is (decoding and re-encoding it per request costs more CPU than
 // a fresh instance can spare).
-func cardAt(shard []byte, k int) ([]byte, error) {
+func CardAt(shard []byte, k int) ([]byte, error) {
 	if k < 0 {
 		return nil, fmt.Errorf("%w: card %d", ErrData, k)
 	}
@@ -308,8 +320,8 @@ func cardAt(shard []byte, k int) ([]byte, error) {
 	return rest, nil
 }
 
-// cardField decodes one string field of a card line.
-func cardField(card []byte, field string) (string, error) {
+// CardField decodes one string field of a card line ("" if absent).
+func CardField(card []byte, field string) (string, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(card, &m); err != nil {
 		return "", fmt.Errorf("%w: card: %v", ErrData, err)
@@ -321,4 +333,29 @@ func cardField(card []byte, field string) (string, error) {
 		}
 	}
 	return v, nil
+}
+
+// AppendJSONString appends s as a JSON string, as the staged files and
+// the API answers write it (the same id always gives the same bytes).
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = AppendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+// AppendJSONStringBody appends s escaped for the inside of a JSON string
+// (quotes, backslashes, control characters; invalid UTF-8 becomes U+FFFD).
+func AppendJSONStringBody(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20 || r == 0x2028 || r == 0x2029:
+			b = append(b, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return b
 }

@@ -1,0 +1,85 @@
+package embed
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"github.com/lookalike/lookalike/models/internal/tinymodel"
+)
+
+func TestLocalise(t *testing.T) {
+	const c, h, w = 3, 7, 7
+	m := make([]float32, c*h*w)
+	// A product in cells x 1..2, y 3..5, and weaker clutter elsewhere that
+	// is not connected to it.
+	for ch := 0; ch < c; ch++ {
+		for y := 3; y <= 5; y++ {
+			for x := 1; x <= 2; x++ {
+				m[ch*h*w+y*w+x] = 5
+			}
+		}
+		m[ch*h*w+0*w+6] = 1
+	}
+	bounds := image.Rect(0, 0, 700, 1400)
+	box, share, clutter := Localise(m, c, h, w, bounds)
+	// cells 1..2 widened by half a cell: 0.5/7..3.5/7 of 700 = 50..350;
+	// rows 3..5: 2.5/7..6.5/7 of 1400 = 500..1300.
+	want := image.Rect(50, 500, 350, 1300)
+	if box != want {
+		t.Fatalf("box %v, want %v", box, want)
+	}
+	if s := float64(want.Dx()*want.Dy()) / (700 * 1400); share != s {
+		t.Fatalf("share %v, want %v", share, s)
+	}
+	// outside: one cell of 3 (sum over channels) among 43 cells; inside 15 per cell.
+	if wantC := (3.0 / 43) / 15; math.Abs(clutter-wantC) > 1e-9 {
+		t.Fatalf("clutter %v, want %v", clutter, wantC)
+	}
+	// A flat (or dead) map proposes the whole photo.
+	if box, share, _ := Localise(make([]float32, c*h*w), c, h, w, bounds); box != bounds || share != 1 {
+		t.Fatalf("empty map: %v %v", box, share)
+	}
+	// Offset bounds (a cropped photo) stay inside.
+	off := image.Rect(100, 100, 800, 1500)
+	if box, _, _ := Localise(m, c, h, w, off); !box.In(off) || box.Min.X != 150 {
+		t.Fatalf("offset: %v", box)
+	}
+}
+
+func TestPhotoRecordRoundTrip(t *testing.T) {
+	e, err := New(tinymodel.Build(tinymodel.Options{Channels: 8}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	p, err := e.EmbedPhoto(img, true) // no conv5: nothing to localise
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Auto || p.Box != img.Bounds() || !p.Proposed.Empty() {
+		t.Fatalf("without conv5: box %v auto %v proposed %v", p.Box, p.Auto, p.Proposed)
+	}
+	rec := p.Record()
+	if len(rec) != PhotoRecordDim(len(p.Raw)) {
+		t.Fatalf("record of %d values, want %d", len(rec), PhotoRecordDim(len(p.Raw)))
+	}
+	q, err := e.PhotoFromRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Vector {
+		if q.Vector[i] != p.Vector[i] {
+			t.Fatalf("vector[%d] %v after the round trip, %v before", i, q.Vector[i], p.Vector[i])
+		}
+	}
+	if q.Box != p.Box || q.Auto != p.Auto || len(q.Colour) != len(p.Colour) {
+		t.Fatalf("round trip: %+v", q)
+	}
+	if _, err := e.PhotoFromRecord(rec[:5]); err == nil {
+		t.Fatal("a short record was accepted")
+	}
+}

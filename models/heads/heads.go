@@ -1,0 +1,274 @@
+package heads
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+// Version is the format version this package reads and writes.
+const Version = 1
+
+// NoLabel marks a product without a value in a head's column.
+const NoLabel = 0xFFFF
+
+// MaxClasses bounds a head (class ids are uint16, NoLabel reserved).
+const MaxClasses = 4096
+
+var magic = [4]byte{'L', 'K', 'H', 'D'}
+
+// ErrFormat is wrapped by every error about malformed file bytes.
+var ErrFormat = errors.New("heads: malformed heads file")
+
+// Head is one softmax classifier over a label column.
+type Head struct {
+	Column  string
+	Classes []string
+	// Weight is how much p(a product's label) adds to its score.
+	Weight float32
+	// W is len(Classes)×In, class-major; B one bias per class.
+	W, B []float32
+}
+
+// Set is the heads of one build and the labels of its products.
+type Set struct {
+	In    int // input length: embedding dim + colour descriptor length
+	Heads []Head
+	// Labels[h][i] is product i's class id under head h (NoLabel: none).
+	Labels [][]uint16
+}
+
+// Items is the number of products the labels cover.
+func (s *Set) Items() int {
+	if len(s.Labels) == 0 {
+		return 0
+	}
+	return len(s.Labels[0])
+}
+
+// Predict returns each head's class probabilities for one input.
+func (s *Set) Predict(x []float32) [][]float32 {
+	out := make([][]float32, len(s.Heads))
+	for h := range s.Heads {
+		out[h] = s.Heads[h].Predict(x, nil)
+	}
+	return out
+}
+
+// Predict returns softmax(W·x + B) in dst (grown as needed).
+func (h *Head) Predict(x []float32, dst []float32) []float32 {
+	k := len(h.Classes)
+	in := len(h.W) / max(1, k)
+	if cap(dst) < k {
+		dst = make([]float32, k)
+	}
+	dst = dst[:k]
+	for c := range k {
+		row := h.W[c*in : (c+1)*in]
+		var s0, s1, s2, s3 float32
+		j := 0
+		for ; j+4 <= in; j += 4 {
+			s0 += row[j] * x[j]
+			s1 += row[j+1] * x[j+1]
+			s2 += row[j+2] * x[j+2]
+			s3 += row[j+3] * x[j+3]
+		}
+		for ; j < in; j++ {
+			s0 += row[j] * x[j]
+		}
+		dst[c] = (s0 + s1) + (s2 + s3) + h.B[c]
+	}
+	softmax(dst)
+	return dst
+}
+
+// softmax normalises logits in place.
+func softmax(z []float32) {
+	m := float32(math.Inf(-1))
+	for _, v := range z {
+		m = max(m, v)
+	}
+	var s float64
+	for i, v := range z {
+		e := math.Exp(float64(v - m))
+		z[i] = float32(e)
+		s += e
+	}
+	inv := float32(1 / s)
+	for i := range z {
+		z[i] *= inv
+	}
+}
+
+// Marshal encodes the set.
+func (s *Set) Marshal() ([]byte, error) {
+	items := s.Items()
+	if len(s.Labels) != len(s.Heads) {
+		return nil, fmt.Errorf("heads: %d label lists for %d heads", len(s.Labels), len(s.Heads))
+	}
+	b := make([]byte, 16)
+	copy(b, magic[:])
+	binary.LittleEndian.PutUint16(b[4:], Version)
+	binary.LittleEndian.PutUint16(b[6:], uint16(len(s.Heads)))
+	binary.LittleEndian.PutUint32(b[8:], uint32(items))
+	binary.LittleEndian.PutUint32(b[12:], uint32(s.In))
+	str := func(v string) {
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
+		b = append(b, v...)
+	}
+	f32 := func(v []float32) {
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+	}
+	for _, h := range s.Heads {
+		k := len(h.Classes)
+		if k == 0 || k > MaxClasses || len(h.W) != k*s.In || len(h.B) != k || len(h.Column) > math.MaxUint16 {
+			return nil, fmt.Errorf("heads: head %q: %d classes, %d weights, %d biases for input %d", h.Column, k, len(h.W), len(h.B), s.In)
+		}
+		str(h.Column)
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(h.Weight))
+		b = binary.LittleEndian.AppendUint32(b, uint32(k))
+		for _, c := range h.Classes {
+			if len(c) > math.MaxUint16 {
+				return nil, fmt.Errorf("heads: class name of %d bytes", len(c))
+			}
+			str(c)
+		}
+		f32(h.W)
+		f32(h.B)
+	}
+	for h, l := range s.Labels {
+		if len(l) != items {
+			return nil, fmt.Errorf("heads: head %d labels %d products, head 0 %d", h, len(l), items)
+		}
+		for _, v := range l {
+			b = binary.LittleEndian.AppendUint16(b, v)
+		}
+	}
+	return b, nil
+}
+
+// Parse decodes a heads file and checks it against the catalogue's size
+// (items ≥ 0; pass -1 to skip that check).
+func Parse(b []byte, items int) (*Set, error) {
+	if len(b) < 16 || [4]byte(b[:4]) != magic {
+		return nil, fmt.Errorf("%w: not a heads file", ErrFormat)
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
+		return nil, fmt.Errorf("%w: format version %d, this reader knows %d; rebuild the assets with a matching builder", ErrFormat, v, Version)
+	}
+	nh := int(binary.LittleEndian.Uint16(b[6:]))
+	n := int(binary.LittleEndian.Uint32(b[8:]))
+	in := int(binary.LittleEndian.Uint32(b[12:]))
+	if in <= 0 || in > 1<<16 {
+		return nil, fmt.Errorf("%w: input length %d", ErrFormat, in)
+	}
+	if items >= 0 && n != items {
+		return nil, fmt.Errorf("%w: labels for %d products, the catalogue has %d: assets from different builds", ErrFormat, n, items)
+	}
+	r := reader{b: b, at: 16}
+	s := &Set{In: in}
+	for range nh {
+		var h Head
+		h.Column = r.str()
+		h.Weight = r.f32()
+		k := int(r.u32())
+		if r.err == nil && (k <= 0 || k > MaxClasses) {
+			r.err = fmt.Errorf("head %q: %d classes", h.Column, k)
+		}
+		for c := 0; c < k && r.err == nil; c++ {
+			h.Classes = append(h.Classes, r.str())
+		}
+		h.W = r.floats(k * in)
+		h.B = r.floats(k)
+		if r.err == nil && !(h.Weight >= 0 && h.Weight <= 100) {
+			r.err = fmt.Errorf("head %q: weight %v", h.Column, h.Weight)
+		}
+		s.Heads = append(s.Heads, h)
+	}
+	for hi := 0; hi < nh && r.err == nil; hi++ {
+		raw := r.bytes(2 * n)
+		if r.err != nil {
+			break
+		}
+		l := make([]uint16, n)
+		k := len(s.Heads[hi].Classes)
+		for i := range l {
+			v := binary.LittleEndian.Uint16(raw[2*i:])
+			if v != NoLabel && int(v) >= k {
+				r.err = fmt.Errorf("product %d has class %d under head %q of %d classes", i, v, s.Heads[hi].Column, k)
+				break
+			}
+			l[i] = v
+		}
+		s.Labels = append(s.Labels, l)
+	}
+	if r.err == nil && r.at != len(b) {
+		r.err = fmt.Errorf("%d bytes after the labels", len(b)-r.at)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, r.err)
+	}
+	return s, nil
+}
+
+type reader struct {
+	b   []byte
+	at  int
+	err error
+}
+
+func (r *reader) bytes(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || r.at+n > len(r.b) {
+		r.err = errors.New("truncated")
+		return nil
+	}
+	v := r.b[r.at : r.at+n]
+	r.at += n
+	return v
+}
+
+func (r *reader) u32() uint32 {
+	v := r.bytes(4)
+	if v == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(v)
+}
+
+func (r *reader) f32() float32 { return math.Float32frombits(r.u32()) }
+
+func (r *reader) str() string {
+	v := r.bytes(2)
+	if v == nil {
+		return ""
+	}
+	s := r.bytes(int(binary.LittleEndian.Uint16(v)))
+	if r.err == nil && !utf8.Valid(s) {
+		r.err = errors.New("a name is not UTF-8")
+	}
+	return string(s)
+}
+
+func (r *reader) floats(n int) []float32 {
+	raw := r.bytes(4 * n)
+	if raw == nil {
+		return nil
+	}
+	out := make([]float32, n)
+	for i := range out {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		if v != v || math.IsInf(float64(v), 0) {
+			r.err = errors.New("a weight is not finite")
+			return nil
+		}
+		out[i] = v
+	}
+	return out
+}

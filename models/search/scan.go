@@ -1,0 +1,121 @@
+package search
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/lookalike/lookalike/internal/topk"
+	"github.com/lookalike/lookalike/internal/vec"
+	"github.com/lookalike/lookalike/models/annoy"
+	"github.com/lookalike/lookalike/models/embed"
+	"github.com/lookalike/lookalike/models/heads"
+	"github.com/lookalike/lookalike/models/pq"
+)
+
+// The exhaustive scan: with a codes asset (models/pq) every product is
+// scored, from its code, by the query's visual similarity plus, with a
+// heads asset, Σ weight·p(the product's label) over the heads (type and
+// colour): visual + type agreement + colour agreement. Without codes the
+// same scan scores the exact stored vectors.
+
+// Predict runs the heads on a photo: one probability list per head (nil
+// without heads).
+func (e *Engine) Predict(p *embed.Photo) [][]float32 {
+	if e.Heads == nil || p == nil {
+		return nil
+	}
+	x := make([]float32, 0, e.Heads.In)
+	x = append(x, p.Vector...)
+	x = append(x, p.Colour...)
+	if len(x) != e.Heads.In {
+		return nil
+	}
+	return e.Heads.Predict(x)
+}
+
+// headTerm is Σ weight·p(label of item i).
+func (e *Engine) headTerm(hp [][]float32, i int) float32 {
+	var s float32
+	for h, p := range hp {
+		if l := e.Heads.Labels[h][i]; l != heads.NoLabel {
+			s += e.Heads.Heads[h].Weight * p[l]
+		}
+	}
+	return s
+}
+
+var scoreBufs = sync.Pool{New: func() any { return new(scanBuf) }}
+
+type scanBuf struct {
+	table, scores []float32
+}
+
+// scan scores every allowed product and keeps the best k.
+func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit {
+	buf := scoreBufs.Get().(*scanBuf)
+	defer scoreBufs.Put(buf)
+	n := e.Display.Len()
+	var scores []float32
+	if e.Codes != nil {
+		buf.table = e.Codes.Table(v, buf.table)
+		buf.scores = e.Codes.Scores(buf.table, buf.scores)
+		scores = buf.scores
+	} else {
+		if cap(buf.scores) < n {
+			buf.scores = make([]float32, n)
+		}
+		scores = buf.scores[:n]
+		sc := e.scorer()
+		for i := range scores {
+			scores[i] = sc.Score(v, i)
+		}
+	}
+	if len(hp) != 0 && e.Heads != nil {
+		for h := range hp {
+			w, labels, p := e.Heads.Heads[h].Weight, e.Heads.Labels[h], hp[h]
+			for i, l := range labels {
+				if l != heads.NoLabel {
+					scores[i] += w * p[l]
+				}
+			}
+		}
+	}
+	top := topk.New(k)
+	for i, s := range scores {
+		if f == nil || f(i) {
+			top.Push(i, s)
+		}
+	}
+	res := top.Sorted()
+	out := make([]Hit, len(res))
+	for j, r := range res {
+		vis := r.Score
+		if len(hp) != 0 && e.Heads != nil {
+			vis -= e.headTerm(hp, r.Item)
+		}
+		out[j] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: vis, Base: r.Score}
+	}
+	return out
+}
+
+// codesScorer scores with the decoded product codes (the page's only
+// copy of the vectors when it loads codes).
+type codesScorer struct{ c *pq.Codes }
+
+func (s codesScorer) Score(q []float32, i int) float32 {
+	var buf [512]float32
+	d := s.c.Decode(i, buf[:0])
+	return vec.Dot(q, d)
+}
+
+// openCodes parses the codes and checks them against the catalogue.
+func openCodes(b []byte, n, dim int) (*pq.Codes, error) {
+	c, err := pq.Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	if c.Len() != n || c.Dim != dim {
+		return nil, fmt.Errorf("search: codes for %d×%d, catalogue %d×%d: assets from different builds", c.Len(), c.Dim, n, dim)
+	}
+	return c, nil
+}
