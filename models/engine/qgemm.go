@@ -296,6 +296,19 @@ var platformQgemm func(w *qweights, row0, m, n int, b qsrc, c []float32, ldc int
 // qRowPad is a multiple of every kernel's mr: rs and bias are padded to it.
 const qRowPad = 48
 
+// platformQName names the platform's int8 GEMM (set with platformQgemm).
+var platformQName string
+
+// Int8Kernel names the int8 GEMM the engine uses here, for benchmark
+// reports: "wasm simd128", "wasm relaxed dot", "avx512vnni", "avx2" or
+// "generic".
+func Int8Kernel() string {
+	if platformQgemm != nil && !forceGeneric.Load() {
+		return platformQName
+	}
+	return activeQKernel().name
+}
+
 // qgemm computes rows [row0, row0+m) of the int8 product with its
 // epilogue into C (row row0 of the weights is row 0 of C, rs and bias):
 // rs and bias hold at least roundUp(m, qRowPad) values. B is the k×n

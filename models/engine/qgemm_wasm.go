@@ -72,6 +72,10 @@ func initWasmInt8() {
 	platformMaxPool = wasmMaxPool
 	quantizeWeightsFast = wasmQuantizeWeights
 	wasmQDot = os.Getenv("LOOKALIKE_WASM_QDOT") != "off" && wasmQgemmWorks(qDotFlag)
+	platformQName = "wasm simd128"
+	if wasmQDot {
+		platformQName = "wasm relaxed dot"
+	}
 }
 
 // wasmQgemmWorks runs one int8 product through the kernel with the given

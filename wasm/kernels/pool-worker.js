@@ -15,8 +15,10 @@ async function start({ memory, kernel, index, scratch }) {
   const { exports: k } = await WebAssembly.instantiate(kernel, { env: { mem: memory } });
   if (typeof k.qgemm !== "function") throw new Error("kernel exports no qgemm");
   const ctrl = new Int32Array(memory.buffer, 0, 64);
-  port.postMessage({ ready: true });
+  // The job number before saying ready: the engine thread may post the
+  // first job the moment it hears, and reading it after would skip it.
   let seen = Atomics.load(ctrl, SEQ);
+  port.postMessage({ ready: true });
   for (;;) {
     Atomics.wait(ctrl, SEQ, seen);
     seen = Atomics.load(ctrl, SEQ);

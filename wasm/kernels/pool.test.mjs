@@ -42,3 +42,17 @@ test("pool: same numbers as one thread, work shared", async (t) => {
     assert.equal(pool.stats.jobs - jobs, m * n * kk >= POOL_MIN_WORK ? 1 : 0, `${m}×${n}×${kk}: shared`);
   }
 });
+
+test("pool: the first job right after start is never missed", async () => {
+  const shared = await WebAssembly.compile(await assemble("simd128-shared"));
+  const goMem = new WebAssembly.Memory({ initial: 64 });
+  const { instance } = await WebAssembly.instantiate(await assemble("simd128"), { env: { mem: goMem } });
+  for (let round = 0; round < 5; round++) {
+    const pool = await createPool({ kernel: shared, helpers: 3, spawn: (u) => new Worker(u) });
+    // 64×256×256: large enough to be shared; zero data, so C = bias = 0.
+    const r = pool.bind(instance.exports, goMem)(64, 256, 256, 0, 65536, 256, 131072, 256, 1048576, 1048576, 0, 1049600, 64, 99, 0);
+    assert.equal(r, 1);
+    assert.equal(pool.stats.jobs, 1, `round ${round}`);
+    pool.close();
+  }
+});

@@ -138,6 +138,7 @@ func benchEngine(args []string) (map[string]any, error) {
 		"embed_" + w + "_cpu_ms":  quantile(cpu, 0.5),
 		"model_load_" + w + "_ms": ms(load),
 		"gemm_kernel_" + w:        engine.GemmKernel(),
+		"int8_kernel_" + w:        engine.Int8Kernel(),
 		"activations_" + w:        string(m.Activations()),
 	}
 	if w == "wasm" {
