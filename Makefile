@@ -53,9 +53,11 @@ test-go: model
 	$(GO) test -count=1 ./...
 
 ## test-wasm: the shared packages compiled to js/wasm, run under Node with the
-## SIMD128 GEMM kernel (our runner), and once more on the portable Go path.
+## SIMD128 kernels (our runner), the int8 tests again with the GEMMs shared
+## among two threads (the pool), and once more on the portable Go path.
 test-wasm: deps
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./internal/... ./models/... ./wasm/engine
+	LOOKALIKE_WASM_THREADS=2 GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" -run 'Qgemm|Int8|Residual' ./models/engine
 	LOOKALIKE_WASM_KERNEL=off GOOS=js GOARCH=wasm $(GO) test -count=1 -exec "$(WASM_EXEC)" ./models/engine ./models/embed
 
 ## test-ref: our engine vs TF.js (original model), ONNX Runtime and our own wasm build.

@@ -351,21 +351,28 @@ func prepareEngine(staticDir string, log io.Writer) (*engineBuild, error) {
 	return info, nil
 }
 
-// addKernel assembles wasm/kernels/sgemm.wat (cached by the source's hash)
-// and copies it with its loader into out.
+// addKernel assembles the kernel module (wasm/kernels: sgemm.wat with
+// qgemm.wat, its four builds; cached by the sources' hash) and copies the
+// builds, the loader and the GEMM pool's two scripts into out.
 func addKernel(repo, out string, info *engineBuild, keep map[string]bool, log io.Writer) error {
 	kdir := filepath.Join(repo, "wasm", "kernels")
-	wat, err := os.ReadFile(filepath.Join(kdir, "sgemm.wat"))
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	h := sha256.New()
+	for _, src := range []string{"sgemm.wat", "qgemm.wat", "build.mjs"} {
+		b, err := os.ReadFile(filepath.Join(kdir, src))
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		fmt.Fprintf(h, "%s %d\n", src, len(b))
+		h.Write(b)
 	}
-	if _, err := os.Stat(filepath.Join(kdir, "loader.js")); err != nil {
-		return fmt.Errorf("serve: %w", err)
+	for _, js := range []string{"loader.js", "pool.js", "pool-worker.js"} {
+		if _, err := os.Stat(filepath.Join(kdir, js)); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
-	sum := sha256.Sum256(wat)
-	cacheDir := filepath.Join(repo, ".cache", "kernels", hex.EncodeToString(sum[:])[:16])
-	wasm := filepath.Join(cacheDir, "sgemm.wasm")
-	if _, err := os.Stat(wasm); err != nil {
+	cacheDir := filepath.Join(repo, ".cache", "kernels", hex.EncodeToString(h.Sum(nil))[:16])
+	builds := []string{"sgemm", "sgemm-fma", "sgemm-shared", "sgemm-fma-shared"}
+	if _, err := os.Stat(filepath.Join(cacheDir, builds[len(builds)-1]+".wasm")); err != nil {
 		cmd := exec.Command("bash", filepath.Join(kdir, "build.sh"), cacheDir)
 		cmd.Dir = repo
 		cmd.Stdout, cmd.Stderr = io.Discard, log
@@ -374,10 +381,15 @@ func addKernel(repo, out string, info *engineBuild, keep map[string]bool, log io
 		}
 	}
 	info.Kernels = map[string]string{}
-	for _, f := range []struct{ src, stem, ext string }{
+	files := []struct{ src, stem, ext string }{
 		{filepath.Join(kdir, "loader.js"), "loader", ".js"},
-		{wasm, "sgemm", ".wasm"},
-	} {
+		{filepath.Join(kdir, "pool.js"), "pool", ".js"},
+		{filepath.Join(kdir, "pool-worker.js"), "pool-worker", ".js"},
+	}
+	for _, b := range builds {
+		files = append(files, struct{ src, stem, ext string }{filepath.Join(cacheDir, b+".wasm"), b, ".wasm"})
+	}
+	for _, f := range files {
 		name, err := copyHashed(f.src, out, f.stem, f.ext)
 		if err != nil {
 			return err

@@ -173,7 +173,11 @@ func cosine(a, b []float64) float64 {
 //   - ONNX Runtime on the files we write vs our engine on the same file:
 //     cosine ≥ 0.9999;
 //   - our engine compiled to js/wasm (with the SIMD kernel) vs native:
-//     cosine ≥ 0.99999.
+//     cosine ≥ 0.99999;
+//   - int8 activations (what the builder and the page run) vs float32
+//     activations on the int8 file: cosine ≥ 0.995, and js/wasm vs native
+//     with int8 activations: the very same numbers (exact integer
+//     arithmetic and the same float epilogue on both).
 func TestReferenceFeatures(t *testing.T) {
 	needReference(t)
 	root := repoRoot(t)
@@ -210,8 +214,12 @@ func TestReferenceFeatures(t *testing.T) {
 	ours4 := runJSONL(t, root, nil, tool, "--model", int4, "--outputs", "gap,gmp", in)
 	ort4 := runJSONL(t, root, nil, "node", "e2e/ref/ort_features.mjs", "--model", int4, in)
 	wasm4 := runJSONL(t, root, nil, filepath.Join(root, "wasm/exec/go_js_wasm_exec"), wasmTool, "--model", int4, "--outputs", "gap,gmp", in)
+	// What the builder and the page run: the shipped model with int8 activations.
+	oursA8 := runJSONL(t, root, nil, tool, "--model", int4, "--activations", "int8", "--outputs", "gap,gmp", in)
+	wasmA8 := runJSONL(t, root, nil, filepath.Join(root, "wasm/exec/go_js_wasm_exec"), wasmTool, "--model", int4, "--activations", "int8", "--outputs", "gap,gmp", in)
 
-	for name, recs := range map[string][]featRec{"tfjs": tfjs, "ours fp32": oursFP, "ours int8": oursQ, "ort fp32": ortFP, "ort int8": ortQ, "wasm int8": wasmQ, "ours int4": ours4, "ort int4": ort4, "wasm int4": wasm4} {
+	for name, recs := range map[string][]featRec{"tfjs": tfjs, "ours fp32": oursFP, "ours int8": oursQ, "ort fp32": ortFP, "ort int8": ortQ, "wasm int8": wasmQ, "ours int4": ours4, "ort int4": ort4, "wasm int4": wasm4,
+		"ours int8 activations": oursA8, "wasm int8 activations": wasmA8} {
 		if len(recs) != len(photos) {
 			t.Fatalf("%s: %d records for %d photos", name, len(recs), len(photos))
 		}
@@ -236,6 +244,16 @@ func TestReferenceFeatures(t *testing.T) {
 		check("ORT vs engine, int4 gmp", ort4[i].Gmp, ours4[i].Gmp, 0.9999)
 		check("wasm vs native, int4 gap", wasm4[i].Gap, ours4[i].Gap, 0.99999)
 		check("int4 engine vs TF.js gap", ours4[i].Gap, tfjs[i].Gap, 0.97)
+		check("int8 vs fp32 activations, int4 file, gap", oursA8[i].Gap, ours4[i].Gap, 0.995)
+		check("int8 vs fp32 activations, int4 file, gmp", oursA8[i].Gmp, ours4[i].Gmp, 0.995)
+		for _, v := range [][2][]float64{{wasmA8[i].Gap, oursA8[i].Gap}, {wasmA8[i].Gmp, oursA8[i].Gmp}} {
+			for j := range v[1] {
+				if v[0][j] != v[1][j] {
+					t.Errorf("%s: int8 activations: wasm %v, native %v at %d (want the same numbers)", name, v[0][j], v[1][j], j)
+					break
+				}
+			}
+		}
 		if tfjs[i].Top1 == nil || oursFP[i].Top1 == nil {
 			t.Fatalf("%s: missing top-1", name)
 		}

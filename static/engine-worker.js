@@ -183,22 +183,7 @@ async function startGo(wasmBytes, buildInfo, buildBase) {
     if (!globalThis.Go) throw new EngineError('internal', 'wasm_exec.js did not define Go');
   }
   const go = new globalThis.Go();
-  // The SIMD GEMM kernel (wasm/kernels): Go imports `lookalike.sgemm`, which
-  // answers "not handled" until the kernel is loaded, so Go falls back to its
-  // portable path when the browser has no wasm SIMD.
-  let kernel = null;
-  const loaderFile = buildInfo.kernels?.['loader.js'];
-  const kernelFile = buildInfo.kernels?.['sgemm.wasm'];
-  if (loaderFile) {
-    try {
-      const loaderURL = new URL(loaderFile, buildBase).href;
-      const mod = await import(loaderURL);
-      cacheCopy(loaderURL).catch(() => {});
-      kernel = mod.addKernelImports(go.importObject);
-    } catch { kernel = null; }
-  }
-  if (!kernel) go.importObject.lookalike = { sgemm: () => 0 };
-
+  const kernels = await setupKernels(go, buildInfo, buildBase);
   let instance;
   try {
     ({ instance } = await WebAssembly.instantiate(wasmBytes, go.importObject));
@@ -206,15 +191,7 @@ async function startGo(wasmBytes, buildInfo, buildBase) {
     if (err instanceof RangeError) throw new EngineError('oom', `engine: ${err.message}`);
     throw err;
   }
-  let simd = false;
-  if (kernel && kernelFile) {
-    try {
-      const url = new URL(kernelFile, buildBase).href;
-      const bytes = await fetchBytes(url, { stage: 'engine', immutable: true });
-      await kernel.load(instance, bytes);
-      simd = kernel.loaded;
-    } catch { simd = false; }
-  }
+  const kernelInfo = await kernels.attach(instance);
   let exited = false;
   go.run(instance).then(() => { exited = true; }, () => { exited = true; });
   // Go's main registers globalThis.lookalike before it blocks; wait a tick
@@ -222,7 +199,33 @@ async function startGo(wasmBytes, buildInfo, buildBase) {
   for (let i = 0; i < 100 && !globalThis.lookalike && !exited; i++) await new Promise((r) => setTimeout(r, 10));
   if (!globalThis.lookalike) throw new EngineError('internal', 'the engine did not start');
   engine = globalThis.lookalike;
-  post({ type: 'info', engine: `Engine: Go ${buildInfo.go || ''} js/wasm${simd ? ' + wasm SIMD kernel' : ' (portable, no SIMD)'}.` });
+  post({ type: 'info', engine: `Engine: Go ${buildInfo.go || ''} js/wasm, ${kernelInfo}.` });
+}
+
+/**
+ * The SIMD kernels (wasm/kernels/loader.js setupKernels): Go imports
+ * `lookalike.*`, which answer "not handled" until a kernel is loaded, so Go
+ * runs its portable path when the browser has no wasm SIMD or the loader
+ * is missing. Where the page is cross-origin isolated the loader also starts
+ * a pool of helper workers sharing the int8 GEMMs; elsewhere one worker.
+ * Returns { attach(instance) → Promise<description> }.
+ */
+async function setupKernels(go, buildInfo, buildBase) {
+  const files = buildInfo.kernels || {};
+  if (files['loader.js']) {
+    try {
+      const loaderURL = new URL(files['loader.js'], buildBase).href;
+      const mod = await import(loaderURL);
+      cacheCopy(loaderURL).catch(() => {});
+      return mod.setupKernels(go.importObject, {
+        files, base: buildBase, cores: self.navigator?.hardwareConcurrency || 1,
+        fetchBytes: (url) => fetchBytes(url, { stage: 'engine', immutable: true }),
+      });
+    } catch { /* no loader: portable Go below */ }
+  }
+  // Every `lookalike` import answers 0: Go's portable path.
+  go.importObject.lookalike = new Proxy({}, { get: () => () => 0 });
+  return { attach: async () => 'portable Go (no SIMD kernel)' };
 }
 
 function hex(buf) {

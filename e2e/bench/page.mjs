@@ -195,10 +195,12 @@ async function engineEmbed(page, rows) {
       return out;
     };
     window.__embedStop = () => w.terminate();
+    let engine = '';
+    w.addEventListener('message', (e) => { if (e.data?.type === 'info' && e.data.engine) engine = e.data.engine; });
     const ready = next((m) => m.type === 'ready');
     w.postMessage({ type: 'init', assets: new URL('assets/', document.baseURI).href });
     const r = await ready;
-    return { items: r.items, dim: r.dim };
+    return { items: r.items, dim: r.dim, engine, isolated: self.crossOriginIsolated };
   });
   await page.evaluate((l) => window.__embed(l), images.slice(0, opts.warmup));
   const cpu0 = chromiumCpuMs();
@@ -316,6 +318,8 @@ report(metrics, {
   browser: `Debian Chromium ${run.version}, headless, driven by playwright-core`,
   catalogue_items: run.items,
   engine_items: emb.items,
+  engine: emb.engine, // the worker's own description: kernel build, GEMM pool
+  engine_cross_origin_isolated: emb.isolated,
   page_ready_warm_all_ms: run.warmMs.map((x) => round(x, 0)),
   drop_to_results_all_ms: run.dropMs.map((x) => round(x, 0)),
   drop_photos: drops.map((r) => `${r.id} (${r.articleType})`),

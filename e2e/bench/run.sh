@@ -45,6 +45,15 @@ if want ours; then
   GOOS=js GOARCH=wasm go build -o "$PIECES/benchgo.wasm" ./e2e/cmd/benchgo
   piece ours_native "$PIECES/benchgo" engine --model "$MODEL" --runs 9
   piece ours_wasm wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" engine --model "$MODEL" --runs 7
+  # The same engine with its int8 GEMMs shared among worker threads (one per core).
+  piece ours_wasm_mt env LOOKALIKE_WASM_THREADS=auto wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" engine --model "$MODEL" --runs 7 --variant mt
+  # Float32 activations, the path before int8, for the gain in the same run.
+  piece ours_native_fp32 "$PIECES/benchgo" engine --model "$MODEL" --runs 9 --activations fp32 --variant fp32
+  piece ours_wasm_fp32 wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" engine --model "$MODEL" --runs 7 --activations fp32 --variant fp32
+  # int8 vs float32 activations on 24 catalogue photos (with the full build's projection when there is one).
+  proj=(); [ -f "$FULL_ASSETS/manifest.json" ] && proj=(--assets "$FULL_ASSETS")
+  shared_rel=$(realpath --relative-to="$ROOT" "$SHARED") # no machine paths in the recorded command
+  piece int8cos "$PIECES/benchgo" int8cos --model "$MODEL" --catalog "$shared_rel/fashion/catalog.csv" --n 24 "${proj[@]}"
 fi
 if want peers; then
   node e2e/bench/peers.mjs --model "$MODEL" --pieces "$PIECES" --no-collect --n 2000 >&2

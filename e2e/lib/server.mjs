@@ -56,9 +56,11 @@ export function startServe({ assets, staticDir = 'static', timeoutMs = 600_000, 
  * startServe's url) that records every request reaching the network:
  * {method, url (path + query), headers, bodyBytes (Buffer)}. Browser-side
  * listeners can miss requests made by workers or service workers; this
- * cannot. Returns {url, requests, stop()}.
+ * cannot. headers are set on every response, a null value removing the
+ * header (e.g. COOP/COEP, to take cross-origin isolation away from the
+ * page). Returns {url, requests, stop()}.
  */
-export function startRecordingProxy(target) {
+export function startRecordingProxy(target, { headers = {} } = {}) {
   const t = new URL(target);
   const requests = [];
   const server = http.createServer((req, res) => {
@@ -69,7 +71,12 @@ export function startRecordingProxy(target) {
       requests.push({ method: req.method, url: req.url, headers: { ...req.headers }, bodyBytes: body });
       const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url,
         headers: { ...req.headers, host: t.host } }, (r) => {
-        res.writeHead(r.statusCode, r.headers);
+        const h = { ...r.headers };
+        for (const [k, v] of Object.entries(headers)) {
+          delete h[k.toLowerCase()];
+          if (v !== null) h[k] = v;
+        }
+        res.writeHead(r.statusCode, h);
         r.pipe(res);
       });
       up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });

@@ -108,7 +108,9 @@ func New(g *onnxpb.Model, opt Options) (*Collector, error) {
 	if len(c.convs) == 0 {
 		return nil, errors.New("calibrate: the model has no Conv")
 	}
-	if c.model, err = engine.Load(m.Marshal()); err != nil {
+	// Float32 activations: the statistics are of the float model's inputs
+	// (int8 activations would fold their own rounding into them).
+	if c.model, err = engine.LoadWith(m.Marshal(), engine.Options{Activations: engine.FP32}); err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
 	c.sess = c.model.NewSession()

@@ -80,6 +80,10 @@ type ModelInfo struct {
 	Preprocessing json.RawMessage `json:"preprocessing,omitempty"`
 	Embedding     EmbeddingInfo   `json:"embedding"`
 	Metric        string          `json:"metric"` // "angular"
+	// Activations is the arithmetic the catalogue was embedded with
+	// ("int8" or "fp32"; absent in manifests from before int8 activations:
+	// "fp32"). The page embeds queries the same way.
+	Activations string `json:"activations,omitempty"`
 }
 
 // EmbeddingInfo says how the network output becomes the indexed vector.

@@ -39,6 +39,10 @@ type Options struct {
 	Mode *imageprep.ResizeMode
 	// Decode limits for untrusted images.
 	Decode imageprep.Options
+	// Activations is the arithmetic of the model's convolutions
+	// (engine.Int8 or engine.FP32; "" is engine.DefaultActivations). Query
+	// and catalogue vectors must come from the same one.
+	Activations engine.Precision
 	// Batch is the batch size EmbedImages feeds the engine (default 1).
 	Batch int
 }
@@ -57,7 +61,7 @@ type Embedder struct {
 
 // New loads an ONNX image model and reads its preprocessing metadata.
 func New(onnx []byte, opt Options) (*Embedder, error) {
-	m, err := engine.Load(onnx)
+	m, err := engine.LoadWith(onnx, engine.Options{Activations: opt.Activations})
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
@@ -127,6 +131,9 @@ func (e *Embedder) Pooling() Pooling { return e.pooling }
 
 // Model is the loaded engine model.
 func (e *Embedder) Model() *engine.Model { return e.model }
+
+// Activations is the precision the model's convolutions run in.
+func (e *Embedder) Activations() engine.Precision { return e.model.Activations() }
 
 // SetProjection installs the projection Embed applies after pooling (nil =
 // none). Call before concurrent use.

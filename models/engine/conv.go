@@ -77,15 +77,18 @@ func (win *window) apply(h, w int) (geom, error) {
 // convolutions and an im2col copy otherwise.
 type convStep struct {
 	base
-	win   window
-	group int
-	cout  int
-	cinG  int // input channels per group
-	res   int // residual value id, or -1
-	relu  bool
-	w     []float32 // [cout × K] row-major until pack
-	wp    matA      // packed weights
-	bias  []float32
+	win      window
+	group    int
+	cout     int
+	cinG     int // input channels per group
+	res      int // residual value id, or -1
+	relu     bool
+	w        []float32 // [cout × K] row-major until pack
+	wp       matA      // packed weights
+	bias     []float32
+	int8     bool   // planned for int8 activations (quant.go)
+	signedIn bool   // … with an input that may be negative (zero point)
+	q        *qconv // its int8 weights, once packed
 }
 
 func (c *convStep) kdim() int { return c.cinG * c.win.kh * c.win.kw }
@@ -99,6 +102,10 @@ func (c *convStep) pointwise() bool {
 // pack lays the weights out for the GEMM kernel this process will use:
 // plain row-major for a platform hook, mr-row strips for our kernels.
 func (c *convStep) pack() {
+	if c.int8 {
+		c.packInt8()
+		return
+	}
 	mr := activeKernel().mr
 	if platformGemm != nil {
 		mr = 1
@@ -147,6 +154,9 @@ func (c *convStep) infer(sh [][]int) error {
 }
 
 func (c *convStep) scratch(sh [][]int) int {
+	if c.q != nil {
+		return 2 * len(c.q.bias) // the per-row scales and biases
+	}
 	if c.pointwise() {
 		return 0
 	}
@@ -178,6 +188,10 @@ func (c *convStep) run(s *Session) {
 			}
 			acc = true
 		}
+		if c.q != nil {
+			c.runInt8(s, b, xb, yb, acc, g)
+			continue
+		}
 		for gi := 0; gi < c.group; gi++ {
 			xg := xb[gi*c.cinG*h*w : (gi+1)*c.cinG*h*w]
 			var col []float32
@@ -198,9 +212,22 @@ func (c *convStep) run(s *Session) {
 // im2col writes the K×(OH·OW) patch matrix of x (c channels of g.h×g.w):
 // row (ci·kh+i)·kw+j holds input pixel (oy·sh-pt+i·dh, ox·sw-pl+j·dw) of
 // channel ci for every output position, zero where that is padding.
-func im2col(dst, x []float32, c int, win *window, g geom) {
+func im2col(dst, x []float32, c int, win *window, g geom) { im2colOf(dst, x, c, win, g, 0) }
+
+// im2colOf is im2col over float32 or quantised bytes, writing pad where
+// the window is outside the input (a quantised tensor's zero point).
+func im2colOf[T float32 | byte](dst, x []T, c int, win *window, g geom, pad T) {
 	ohw := g.oh * g.ow
 	hw := g.h * g.w
+	fill := func(s []T) {
+		if pad == 0 {
+			clear(s)
+			return
+		}
+		for i := range s {
+			s[i] = pad
+		}
+	}
 	r := 0
 	for ci := 0; ci < c; ci++ {
 		xc := x[ci*hw : (ci+1)*hw]
@@ -221,23 +248,51 @@ func im2col(dst, x []float32, c int, win *window, g geom) {
 				}
 				hi = min(hi, g.ow)
 				lo = min(lo, hi)
+				if win.sw == 1 && win.sh == 1 && g.ow == g.w {
+					// Stride 1 over whole rows: the valid rows are one
+					// shifted copy, then the edge columns are padded again.
+					dy := i*win.dh - g.pt
+					oy0, oy1 := max(0, -dy), min(g.oh, g.h-dy)
+					if oy0 >= oy1 {
+						fill(row)
+						continue
+					}
+					fill(row[:oy0*g.ow])
+					fill(row[oy1*g.ow:])
+					if lo < hi {
+						copy(row[oy0*g.ow+lo:(oy1-1)*g.ow+hi], xc[(oy0+dy)*g.w+lo+dx:])
+					}
+					if lo > 0 || hi < g.ow {
+						for oy := oy0; oy < oy1; oy++ {
+							seg := row[oy*g.ow : (oy+1)*g.ow]
+							for x := range seg[:lo] {
+								seg[x] = pad
+							}
+							for x := hi; x < len(seg); x++ {
+								seg[x] = pad
+							}
+						}
+					}
+					continue
+				}
 				for oy := 0; oy < g.oh; oy++ {
 					seg := row[oy*g.ow : (oy+1)*g.ow]
 					iy := oy*win.sh - g.pt + i*win.dh
 					if iy < 0 || iy >= g.h {
-						clear(seg)
+						fill(seg)
 						continue
 					}
 					src := xc[iy*g.w : (iy+1)*g.w]
-					clear(seg[:lo])
+					fill(seg[:lo])
 					if win.sw == 1 {
 						copy(seg[lo:hi], src[lo+dx:hi+dx])
-					} else {
-						for ox := lo; ox < hi; ox++ {
-							seg[ox] = src[ox*win.sw+dx]
+					} else if d := seg[lo:hi]; len(d) > 0 {
+						sv := src[lo*win.sw+dx : (hi-1)*win.sw+dx+1]
+						for t := range d {
+							d[t] = sv[t*win.sw]
 						}
 					}
-					clear(seg[hi:])
+					fill(seg[hi:])
 				}
 			}
 		}

@@ -28,7 +28,9 @@ func Example() {
 	}
 	file := (&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal()
 
-	m, err := engine.Load(file)
+	// Float32 activations give these small numbers exactly; engine.Load
+	// (int8 activations) gives them to about 1/255 of each tensor's range.
+	m, err := engine.LoadWith(file, engine.Options{Activations: engine.FP32})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,6 +16,9 @@ const (
 // gemmScratch holds the packing buffers of one goroutine.
 type gemmScratch struct {
 	a, b, tile []float32
+	qb         []byte      // packed int8 B block (qgemm.go)
+	qtile      []float32   // int8 edge tile
+	qmax       [16]float32 // int8 running max of what was stored (qMax)
 }
 
 func growTo(s []float32, n int) []float32 {

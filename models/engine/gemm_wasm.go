@@ -21,8 +21,9 @@ package engine
 // instantiated at all: Go's stock go_js_wasm_exec does not provide it. Build
 // with -tags lookalike_purego to leave the kernel out entirely.
 //
-// The kernel comes in two builds of one source, plain SIMD128 and relaxed-
-// SIMD FMA; the host picks one (loader.js kernelFile), Go cannot tell which.
+// The kernel comes in two builds of one source, plain SIMD128 and relaxed
+// SIMD (FMA, and the int8 dot tile that qgemm_wasm.go probes before use);
+// the host picks one (loader.js kernelFile).
 //
 // Switches: SetGemm("generic") bypasses the kernel at run time;
 // LOOKALIKE_WASM_KERNEL=off in the program's environment keeps the hook
@@ -62,6 +63,7 @@ var wasmScratch = sync.Pool{New: func() any {
 func init() {
 	if os.Getenv("LOOKALIKE_WASM_KERNEL") != "off" && wasmKernelLoaded() {
 		platformGemm = wasmGemm
+		initWasmInt8()
 	}
 }
 

@@ -22,6 +22,7 @@ type Model struct {
 	inDims    []int // input dims after the batch dim
 	outputs   []int // value ids of the graph outputs
 	outNames  []string
+	prec      Precision // activations (quant.go)
 }
 
 // value is one tensor of the graph: a constant (weights, shapes) or an
@@ -72,9 +73,12 @@ func (m *Model) Outputs() []string { return append([]string(nil), m.outNames...)
 func (m *Model) Input() (string, []int) { return m.inputName, append([]int(nil), m.inDims...) }
 
 // Load decodes an ONNX model, folds and fuses its graph and packs its
-// weights. Malformed files and unsupported operators are reported as
-// errors naming the node and operator; Load never panics on bad input.
-func Load(b []byte) (*Model, error) {
+// weights, with DefaultActivations (LoadWith chooses). Malformed files and
+// unsupported operators are reported as errors naming the node and
+// operator; Load never panics on bad input.
+func Load(b []byte) (*Model, error) { return load(b, DefaultActivations) }
+
+func load(b []byte, prec Precision) (*Model, error) {
 	pb, err := onnxpb.Decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -86,7 +90,7 @@ func Load(b []byte) (*Model, error) {
 	if len(ops) != len(pb.Graph.Nodes) {
 		return nil, fmt.Errorf("engine: onnx-go saw %d nodes, onnxpb %d", len(ops), len(pb.Graph.Nodes))
 	}
-	l := &loader{m: &Model{meta: pb.Metadata, opset: pb.Opset}, ids: map[string]int{}}
+	l := &loader{m: &Model{meta: pb.Metadata, opset: pb.Opset, prec: prec}, ids: map[string]int{}}
 	if err := l.load(pb, ops); err != nil {
 		return nil, err
 	}
@@ -179,6 +183,9 @@ func (l *loader) load(pb *onnxpb.Model, ops []decodedOp) error {
 	}
 	if err := l.fuse(); err != nil {
 		return err
+	}
+	if l.m.prec == Int8 {
+		l.planInt8()
 	}
 	// Check every shape once at batch 1 so a bad model fails at Load.
 	if _, err := l.m.inferShapes(1); err != nil {

@@ -192,7 +192,7 @@ func TestConvAgainstDirect(t *testing.T) {
 					onnxpb.IntsAttr("pads", int64(tc.pt), int64(tc.pl), int64(tc.pb), int64(tc.pr)),
 					onnxpb.IntsAttr("dilations", int64(tc.d), int64(tc.d)),
 				}
-				m, err := Load(convModel(tc.c, tc.h, tc.w, tc.o, tc.k, tc.k, attrs, wt, bias))
+				m, err := LoadWith(convModel(tc.c, tc.h, tc.w, tc.o, tc.k, tc.k, attrs, wt, bias), fp32)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -342,7 +342,7 @@ func (tn *tinyNet) reference(x []float32, n int) map[string][]float64 {
 func TestTinyNetAgainstReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	tn := buildTinyNet(r)
-	m, err := Load(tn.model)
+	m, err := LoadWith(tn.model, fp32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,10 +415,20 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// fp32 loads a model with float32 activations: the tests of the float
+// operators compare with float64 references closely.
+var fp32 = Options{Activations: FP32}
+
 func TestAllocsPerRun(t *testing.T) {
+	for _, p := range []Precision{FP32, Int8} {
+		t.Run(string(p), func(t *testing.T) { testAllocsPerRun(t, p) })
+	}
+}
+
+func testAllocsPerRun(t *testing.T, p Precision) {
 	r := rand.New(rand.NewPCG(2, 2))
 	tn := buildTinyNet(r)
-	m, err := Load(tn.model)
+	m, err := LoadWith(tn.model, Options{Activations: p})
 	if err != nil {
 		t.Fatal(err)
 	}

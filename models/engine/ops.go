@@ -182,8 +182,16 @@ func (p *poolStep) inplace() int        { return -1 }
 func (p *poolStep) run(s *Session) {
 	in := s.shapes[p.inIDs[0]]
 	g, _ := p.win.apply(in[2], in[3])
+	if p.max && platformMaxPool != nil && !forceGeneric.Load() &&
+		platformMaxPool(s.bufs[p.inIDs[0]], s.bufs[p.outIDs[0]], in[0]*in[1], &p.win, g) {
+		return
+	}
 	s.forPlanes(p, in[0]*in[1], g.oh*g.ow*p.win.kh*p.win.kw)
 }
+
+// platformMaxPool, when non-nil, is offered every MaxPool first (the wasm
+// kernel's, qgemm_wasm.go); it must give exactly runPlanes' result.
+var platformMaxPool func(x, y []float32, planes int, win *window, g geom) bool
 
 // runPlanes pools planes [lo, hi) of the N·C planes.
 func (p *poolStep) runPlanes(s *Session, lo, hi int) {

@@ -170,6 +170,12 @@ func TestAllocsPerRunParallel(t *testing.T) {
 	if pool.size() < 2 {
 		t.Skip("one CPU: no parallel path")
 	}
+	for _, p := range []Precision{FP32, Int8} {
+		t.Run(string(p), func(t *testing.T) { testAllocsPerRunParallel(t, p) })
+	}
+}
+
+func testAllocsPerRunParallel(t *testing.T, p Precision) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const c, h, w, o = 16, 64, 64, 32
 	g := onnxpb.Graph{
@@ -185,7 +191,7 @@ func TestAllocsPerRunParallel(t *testing.T) {
 		Inputs:  []onnxpb.ValueInfo{{Name: "x", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
 		Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
 	}
-	m, err := Load((&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal())
+	m, err := LoadWith((&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal(), Options{Activations: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,21 +231,28 @@ func TestResidualOfOwnInput(t *testing.T) {
 		Inputs:  []onnxpb.ValueInfo{{Name: "in", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: h}, {Value: w}}}},
 		Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: onnxpb.Float}},
 	}
-	m, err := Load((&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.steps) != 2 {
-		t.Fatalf("want Relu + one fused conv, got %d steps", len(m.steps))
-	}
+	model := (&onnxpb.Model{IRVersion: 8, Opset: 13, Graph: g}).Marshal()
 	in := randSlice(r, c*h*w)
-	out, err := m.NewSession().Run(in, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	x := refRelu(fromF32(in, 1, c, h, w))
 	want := refRelu(refAdd(refConv(x, wt, c, 1, 1, bias, 1, 1, 0, 0, 0, 0, 1, 1), x))
-	assertClose(t, "y", out["y"], want.d, 1e-5)
+	for _, p := range []Precision{FP32, Int8} {
+		m, err := LoadWith(model, Options{Activations: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.steps) != 2 {
+			t.Fatalf("want Relu + one fused conv, got %d steps", len(m.steps))
+		}
+		out, err := m.NewSession().Run(in, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == FP32 {
+			assertClose(t, "y", out["y"], want.d, 1e-5)
+		} else if c := cosine(out["y"], f32s(want.d)); c < 0.9999 {
+			t.Errorf("int8: cosine to the float64 reference %f", c)
+		}
+	}
 }
 
 // TestSharedConvWeightsFoldedOnce: two 1×1 convs read the same weight
@@ -291,7 +304,7 @@ func TestSharedConvWeightsFoldedOnce(t *testing.T) {
 // size values each; returns the input and the outputs.
 func runRandom(t *testing.T, model []byte, r *rand.Rand, n, size int) ([]float32, map[string][]float32) {
 	t.Helper()
-	m, err := Load(model)
+	m, err := LoadWith(model, fp32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,4 +465,12 @@ func TestDequantize4Bit(t *testing.T) {
 	if _, err := Load((&onnxpb.Model{IRVersion: 10, Opset: 21, Graph: g}).Marshal()); err == nil || !strings.Contains(err.Error(), "block_size") {
 		t.Fatalf("mismatched block scale: err = %v, want a block_size error", err)
 	}
+}
+
+func f32s(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
 }

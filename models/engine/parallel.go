@@ -43,17 +43,19 @@ func (s *Session) forPlanes(r planeRunner, n, perPlane int) {
 	j.r, j.s = nil, nil
 }
 
-// im2colJob splits im2col over input channels.
-type im2colJob struct {
-	dst, x []float32
+// im2colJob splits an im2col over input channels.
+type im2colJob[T float32 | byte] struct {
+	fn     func(dst, x []T, c int, win *window, g geom, pad T)
+	dst, x []T
 	win    *window
 	g      geom
+	pad    T
 	parts  int
 	c      int
 	wg     sync.WaitGroup
 }
 
-func (j *im2colJob) runPart(part int, _ *gemmScratch) {
+func (j *im2colJob[T]) runPart(part int, _ *gemmScratch) {
 	lo, hi := splitRange(j.c, j.parts, part, 1)
 	if lo >= hi {
 		return
@@ -61,18 +63,28 @@ func (j *im2colJob) runPart(part int, _ *gemmScratch) {
 	rows := j.win.kh * j.win.kw
 	ohw := j.g.oh * j.g.ow
 	hw := j.g.h * j.g.w
-	im2col(j.dst[lo*rows*ohw:hi*rows*ohw], j.x[lo*hw:hi*hw], hi-lo, j.win, j.g)
+	j.fn(j.dst[lo*rows*ohw:hi*rows*ohw], j.x[lo*hw:hi*hw], hi-lo, j.win, j.g, j.pad)
+}
+
+// run is fn over c channels, split over the workers when dst holds at
+// least minWork elements.
+func (j *im2colJob[T]) run(fn func(dst, x []T, c int, win *window, g geom, pad T), dst, x []T, c int, win *window, g geom, pad T, minWork int) {
+	parts := min(pool.size(), c)
+	if parts <= 1 || len(dst) < minWork {
+		fn(dst, x, c, win, g, pad)
+		return
+	}
+	j.fn, j.dst, j.x, j.win, j.g, j.pad, j.parts, j.c = fn, dst, x, win, g, pad, parts, c
+	runParallel(j, parts, &j.wg)
+	j.fn, j.dst, j.x, j.win = nil, nil, nil, nil
 }
 
 // im2colPar is im2col split over the workers.
 func (s *Session) im2colPar(dst, x []float32, c int, win *window, g geom) {
-	parts := min(pool.size(), c)
-	if parts <= 1 || len(dst) < minParallel {
-		im2col(dst, x, c, win, g)
-		return
-	}
-	j := &s.cols
-	j.dst, j.x, j.win, j.g, j.parts, j.c = dst, x, win, g, parts, c
-	runParallel(j, parts, &j.wg)
-	j.dst, j.x, j.win = nil, nil, nil
+	s.cols.run(im2colOf[float32], dst, x, c, win, g, 0, minParallel)
+}
+
+// im2col8Par is im2col8 (or its SIMD kernel) split over the workers.
+func (s *Session) im2col8Par(dst, x []byte, c int, win *window, g geom, pad byte) {
+	s.cols8.run(im2col8Fast, dst, x, c, win, g, pad, 4*minParallel)
 }

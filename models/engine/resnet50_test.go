@@ -108,19 +108,41 @@ func cosine(a, b []float32) float64 {
 }
 
 // BenchmarkResNet50 reports ms/image (wall) and cpu-ms/image (all
-// threads) for the int8 ResNet50 feature extractor at batch 1 and 8, with
-// each GEMM kernel this CPU has (the first one is what "auto" uses):
+// threads) for the ResNet50 feature extractor at batch 1 and 8, with int8
+// activations (each int8 kernel this CPU has) and float32 activations
+// (each float kernel); the first kernel of each is what "auto" uses:
 //
 //	go test ./models/engine -run XXX -bench ResNet50 -benchtime 20x
 func BenchmarkResNet50(b *testing.B) {
-	m := loadResNet50(b, "resnet50-int8.onnx")
+	b8, err := os.ReadFile(resnet50Path(b, "resnet50-int8.onnx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, kern := range append(cpuQKernels(), &genericQKernel) {
+		var m *Model
+		var err error
+		// Loaded under the kernel: weights packed for its layout.
+		withQKernel(kern, func() { m, err = LoadWith(b8, Options{Activations: Int8}) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{1, 8} {
+			b.Run(fmt.Sprintf("int8/%s/batch=%d", kern.name, n), func(b *testing.B) {
+				withQKernel(kern, func() { benchRun(b, m, n) })
+			})
+		}
+	}
+	m, err := LoadWith(b8, Options{Activations: FP32})
+	if err != nil {
+		b.Fatal(err)
+	}
 	kernels := cpuKernels()
 	if len(kernels) == 0 {
 		kernels = []*microKernel{&genericKernel}
 	}
 	for _, kern := range kernels {
 		for _, n := range []int{1, 8} {
-			b.Run(fmt.Sprintf("%s/batch=%d", kern.name, n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("fp32/%s/batch=%d", kern.name, n), func(b *testing.B) {
 				withKernel(kern, func() { benchRun(b, m, n) })
 			})
 		}

@@ -8,14 +8,18 @@ import "fmt"
 // for concurrent use; make one per goroutine (Model.NewSession is cheap
 // until the first Run).
 type Session struct {
-	m       *Model
-	n       int // batch size the arena is planned for (0: none yet)
-	shapes  [][]int
-	bufs    [][]float32 // per value: its arena slot, constant data or the input
-	slots   [][]float32
-	scratch []float32
-	planes  planeJob  // parallel pooling
-	cols    im2colJob // parallel im2col
+	m        *Model
+	n        int // batch size the arena is planned for (0: none yet)
+	shapes   [][]int
+	bufs     [][]float32 // per value: its arena slot, constant data or the input
+	slots    [][]float32
+	scratch  []float32
+	bscratch []byte             // int8 convolutions' quantised input and im2col
+	vmax     []float32          // per value and image: the largest value an int8 conv wrote (quant.go)
+	vmaxOK   []bool             // … set in this Run
+	planes   planeJob           // parallel pooling
+	cols     im2colJob[float32] // parallel im2col
+	cols8    im2colJob[byte]    // parallel im2col of quantised bytes
 }
 
 // NewSession returns a Session for m. It allocates its arena on the first
@@ -57,6 +61,7 @@ func (s *Session) Run(input []float32, n int, outputs ...string) (map[string][]f
 		}
 	}
 	s.bufs[m.input] = input
+	clear(s.vmaxOK)
 	for _, st := range m.steps {
 		st.run(s)
 	}
@@ -103,9 +108,12 @@ func (s *Session) plan(n int) error {
 		assign[i] = -1
 	}
 	var free []int
-	scratch := 0
+	scratch, bscratch := 0, 0
 	for i, st := range m.steps {
 		scratch = max(scratch, st.scratch(sh))
+		if c, ok := st.(*convStep); ok {
+			bscratch = max(bscratch, c.qScratch(sh))
+		}
 		ins := st.ins()
 		taken := -1
 		for oi, out := range st.outs() {
@@ -180,6 +188,9 @@ func (s *Session) plan(n int) error {
 		}
 	}
 	s.scratch = make([]float32, scratch)
+	s.bscratch = make([]byte, bscratch)
+	s.vmax = make([]float32, len(m.values)*n)
+	s.vmaxOK = make([]bool, len(m.values)*n)
 	s.n = n
 	return nil
 }

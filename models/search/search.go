@@ -11,6 +11,7 @@ import (
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/cf"
 	"github.com/lookalike/lookalike/models/embed"
+	"github.com/lookalike/lookalike/models/engine"
 	"github.com/lookalike/lookalike/models/heads"
 	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/pq"
@@ -212,7 +213,14 @@ func OpenModel(m *catalog.Manifest, load Loader, opt Options) (*embed.Embedder, 
 		return nil, err
 	}
 	pooling := embed.Pooling(m.Model.Embedding.Pooling)
-	eo := embed.Options{Pooling: pooling, Decode: opt.Decode}
+	eo := embed.Options{Pooling: pooling, Decode: opt.Decode, Activations: engine.FP32}
+	if m.Model.Activations != "" {
+		p, err := engine.ParsePrecision(m.Model.Activations)
+		if err != nil {
+			return nil, fmt.Errorf("search: manifest: %w", err)
+		}
+		eo.Activations = p
+	}
 	if len(m.Model.Preprocessing) > 0 {
 		spec, err := imageprep.ParseSpec(string(m.Model.Preprocessing))
 		if err != nil {

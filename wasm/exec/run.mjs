@@ -13,6 +13,10 @@
 //                                 assembling wasm/kernels/sgemm.wat (the build
 //                                 is cached under .cache/wasm-kernels at the
 //                                 repository root)
+//   LOOKALIKE_WASM_THREADS=N      share the int8 GEMMs among N threads: this
+//                                 one and N−1 worker_threads helpers running
+//                                 the kernel's shared build (wasm/kernels/
+//                                 pool.js); "auto" = one per core; default 1
 //   GOROOT                        where lib/wasm/wasm_exec.js is read from
 //                                 (default: `go env GOROOT`)
 import { createRequire } from "node:module";
@@ -22,8 +26,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
+import { Worker } from "node:worker_threads";
 import { addKernelImports, relaxedSimdSupported } from "../kernels/loader.js";
 import { cachedKernel } from "../kernels/build.mjs";
+import { createPool, poolSupported } from "../kernels/pool.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..", "..");
@@ -56,6 +62,18 @@ function kernelVariant() {
   if (relaxedSimdSupported()) return "fma";
   if (want === "fma") throw new Error("LOOKALIKE_WASM_KERNEL=fma: this Node has no relaxed SIMD");
   return "simd128";
+}
+
+// threadCount resolves LOOKALIKE_WASM_THREADS.
+function threadCount() {
+  const v = process.env.LOOKALIKE_WASM_THREADS || "1";
+  if (v === "auto") return os.availableParallelism?.() ?? os.cpus().length;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`go_js_wasm_exec: LOOKALIKE_WASM_THREADS=${v}: want a count or auto`);
+    process.exit(1);
+  }
+  return n;
 }
 
 async function kernelBytes(variant) {
@@ -104,6 +122,18 @@ async function main() {
       console.error(`go_js_wasm_exec: loading the SIMD kernel: ${err.message}`);
       console.error("go_js_wasm_exec: set LOOKALIKE_WASM_KERNEL=off to run without it");
       process.exit(1);
+    }
+    const threads = threadCount();
+    if (threads > 1) {
+      try {
+        if (!poolSupported()) throw new Error("no shared WebAssembly memory here");
+        const shared = await WebAssembly.compile(await cachedKernel(path.join(repoRoot, ".cache", "wasm-kernels"), `${variant}-shared`));
+        const pool = await createPool({ kernel: shared, helpers: threads - 1, spawn: (u) => new Worker(u) });
+        kernel.attachPool(pool.bind(kernel.exports, instance.exports.mem));
+      } catch (err) {
+        console.error(`go_js_wasm_exec: LOOKALIKE_WASM_THREADS=${threads}: ${err.message}`);
+        process.exit(1);
+      }
     }
   }
   process.on("exit", (code) => {

@@ -1,6 +1,9 @@
 // bench.mjs — GFLOP/s of both kernel builds on ResNet50's convolution GEMM
 // shapes, called straight from JS (no Go): the kernel's own ceiling, to
 // set beside `go test -bench WasmGemm` in models/engine (kernel vs Go).
+// The int8 columns count a multiply-add as two operations too (GOP/s):
+// qgemm's plain SIMD128 tile, and its relaxed dot tile where this runtime
+// has it (inexact where it saturates, so timed only).
 //
 //   node wasm/kernels/bench.mjs            (ROUNDS=10 by default)
 //
@@ -26,9 +29,25 @@ const mem = new WebAssembly.Memory({ initial: 1024 }); // 64 MiB
 const f32 = new Float32Array(mem.buffer);
 for (let i = 0; i < f32.length; i++) f32[i] = Math.random() - 0.5;
 const kernels = [];
+const names = [];
 for (const build of builds) {
   const { instance } = await WebAssembly.instantiate(await assemble(build), { env: { mem } });
-  kernels.push(instance.exports.sgemm);
+  const { sgemm, qgemm } = instance.exports;
+  kernels.push((m, n, k, a, b, c, ws, kc, nc) => sgemm(m, n, k, a, k, b, n, c, n, 0, ws, kc, nc));
+  names.push(`${build} GFLOP/s`);
+  if (build === "simd128") {
+    kernels.push((m, n, k, a, b, c, ws) => qgemm(m, n, k, a, b, n, c, n, a, a, 0, ws, qBlock(k, n), 0));
+    names.push("int8 GOP/s");
+  } else {
+    kernels.push((m, n, k, a, b, c, ws) => qgemm(m, n, k, a, b, n, c, n, a, a, 4, ws, qBlock(k, n), 0));
+    names.push("int8 dot GOP/s");
+  }
+}
+
+// Same as models/engine/qgemm_wasm.go: a packed B block of at most 256 KiB.
+function qBlock(k, n) {
+  const kq = Math.ceil(k / 4);
+  return Math.max(8, Math.min(Math.floor((256 << 10) / (8 * kq)), Math.ceil(n / 8) * 8) & ~7);
 }
 
 // Same blocking as models/engine/gemm_wasm.go.
@@ -37,15 +56,15 @@ const block = (total, max, align) => {
   return Math.ceil(size / align) * align;
 };
 
-console.log(["m×n×k".padEnd(16), ...builds.map((b) => `${b} GFLOP/s`.padStart(18))].join(""));
+console.log(["m×n×k".padEnd(16), ...names.map((b) => b.padStart(18))].join(""));
 for (const [m, n, k] of shapes) {
   const a = 64, b = a + 4 * m * k, c = b + 4 * k * n, ws = c + 4 * m * n;
   const kc = block(k, 256, 4), nc = block(n, 1024, 8);
   const best = kernels.map(() => Infinity);
   for (let r = 0; r < rounds; r++) {
-    kernels.forEach((sgemm, i) => {
+    kernels.forEach((run, i) => {
       const t0 = process.cpuUsage();
-      sgemm(m, n, k, a, k, b, n, c, n, 0, ws, kc, nc);
+      run(m, n, k, a, b, c, ws, kc, nc);
       const d = process.cpuUsage(t0);
       best[i] = Math.min(best[i], (d.user + d.system) / 1e6);
     });

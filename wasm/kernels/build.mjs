@@ -1,6 +1,14 @@
-// build.mjs — assembles sgemm.wat into its two builds, in process (npm
+// build.mjs — assembles the kernel module (sgemm.wat, with qgemm.wat
+// spliced in at its `@include` line) into its two builds, in process (npm
 // package wabt) or with the wat2wasm command (Debian package wabt), for the
 // Node runner in wasm/exec, the loader tests and the page build.
+//
+// The builds differ in two ways: in sgemm-fma.wasm the fp32 tile's
+// multiply-adds are relaxed_madd (see sgemm.wat), and qgemm.wat's lines
+// between `;; @relaxed-begin` and `;; @relaxed-end` (the relaxed dot tile)
+// are kept; sgemm.wasm drops them and keeps the `;; @simd128-only` lines.
+// Each has a `-shared` twin importing a shared memory instead of Go's: the
+// GEMM pool's helpers (pool.js) run it on a SharedArrayBuffer.
 //
 //   node wasm/kernels/build.mjs OUTDIR     writes OUTDIR/sgemm.wasm and OUTDIR/sgemm-fma.wasm
 import { createRequire } from "node:module";
@@ -13,20 +21,60 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const watPath = path.join(here, "sgemm.wat");
+/** Every source file of the module, for cache keys. */
+export const sources = [watPath, path.join(here, "qgemm.wat")];
 
 /** The builds: name → output file. See the header of sgemm.wat. */
-export const variants = { simd128: "sgemm.wasm", fma: "sgemm-fma.wasm" };
+export const variants = {
+  simd128: "sgemm.wasm",
+  fma: "sgemm-fma.wasm",
+  "simd128-shared": "sgemm-shared.wasm",
+  "fma-shared": "sgemm-fma-shared.wasm",
+};
+
+const memoryImport = '(import "env" "mem" (memory 1))';
 
 // The multiply-add lines of the register tile, and how many there are.
 const madd =
   /\(f32x4\.add \(local\.get (\$c\d\d)\) \(f32x4\.mul \(local\.get \$a\) \(local\.get (\$b\d)\)\)\)/g;
 const maddCount = 12;
 
+// splice replaces each `;; @include FILE` line with FILE's text.
+function splice(text) {
+  return text.replace(/^[ \t]*;; @include (\S+)[ \t]*$/gm, (_, file) => fs.readFileSync(path.join(here, file), "utf8"));
+}
+
+// plainOnly drops the relaxed-SIMD sections and enables the SIMD128-only lines.
+function plainOnly(text) {
+  const out = [];
+  let skipping = false;
+  for (const line of text.split("\n")) {
+    if (/;; @relaxed-begin\b/.test(line)) {
+      if (skipping) throw new Error("kernels: nested @relaxed-begin");
+      skipping = true;
+      continue;
+    }
+    if (/;; @relaxed-end\b/.test(line)) {
+      if (!skipping) throw new Error("kernels: @relaxed-end without @relaxed-begin");
+      skipping = false;
+      continue;
+    }
+    if (!skipping) out.push(line.replace(/;; @simd128-only /, ""));
+  }
+  if (skipping) throw new Error("kernels: @relaxed-begin without @relaxed-end");
+  return out.join("\n");
+}
+
 /** Returns the WAT text of a build. */
 export function source(variant) {
-  const text = fs.readFileSync(watPath, "utf8");
-  if (variant === "simd128") return text;
-  if (variant !== "fma") throw new Error(`kernels: unknown kernel build ${JSON.stringify(variant)}`);
+  let text = splice(fs.readFileSync(watPath, "utf8"));
+  if (!(variant in variants)) throw new Error(`kernels: unknown kernel build ${JSON.stringify(variant)}`);
+  if (variant.endsWith("-shared")) {
+    if (!text.includes(memoryImport)) throw new Error(`kernels: ${watPath}: no line ${memoryImport}`);
+    text = text.replace(memoryImport, '(import "env" "mem" (memory 1 65536 shared))');
+    variant = variant.slice(0, -"-shared".length);
+  }
+  if (variant === "simd128") return plainOnly(text);
   const found = text.match(madd)?.length ?? 0;
   if (found !== maddCount) {
     throw new Error(`kernels: ${watPath}: found ${found} multiply-add lines, want ${maddCount} (see its header)`);
@@ -34,7 +82,7 @@ export function source(variant) {
   return text.replace(madd, "(f32x4.relaxed_madd (local.get $a) (local.get $2) (local.get $1))");
 }
 
-/** Returns the wasm bytes of a build ("simd128" or "fma"). */
+/** Returns the wasm bytes of a build (a key of variants). */
 export async function assemble(variant = "simd128") {
   const text = source(variant);
   let wabtFactory = null;
@@ -45,9 +93,10 @@ export async function assemble(variant = "simd128") {
   }
   if (wabtFactory !== null) {
     const wabt = await wabtFactory();
-    const mod = wabt.parseWat("sgemm.wat", text, { simd: true, relaxed_simd: true });
+    const features = { simd: true, relaxed_simd: true, threads: true };
+    const mod = wabt.parseWat("sgemm.wat", text, features);
     try {
-      mod.validate();
+      mod.validate(features);
       return Buffer.from(mod.toBinary({}).buffer);
     } finally {
       mod.destroy();
@@ -59,7 +108,7 @@ export async function assemble(variant = "simd128") {
     const out = path.join(tmp, "sgemm.wasm");
     fs.writeFileSync(wat, text);
     try {
-      execFileSync("wat2wasm", ["--enable-relaxed-simd", wat, "-o", out], {
+      execFileSync("wat2wasm", ["--enable-relaxed-simd", "--enable-threads", wat, "-o", out], {
         stdio: ["ignore", "inherit", "inherit"],
       });
     } catch (err) {

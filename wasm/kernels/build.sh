@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Assembles sgemm.wat into OUTDIR/sgemm.wasm and OUTDIR/sgemm-fma.wasm
+# Assembles the kernel module (sgemm.wat + qgemm.wat) into OUTDIR/sgemm.wasm,
+# sgemm-fma.wasm and their -shared twins for the GEMM pool (see build.mjs)
 # (build output, not committed):
 #
 #   wasm/kernels/build.sh static/build

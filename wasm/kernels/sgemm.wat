@@ -323,4 +323,8 @@
         (br_if $nblocks (i32.lt_s (local.get $jc) (local.get $n))))
       (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
       (br_if $kslices (i32.lt_s (local.get $pc) (local.get $k))))
-    (i32.const 1)))
+    (i32.const 1))
+
+  ;; The int8 kernels (qgemm.wat), spliced in here by build.mjs.
+  ;; @include qgemm.wat
+)

@@ -32,6 +32,7 @@ import (
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
+	"github.com/lookalike/lookalike/models/engine"
 	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/project"
 	"github.com/lookalike/lookalike/models/search"
@@ -60,6 +61,7 @@ type BuildConfig struct {
 	Preprocessing string
 	MaxErrors     int // < 0: 1% of rows
 	Pooling       embed.Pooling
+	Activations   engine.Precision
 	Resize        imageprep.ResizeMode
 	Neighbors     int
 	Trees         int
@@ -117,6 +119,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.Var(cli.AutoInt(&cfg.MaxErrors, -1), "max-errors", "fail when more than `N` rows are bad (default: 1% of rows)")
 	pooling := fs.String("pooling", string(embed.DefaultPooling), "pooled model output: gap, gmp or gap+gmp")
 	resize := fs.String("resize", defaultResize.String(), "how photos become square: stretch, letterbox or centercrop")
+	activations := fs.String("activations", string(engine.DefaultActivations), "the model's convolution arithmetic, written to the manifest for the page: int8 (u8 activations × int8 weights) or fp32")
 	fs.IntVar(&cfg.Neighbors, "neighbors", 24, "precomputed similar products per item")
 	fs.IntVar(&cfg.Trees, "trees", annoy.DefaultTrees, "Annoy trees")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed for every random choice (same input + seed = same assets)")
@@ -176,6 +179,9 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 		return nil, fmt.Errorf("--pooling %q: want gap, gmp or gap+gmp", *pooling)
 	}
 	var err error
+	if cfg.Activations, err = engine.ParsePrecision(*activations); err != nil {
+		return nil, fmt.Errorf("--activations: %w", err)
+	}
 	if cfg.Resize, err = imageprep.ParseResizeMode(*resize); err != nil {
 		return nil, fmt.Errorf("--resize: %w", err)
 	}
@@ -416,7 +422,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	eo := embed.Options{Pooling: cfg.Pooling, Batch: cfg.Batch}
+	eo := embed.Options{Pooling: cfg.Pooling, Batch: cfg.Batch, Activations: cfg.Activations}
 	if cfg.Preprocessing != "" {
 		spec, err := imageprep.ParseSpec(cfg.Preprocessing)
 		if err != nil {
@@ -627,6 +633,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 			Preprocessing: specJSON,
 			Embedding:     catalog.EmbeddingInfo{Dim: dim, Pooling: string(cfg.Pooling)},
 			Metric:        "angular",
+			Activations:   string(emb.Activations()),
 		},
 		ItemCount:     n,
 		SectionColumn: section,

@@ -766,7 +766,7 @@ func (ev *evaluator) raw(qs []queryImage, distortion string) (*methodResult, err
 		}
 		spec := ev.eng.Embedder.Spec()
 		spec.Mode = imageprep.Stretch
-		if ev.rawEmb, err = embed.New(mb, embed.Options{Pooling: embed.GMP, Spec: &spec, Batch: 4}); err != nil {
+		if ev.rawEmb, err = embed.New(mb, embed.Options{Pooling: embed.GMP, Spec: &spec, Batch: 4, Activations: ev.eng.Embedder.Activations()}); err != nil {
 			return nil, fmt.Errorf("eval: raw features: %w", err)
 		}
 		if ev.rawSrc, err = ev.source(ev.rawEmb); err != nil {

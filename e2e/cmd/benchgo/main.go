@@ -4,11 +4,17 @@
 // to js/wasm and run under Node (wasm/exec/go_js_wasm_exec) the *_wasm_*
 // keys.
 //
-//	go run ./e2e/cmd/benchgo engine --model M [--runs 7]
+//	go run ./e2e/cmd/benchgo engine --model M [--runs 7] [--activations int8|fp32] [--variant mt]
 //	go run ./e2e/cmd/benchgo search --assets DIR [--queries 500]
+//	go run ./e2e/cmd/benchgo int8cos --model M --catalog CSV [--n 24] [--assets DIR]
+//
+// engine's keys are embed_<where>[_<variant>]_ms …: --variant mt for a run
+// with several threads (LOOKALIKE_WASM_THREADS under js/wasm), fp32 for
+// float32 activations beside the default int8.
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,12 +23,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"sort"
 	"time"
 
+	"github.com/lookalike/lookalike/internal/vec"
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/engine"
+	"github.com/lookalike/lookalike/models/project"
 	"github.com/lookalike/lookalike/models/search"
 )
 
@@ -38,6 +48,8 @@ func main() {
 		out, err = benchEngine(os.Args[2:])
 	case "search":
 		out, err = benchSearch(os.Args[2:])
+	case "int8cos":
+		out, err = benchInt8Cos(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -76,13 +88,19 @@ func benchEngine(args []string) (map[string]any, error) {
 	fs := flag.NewFlagSet("engine", flag.ExitOnError)
 	model := fs.String("model", "", "ONNX model")
 	runs := fs.Int("runs", 7, "timed runs after one warm-up")
+	act := fs.String("activations", string(engine.DefaultActivations), "int8 or fp32")
+	variant := fs.String("variant", "", "key infix: embed_<where>_<variant>_ms (e.g. mt, fp32)")
 	fs.Parse(args)
+	prec, err := engine.ParsePrecision(*act)
+	if err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(*model)
 	if err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	m, err := engine.Load(b)
+	m, err := engine.LoadWith(b, engine.Options{Activations: prec})
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +124,22 @@ func benchEngine(args []string) (map[string]any, error) {
 		}
 	}
 	w := where()
+	if *variant != "" {
+		out := map[string]any{
+			"embed_" + w + "_" + *variant + "_ms":     quantile(times, 0.5),
+			"embed_" + w + "_" + *variant + "_cpu_ms": quantile(cpu, 0.5),
+			"activations_" + w + "_" + *variant:       string(m.Activations()),
+			"threads_" + w + "_" + *variant:           os.Getenv("LOOKALIKE_WASM_THREADS"),
+		}
+		return out, nil
+	}
 	out := map[string]any{
 		"embed_" + w + "_ms":      quantile(times, 0.5),
 		"embed_" + w + "_cpu_ms":  quantile(cpu, 0.5),
 		"model_load_" + w + "_ms": ms(load),
 		"gemm_kernel_" + w:        engine.GemmKernel(),
+		"int8_kernel_" + w:        engine.Int8Kernel(),
+		"activations_" + w:        string(m.Activations()),
 	}
 	if w == "wasm" {
 		out["wasm_peak_mb"] = peakMB()
@@ -229,4 +258,118 @@ func leaveOut(hits []search.Hit, self, k int) []search.Hit {
 		}
 	}
 	return out
+}
+
+// benchInt8Cos embeds n catalogue photos (every 97th row) with int8 and with
+// float32 activations, through the whole embedder (with the projection of
+// --assets when given, else the pooled features), and reports the lowest
+// and mean cosine between the two.
+func benchInt8Cos(args []string) (map[string]any, error) {
+	fs := flag.NewFlagSet("int8cos", flag.ExitOnError)
+	model := fs.String("model", "", "ONNX model")
+	csvPath := fs.String("catalog", "", "catalogue CSV with an image column (paths relative to it)")
+	n := fs.Int("n", 24, "photos")
+	assets := fs.String("assets", "", "assets folder whose projection to apply (optional)")
+	fs.Parse(args)
+	mb, err := os.ReadFile(*model)
+	if err != nil {
+		return nil, err
+	}
+	var proj *project.Projection
+	if *assets != "" {
+		if proj, err = assetsProjection(*assets); err != nil {
+			return nil, err
+		}
+	}
+	embs := map[engine.Precision]*embed.Embedder{}
+	for _, p := range []engine.Precision{engine.Int8, engine.FP32} {
+		e, err := embed.New(mb, embed.Options{Pooling: embed.Both, Activations: p})
+		if err != nil {
+			return nil, err
+		}
+		if proj != nil {
+			e.SetProjection(proj)
+		}
+		embs[p] = e
+	}
+	photos, err := everyNth(*csvPath, 97, *n)
+	if err != nil {
+		return nil, err
+	}
+	lo, sum := 1.0, 0.0
+	for _, ph := range photos {
+		data, err := os.ReadFile(ph)
+		if err != nil {
+			return nil, err
+		}
+		var v [2][]float32
+		for i, p := range []engine.Precision{engine.Int8, engine.FP32} {
+			if v[i], err = embs[p].EmbedBytes(data, nil); err != nil {
+				return nil, fmt.Errorf("%s: %w", ph, err)
+			}
+		}
+		c := float64(vec.Dot(v[0], v[1])) // both unit length
+		lo, sum = min(lo, c), sum+c
+	}
+	what := "pooled gap+gmp features"
+	if proj != nil {
+		what = "embeddings with the projection of " + *assets
+	}
+	return map[string]any{
+		"embed_int8_cos_min":  lo,
+		"embed_int8_cos_mean": sum / float64(len(photos)),
+		"embed_int8_photos":   len(photos),
+		"embed_int8_compared": what,
+	}, nil
+}
+
+// everyNth returns the image paths of every nth row of a catalogue CSV,
+// up to count.
+func everyNth(path string, nth, count int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := slices.Index(head, "image")
+	if col < 0 {
+		return nil, fmt.Errorf("%s: no image column", path)
+	}
+	var out []string
+	for row := 1; len(out) < count; row++ {
+		rec, err := r.Read()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %d photos of %d: %w", path, len(out), count, err)
+		}
+		if row%nth == 0 {
+			out = append(out, filepath.Join(filepath.Dir(path), rec[col]))
+		}
+	}
+	return out, nil
+}
+
+// assetsProjection reads the projection asset a build wrote.
+func assetsProjection(dir string) (*project.Projection, error) {
+	mb, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	man, err := catalog.ReadManifest(mb)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := man.Asset(search.KindProjection)
+	if !ok {
+		return nil, fmt.Errorf("%s: no projection asset", dir)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, a.File))
+	if err != nil {
+		return nil, err
+	}
+	return project.Decode(b)
 }

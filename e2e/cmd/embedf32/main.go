@@ -5,7 +5,10 @@
 // — with TF.js and ONNX Runtime on exactly the same numbers.
 //
 //	go run ./e2e/cmd/embedf32 --model resnet50-fp32.onnx --outputs gap,probs in.f32
+//	go run ./e2e/cmd/embedf32 --model resnet50-int8.onnx --activations int8 --outputs gap,gmp in.f32
 //	GOOS=js GOARCH=wasm go run -exec wasm/exec/go_js_wasm_exec ./e2e/cmd/embedf32 …
+//
+// --activations defaults to fp32, the arithmetic ONNX Runtime and TF.js use.
 package main
 
 import (
@@ -25,18 +28,24 @@ func main() {
 	model := flag.String("model", "", "ONNX model file")
 	outs := flag.String("outputs", "gap", "comma-separated outputs to print")
 	gemm := flag.String("gemm", "auto", "GEMM implementation: auto or generic")
+	act := flag.String("activations", "fp32", "convolution arithmetic: fp32 or int8")
 	flag.Parse()
 	if *model == "" || flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: embedf32 --model FILE [--outputs gap,probs] [--gemm auto|generic] IN.f32")
+		fmt.Fprintln(os.Stderr, "usage: embedf32 --model FILE [--outputs gap,probs] [--gemm auto|generic] [--activations fp32|int8] IN.f32")
 		os.Exit(2)
 	}
-	if err := run(*model, strings.Split(*outs, ","), *gemm, flag.Arg(0)); err != nil {
+	prec, err := engine.ParsePrecision(*act)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "embedf32:", err)
+		os.Exit(2)
+	}
+	if err := run(*model, strings.Split(*outs, ","), *gemm, prec, flag.Arg(0)); err != nil {
 		fmt.Fprintln(os.Stderr, "embedf32:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelPath string, outputs []string, gemm, in string) error {
+func run(modelPath string, outputs []string, gemm string, prec engine.Precision, in string) error {
 	if err := engine.SetGemm(gemm); err != nil {
 		return err
 	}
@@ -44,7 +53,7 @@ func run(modelPath string, outputs []string, gemm, in string) error {
 	if err != nil {
 		return err
 	}
-	m, err := engine.Load(mb)
+	m, err := engine.LoadWith(mb, engine.Options{Activations: prec})
 	if err != nil {
 		return err
 	}

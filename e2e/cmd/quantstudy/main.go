@@ -27,6 +27,7 @@ import (
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/convert"
 	"github.com/lookalike/lookalike/models/embed"
+	"github.com/lookalike/lookalike/models/engine"
 	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/tfjs"
 )
@@ -152,7 +153,8 @@ func (s *study) features(opt convert.Options) ([][]float32, error) {
 }
 
 func (s *study) embed(onnx []byte) ([][]float32, error) {
-	emb, err := embed.New(onnx, embed.Options{Pooling: embed.Both, Batch: 8})
+	// Float32 activations: the study is of the weights' quantisation alone.
+	emb, err := embed.New(onnx, embed.Options{Pooling: embed.Both, Batch: 8, Activations: engine.FP32})
 	if err != nil {
 		return nil, err
 	}

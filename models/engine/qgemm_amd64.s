@@ -1,0 +1,580 @@
+#include "textflag.h"
+
+// Int8 micro-kernels and packing routines for qgemm.go (AVX-512 VNNI).
+// Every routine computes exactly what its plain-Go counterpart computes:
+// integer dot products are exact, and the epilogue multiplies and adds in
+// separate steps, as Go does.
+
+// QCOMBINE merges four rows of 32 values (row t in Z(2t), Z(2t+1), one
+// value 0..255 per dword) into 32 dwords of four bytes, row 0 lowest, and
+// stores them at DI.
+#define QCOMBINE \
+	VPSLLD $8, Z2, Z2; VPSLLD $8, Z3, Z3; \
+	VPSLLD $16, Z4, Z4; VPSLLD $16, Z5, Z5; \
+	VPSLLD $24, Z6, Z6; VPSLLD $24, Z7, Z7; \
+	VPORD Z2, Z0, Z0; VPORD Z3, Z1, Z1; \
+	VPORD Z6, Z4, Z4; VPORD Z7, Z5, Z5; \
+	VPORD Z4, Z0, Z0; VPORD Z5, Z1, Z1; \
+	VMOVDQU32 Z0, (DI); VMOVDQU32 Z1, 64(DI)
+
+// func kernelQVNNI(kq int, a, b *byte, c *float32, ldc int, rs, bias *float32, flags int, mx *float32)
+//
+// MR=12, NR=32 over the quad layout: A strip [kq][12][4]int8, B panel
+// [kq][32][4]uint8. Accumulators Z0..Z23 hold row r in Z(2r) (columns
+// 0-15) and Z(2r+1) (16-31); VPDPBUSD adds four u8·s8 products into each
+// int32 lane. Epilogue per row: float32(acc)·rs[r] + bias[r], + C when
+// flags&1, max 0 when flags&2; when flags&8, the 16 floats at mx are
+// raised to the largest values stored (lane by lane).
+TEXT ·kernelQVNNI(SB), NOSPLIT, $0-72
+	MOVQ kq+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ rs+40(FP), R10
+	MOVQ bias+48(FP), R11
+	MOVQ flags+56(FP), R9
+	MOVQ mx+64(FP), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JEQ qvnni_epilogue
+qvnni_loop:
+	VMOVDQU32 (DI), Z24
+	VMOVDQU32 64(DI), Z25
+	VPDPBUSD.BCST 0(SI), Z24, Z0
+	VPDPBUSD.BCST 0(SI), Z25, Z1
+	VPDPBUSD.BCST 4(SI), Z24, Z2
+	VPDPBUSD.BCST 4(SI), Z25, Z3
+	VPDPBUSD.BCST 8(SI), Z24, Z4
+	VPDPBUSD.BCST 8(SI), Z25, Z5
+	VPDPBUSD.BCST 12(SI), Z24, Z6
+	VPDPBUSD.BCST 12(SI), Z25, Z7
+	VPDPBUSD.BCST 16(SI), Z24, Z8
+	VPDPBUSD.BCST 16(SI), Z25, Z9
+	VPDPBUSD.BCST 20(SI), Z24, Z10
+	VPDPBUSD.BCST 20(SI), Z25, Z11
+	VPDPBUSD.BCST 24(SI), Z24, Z12
+	VPDPBUSD.BCST 24(SI), Z25, Z13
+	VPDPBUSD.BCST 28(SI), Z24, Z14
+	VPDPBUSD.BCST 28(SI), Z25, Z15
+	VPDPBUSD.BCST 32(SI), Z24, Z16
+	VPDPBUSD.BCST 32(SI), Z25, Z17
+	VPDPBUSD.BCST 36(SI), Z24, Z18
+	VPDPBUSD.BCST 36(SI), Z25, Z19
+	VPDPBUSD.BCST 40(SI), Z24, Z20
+	VPDPBUSD.BCST 40(SI), Z25, Z21
+	VPDPBUSD.BCST 44(SI), Z24, Z22
+	VPDPBUSD.BCST 44(SI), Z25, Z23
+	ADDQ $48, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE qvnni_loop
+qvnni_epilogue:
+	VPXORD Z28, Z28, Z28
+	TESTQ $8, R9
+	JEQ qvnni_nomax0
+	VMOVUPS (R12), Z29
+qvnni_nomax0:
+	VBROADCASTSS 0(R10), Z26
+	VBROADCASTSS 0(R11), Z27
+	VCVTDQ2PS Z0, Z0
+	VCVTDQ2PS Z1, Z1
+	VMULPS Z26, Z0, Z0
+	VMULPS Z26, Z1, Z1
+	VADDPS Z27, Z0, Z0
+	VADDPS Z27, Z1, Z1
+	TESTQ $1, R9
+	JEQ qvnni_noacc0
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+qvnni_noacc0:
+	TESTQ $2, R9
+	JEQ qvnni_norelu0
+	VMAXPS Z28, Z0, Z0
+	VMAXPS Z28, Z1, Z1
+qvnni_norelu0:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMAXPS Z0, Z29, Z29
+	VMAXPS Z1, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 4(R10), Z26
+	VBROADCASTSS 4(R11), Z27
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	VMULPS Z26, Z2, Z2
+	VMULPS Z26, Z3, Z3
+	VADDPS Z27, Z2, Z2
+	VADDPS Z27, Z3, Z3
+	TESTQ $1, R9
+	JEQ qvnni_noacc1
+	VADDPS (DX), Z2, Z2
+	VADDPS 64(DX), Z3, Z3
+qvnni_noacc1:
+	TESTQ $2, R9
+	JEQ qvnni_norelu1
+	VMAXPS Z28, Z2, Z2
+	VMAXPS Z28, Z3, Z3
+qvnni_norelu1:
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	VMAXPS Z2, Z29, Z29
+	VMAXPS Z3, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 8(R10), Z26
+	VBROADCASTSS 8(R11), Z27
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VMULPS Z26, Z4, Z4
+	VMULPS Z26, Z5, Z5
+	VADDPS Z27, Z4, Z4
+	VADDPS Z27, Z5, Z5
+	TESTQ $1, R9
+	JEQ qvnni_noacc2
+	VADDPS (DX), Z4, Z4
+	VADDPS 64(DX), Z5, Z5
+qvnni_noacc2:
+	TESTQ $2, R9
+	JEQ qvnni_norelu2
+	VMAXPS Z28, Z4, Z4
+	VMAXPS Z28, Z5, Z5
+qvnni_norelu2:
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMAXPS Z4, Z29, Z29
+	VMAXPS Z5, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 12(R10), Z26
+	VBROADCASTSS 12(R11), Z27
+	VCVTDQ2PS Z6, Z6
+	VCVTDQ2PS Z7, Z7
+	VMULPS Z26, Z6, Z6
+	VMULPS Z26, Z7, Z7
+	VADDPS Z27, Z6, Z6
+	VADDPS Z27, Z7, Z7
+	TESTQ $1, R9
+	JEQ qvnni_noacc3
+	VADDPS (DX), Z6, Z6
+	VADDPS 64(DX), Z7, Z7
+qvnni_noacc3:
+	TESTQ $2, R9
+	JEQ qvnni_norelu3
+	VMAXPS Z28, Z6, Z6
+	VMAXPS Z28, Z7, Z7
+qvnni_norelu3:
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	VMAXPS Z6, Z29, Z29
+	VMAXPS Z7, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 16(R10), Z26
+	VBROADCASTSS 16(R11), Z27
+	VCVTDQ2PS Z8, Z8
+	VCVTDQ2PS Z9, Z9
+	VMULPS Z26, Z8, Z8
+	VMULPS Z26, Z9, Z9
+	VADDPS Z27, Z8, Z8
+	VADDPS Z27, Z9, Z9
+	TESTQ $1, R9
+	JEQ qvnni_noacc4
+	VADDPS (DX), Z8, Z8
+	VADDPS 64(DX), Z9, Z9
+qvnni_noacc4:
+	TESTQ $2, R9
+	JEQ qvnni_norelu4
+	VMAXPS Z28, Z8, Z8
+	VMAXPS Z28, Z9, Z9
+qvnni_norelu4:
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMAXPS Z8, Z29, Z29
+	VMAXPS Z9, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 20(R10), Z26
+	VBROADCASTSS 20(R11), Z27
+	VCVTDQ2PS Z10, Z10
+	VCVTDQ2PS Z11, Z11
+	VMULPS Z26, Z10, Z10
+	VMULPS Z26, Z11, Z11
+	VADDPS Z27, Z10, Z10
+	VADDPS Z27, Z11, Z11
+	TESTQ $1, R9
+	JEQ qvnni_noacc5
+	VADDPS (DX), Z10, Z10
+	VADDPS 64(DX), Z11, Z11
+qvnni_noacc5:
+	TESTQ $2, R9
+	JEQ qvnni_norelu5
+	VMAXPS Z28, Z10, Z10
+	VMAXPS Z28, Z11, Z11
+qvnni_norelu5:
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	VMAXPS Z10, Z29, Z29
+	VMAXPS Z11, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 24(R10), Z26
+	VBROADCASTSS 24(R11), Z27
+	VCVTDQ2PS Z12, Z12
+	VCVTDQ2PS Z13, Z13
+	VMULPS Z26, Z12, Z12
+	VMULPS Z26, Z13, Z13
+	VADDPS Z27, Z12, Z12
+	VADDPS Z27, Z13, Z13
+	TESTQ $1, R9
+	JEQ qvnni_noacc6
+	VADDPS (DX), Z12, Z12
+	VADDPS 64(DX), Z13, Z13
+qvnni_noacc6:
+	TESTQ $2, R9
+	JEQ qvnni_norelu6
+	VMAXPS Z28, Z12, Z12
+	VMAXPS Z28, Z13, Z13
+qvnni_norelu6:
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMAXPS Z12, Z29, Z29
+	VMAXPS Z13, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 28(R10), Z26
+	VBROADCASTSS 28(R11), Z27
+	VCVTDQ2PS Z14, Z14
+	VCVTDQ2PS Z15, Z15
+	VMULPS Z26, Z14, Z14
+	VMULPS Z26, Z15, Z15
+	VADDPS Z27, Z14, Z14
+	VADDPS Z27, Z15, Z15
+	TESTQ $1, R9
+	JEQ qvnni_noacc7
+	VADDPS (DX), Z14, Z14
+	VADDPS 64(DX), Z15, Z15
+qvnni_noacc7:
+	TESTQ $2, R9
+	JEQ qvnni_norelu7
+	VMAXPS Z28, Z14, Z14
+	VMAXPS Z28, Z15, Z15
+qvnni_norelu7:
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	VMAXPS Z14, Z29, Z29
+	VMAXPS Z15, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 32(R10), Z26
+	VBROADCASTSS 32(R11), Z27
+	VCVTDQ2PS Z16, Z16
+	VCVTDQ2PS Z17, Z17
+	VMULPS Z26, Z16, Z16
+	VMULPS Z26, Z17, Z17
+	VADDPS Z27, Z16, Z16
+	VADDPS Z27, Z17, Z17
+	TESTQ $1, R9
+	JEQ qvnni_noacc8
+	VADDPS (DX), Z16, Z16
+	VADDPS 64(DX), Z17, Z17
+qvnni_noacc8:
+	TESTQ $2, R9
+	JEQ qvnni_norelu8
+	VMAXPS Z28, Z16, Z16
+	VMAXPS Z28, Z17, Z17
+qvnni_norelu8:
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	VMAXPS Z16, Z29, Z29
+	VMAXPS Z17, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 36(R10), Z26
+	VBROADCASTSS 36(R11), Z27
+	VCVTDQ2PS Z18, Z18
+	VCVTDQ2PS Z19, Z19
+	VMULPS Z26, Z18, Z18
+	VMULPS Z26, Z19, Z19
+	VADDPS Z27, Z18, Z18
+	VADDPS Z27, Z19, Z19
+	TESTQ $1, R9
+	JEQ qvnni_noacc9
+	VADDPS (DX), Z18, Z18
+	VADDPS 64(DX), Z19, Z19
+qvnni_noacc9:
+	TESTQ $2, R9
+	JEQ qvnni_norelu9
+	VMAXPS Z28, Z18, Z18
+	VMAXPS Z28, Z19, Z19
+qvnni_norelu9:
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	VMAXPS Z18, Z29, Z29
+	VMAXPS Z19, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 40(R10), Z26
+	VBROADCASTSS 40(R11), Z27
+	VCVTDQ2PS Z20, Z20
+	VCVTDQ2PS Z21, Z21
+	VMULPS Z26, Z20, Z20
+	VMULPS Z26, Z21, Z21
+	VADDPS Z27, Z20, Z20
+	VADDPS Z27, Z21, Z21
+	TESTQ $1, R9
+	JEQ qvnni_noacc10
+	VADDPS (DX), Z20, Z20
+	VADDPS 64(DX), Z21, Z21
+qvnni_noacc10:
+	TESTQ $2, R9
+	JEQ qvnni_norelu10
+	VMAXPS Z28, Z20, Z20
+	VMAXPS Z28, Z21, Z21
+qvnni_norelu10:
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	VMAXPS Z20, Z29, Z29
+	VMAXPS Z21, Z29, Z29
+	ADDQ R8, DX
+	VBROADCASTSS 44(R10), Z26
+	VBROADCASTSS 44(R11), Z27
+	VCVTDQ2PS Z22, Z22
+	VCVTDQ2PS Z23, Z23
+	VMULPS Z26, Z22, Z22
+	VMULPS Z26, Z23, Z23
+	VADDPS Z27, Z22, Z22
+	VADDPS Z27, Z23, Z23
+	TESTQ $1, R9
+	JEQ qvnni_noacc11
+	VADDPS (DX), Z22, Z22
+	VADDPS 64(DX), Z23, Z23
+qvnni_noacc11:
+	TESTQ $2, R9
+	JEQ qvnni_norelu11
+	VMAXPS Z28, Z22, Z22
+	VMAXPS Z28, Z23, Z23
+qvnni_norelu11:
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	VMAXPS Z22, Z29, Z29
+	VMAXPS Z23, Z29, Z29
+	TESTQ $8, R9
+	JEQ qvnni_nomax1
+	VMOVUPS Z29, (R12)
+qvnni_nomax1:
+	VZEROUPPER
+	RET
+
+// func packQVNNIf32(dst *byte, src *float32, ld, kq int, inv float32, mask uint32)
+//
+// Packs the columns set in mask (of 32) of kq·4 float32 rows (row stride
+// ld elements; columns not in mask are neither read nor kept) into a
+// VNNI B panel, quantising each value as quant8 does: round-half-even of
+// x·inv, clamped to [0, 255] (NaN gives 0; clamped before the
+// conversion, as quant8 tests). One dword of the panel is a
+// column's four consecutive rows, the lowest row in the lowest byte.
+TEXT ·packQVNNIf32(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ kq+24(FP), CX
+	VBROADCASTSS inv+32(FP), Z31
+	MOVL mask+36(FP), AX
+	KMOVW AX, K1
+	SHRL $16, AX
+	KMOVW AX, K2
+	VPXORD Z30, Z30, Z30
+	MOVL $0x437f0000, AX // 255.0
+	VPBROADCASTD AX, Z29
+	TESTQ CX, CX
+	JEQ qpackf_done
+qpackf_loop:
+	MOVQ SI, R9
+	VMULPS.Z (R9), Z31, K1, Z0
+	VMULPS.Z 64(R9), Z31, K2, Z1
+	ADDQ R8, R9
+	VMULPS.Z (R9), Z31, K1, Z2
+	VMULPS.Z 64(R9), Z31, K2, Z3
+	ADDQ R8, R9
+	VMULPS.Z (R9), Z31, K1, Z4
+	VMULPS.Z 64(R9), Z31, K2, Z5
+	ADDQ R8, R9
+	VMULPS.Z (R9), Z31, K1, Z6
+	VMULPS.Z 64(R9), Z31, K2, Z7
+	VMAXPS Z30, Z0, Z0
+	VMINPS Z29, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VMAXPS Z30, Z1, Z1
+	VMINPS Z29, Z1, Z1
+	VCVTPS2DQ Z1, Z1
+	VMAXPS Z30, Z2, Z2
+	VMINPS Z29, Z2, Z2
+	VCVTPS2DQ Z2, Z2
+	VMAXPS Z30, Z3, Z3
+	VMINPS Z29, Z3, Z3
+	VCVTPS2DQ Z3, Z3
+	VMAXPS Z30, Z4, Z4
+	VMINPS Z29, Z4, Z4
+	VCVTPS2DQ Z4, Z4
+	VMAXPS Z30, Z5, Z5
+	VMINPS Z29, Z5, Z5
+	VCVTPS2DQ Z5, Z5
+	VMAXPS Z30, Z6, Z6
+	VMINPS Z29, Z6, Z6
+	VCVTPS2DQ Z6, Z6
+	VMAXPS Z30, Z7, Z7
+	VMINPS Z29, Z7, Z7
+	VCVTPS2DQ Z7, Z7
+	QCOMBINE
+	LEAQ (SI)(R8*4), SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE qpackf_loop
+qpackf_done:
+	VZEROUPPER
+	RET
+
+// func packQVNNIu8(dst *byte, src *byte, ld, kq int, mask uint32)
+//
+// packQVNNIf32 for rows already quantised (row stride ld bytes).
+TEXT ·packQVNNIu8(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ kq+24(FP), CX
+	MOVL mask+32(FP), AX
+	KMOVW AX, K1
+	SHRL $16, AX
+	KMOVW AX, K2
+	TESTQ CX, CX
+	JEQ qpack8_done
+qpack8_loop:
+	MOVQ SI, R9
+	VPMOVZXBD.Z (R9), K1, Z0
+	VPMOVZXBD.Z 16(R9), K2, Z1
+	ADDQ R8, R9
+	VPMOVZXBD.Z (R9), K1, Z2
+	VPMOVZXBD.Z 16(R9), K2, Z3
+	ADDQ R8, R9
+	VPMOVZXBD.Z (R9), K1, Z4
+	VPMOVZXBD.Z 16(R9), K2, Z5
+	ADDQ R8, R9
+	VPMOVZXBD.Z (R9), K1, Z6
+	VPMOVZXBD.Z 16(R9), K2, Z7
+	QCOMBINE
+	LEAQ (SI)(R8*4), SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE qpack8_loop
+qpack8_done:
+	VZEROUPPER
+	RET
+
+// func quantizeAVX512(dst *byte, src *float32, n int, inv float32, z int)
+//
+// dst[i] = clamp(round-half-even(clamp(src[i]·inv, −512, 512)) + z, 0, 255)
+// for n a multiple of 16 (quant8z; NaN gives z − 512, i.e. 0).
+TEXT ·quantizeAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Z31
+	MOVQ z+32(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL $0xc4000000, AX // -512.0
+	VPBROADCASTD AX, Z29
+	MOVL $0x44000000, AX // 512.0
+	VPBROADCASTD AX, Z28
+	VPXORD Z27, Z27, Z27
+	MOVL $255, AX
+	VPBROADCASTD AX, Z26
+	SHRQ $4, CX
+	JEQ quant_done
+quant_loop:
+	VMULPS (SI), Z31, Z0
+	VMAXPS Z29, Z0, Z0
+	VMINPS Z28, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD Z30, Z0, Z0
+	VPMAXSD Z27, Z0, Z0
+	VPMINSD Z26, Z0, Z0
+	VPMOVDB Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNE quant_loop
+quant_done:
+	VZEROUPPER
+	RET
+
+// func minmaxAVX512(src *float32, n int) (lo, hi float32)
+//
+// The smallest and largest of n values (n a multiple of 16), each widened
+// to include 0.
+TEXT ·minmaxAVX512(SB), NOSPLIT, $0-24
+	MOVQ src+0(FP), SI
+	MOVQ n+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	SHRQ $5, CX
+	JEQ mm_tail
+mm_loop:
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMINPS Z4, Z0, Z0
+	VMINPS Z5, Z1, Z1
+	VMAXPS Z4, Z2, Z2
+	VMAXPS Z5, Z3, Z3
+	ADDQ $128, SI
+	DECQ CX
+	JNE mm_loop
+mm_tail:
+	MOVQ n+8(FP), CX
+	TESTQ $16, CX
+	JEQ mm_reduce
+	VMOVUPS (SI), Z4
+	VMINPS Z4, Z0, Z0
+	VMAXPS Z4, Z2, Z2
+mm_reduce:
+	VMINPS Z1, Z0, Z0
+	VMAXPS Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMINPS Y1, Y0, Y0
+	VEXTRACTF64X4 $1, Z2, Y3
+	VMAXPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y0, X1
+	VMINPS X1, X0, X0
+	VEXTRACTF128 $1, Y2, X3
+	VMAXPS X3, X2, X2
+	VPERMILPS $0x4e, X0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0x4e, X2, X3
+	VMAXPS X3, X2, X2
+	VPERMILPS $0xb1, X0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0xb1, X2, X3
+	VMAXPS X3, X2, X2
+	VMOVSS X0, lo+16(FP)
+	VMOVSS X2, hi+20(FP)
+	VZEROUPPER
+	RET
+

@@ -1,0 +1,308 @@
+#include "textflag.h"
+
+// Int8 micro-kernel and B packing for AVX2 without VNNI (qgemm_amd64.go);
+// exactly what the plain-Go code computes, as in qgemm_amd64.s.
+
+// func kernelQAVX2(kq int, a, b *byte, c *float32, ldc int, rs, bias *float32, flags int, mx *float32)
+//
+// MR=6, NR=16 over the pair layout (AVX2 without VNNI): A strip
+// [2kq][6][2]int16, B panel [2kq][16][2]int16. VPMADDWD multiplies a
+// column's pair of activations with a row's pair of weights (broadcast)
+// and adds the two products into an int32 lane: exact (|product| ≤ 32,385),
+// the same sums as VNNI. Accumulators Y0..Y11 hold row r in Y(2r) (columns
+// 0-7) and Y(2r+1) (8-15). Same epilogue and flags as kernelQVNNI.
+TEXT ·kernelQAVX2(SB), NOSPLIT, $0-72
+	MOVQ kq+0(FP), CX
+	SHLQ $1, CX // pairs
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ rs+40(FP), R10
+	MOVQ bias+48(FP), R11
+	MOVQ flags+56(FP), R9
+	MOVQ mx+64(FP), R12
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	TESTQ CX, CX
+	JEQ qavx2_epilogue
+qavx2_loop:
+	VMOVDQU (DI), Y12
+	VMOVDQU 32(DI), Y13
+	VPBROADCASTD 0(SI), Y14
+	VPMADDWD Y12, Y14, Y15
+	VPADDD Y15, Y0, Y0
+	VPMADDWD Y13, Y14, Y15
+	VPADDD Y15, Y1, Y1
+	VPBROADCASTD 4(SI), Y14
+	VPMADDWD Y12, Y14, Y15
+	VPADDD Y15, Y2, Y2
+	VPMADDWD Y13, Y14, Y15
+	VPADDD Y15, Y3, Y3
+	VPBROADCASTD 8(SI), Y14
+	VPMADDWD Y12, Y14, Y15
+	VPADDD Y15, Y4, Y4
+	VPMADDWD Y13, Y14, Y15
+	VPADDD Y15, Y5, Y5
+	VPBROADCASTD 12(SI), Y14
+	VPMADDWD Y12, Y14, Y15
+	VPADDD Y15, Y6, Y6
+	VPMADDWD Y13, Y14, Y15
+	VPADDD Y15, Y7, Y7
+	VPBROADCASTD 16(SI), Y14
+	VPMADDWD Y12, Y14, Y15
+	VPADDD Y15, Y8, Y8
+	VPMADDWD Y13, Y14, Y15
+	VPADDD Y15, Y9, Y9
+	VPBROADCASTD 20(SI), Y14
+	VPMADDWD Y12, Y14, Y15
+	VPADDD Y15, Y10, Y10
+	VPMADDWD Y13, Y14, Y15
+	VPADDD Y15, Y11, Y11
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE qavx2_loop
+qavx2_epilogue:
+	TESTQ $8, R9
+	JEQ qavx2_nomax0
+	VMOVUPS (R12), Y15
+qavx2_nomax0:
+	VBROADCASTSS 0(R10), Y12
+	VBROADCASTSS 0(R11), Y13
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VADDPS Y13, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	TESTQ $1, R9
+	JEQ qavx2_noacc0
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+qavx2_noacc0:
+	TESTQ $2, R9
+	JEQ qavx2_norelu0
+	VXORPS Y14, Y14, Y14
+	VMAXPS Y14, Y0, Y0
+	VMAXPS Y14, Y1, Y1
+qavx2_norelu0:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMAXPS Y0, Y15, Y15
+	VMAXPS Y1, Y15, Y15
+	ADDQ R8, DX
+	VBROADCASTSS 4(R10), Y12
+	VBROADCASTSS 4(R11), Y13
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VADDPS Y13, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	TESTQ $1, R9
+	JEQ qavx2_noacc1
+	VADDPS (DX), Y2, Y2
+	VADDPS 32(DX), Y3, Y3
+qavx2_noacc1:
+	TESTQ $2, R9
+	JEQ qavx2_norelu1
+	VXORPS Y14, Y14, Y14
+	VMAXPS Y14, Y2, Y2
+	VMAXPS Y14, Y3, Y3
+qavx2_norelu1:
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	VMAXPS Y2, Y15, Y15
+	VMAXPS Y3, Y15, Y15
+	ADDQ R8, DX
+	VBROADCASTSS 8(R10), Y12
+	VBROADCASTSS 8(R11), Y13
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VADDPS Y13, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	TESTQ $1, R9
+	JEQ qavx2_noacc2
+	VADDPS (DX), Y4, Y4
+	VADDPS 32(DX), Y5, Y5
+qavx2_noacc2:
+	TESTQ $2, R9
+	JEQ qavx2_norelu2
+	VXORPS Y14, Y14, Y14
+	VMAXPS Y14, Y4, Y4
+	VMAXPS Y14, Y5, Y5
+qavx2_norelu2:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VMAXPS Y4, Y15, Y15
+	VMAXPS Y5, Y15, Y15
+	ADDQ R8, DX
+	VBROADCASTSS 12(R10), Y12
+	VBROADCASTSS 12(R11), Y13
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+	VADDPS Y13, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	TESTQ $1, R9
+	JEQ qavx2_noacc3
+	VADDPS (DX), Y6, Y6
+	VADDPS 32(DX), Y7, Y7
+qavx2_noacc3:
+	TESTQ $2, R9
+	JEQ qavx2_norelu3
+	VXORPS Y14, Y14, Y14
+	VMAXPS Y14, Y6, Y6
+	VMAXPS Y14, Y7, Y7
+qavx2_norelu3:
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	VMAXPS Y6, Y15, Y15
+	VMAXPS Y7, Y15, Y15
+	ADDQ R8, DX
+	VBROADCASTSS 16(R10), Y12
+	VBROADCASTSS 16(R11), Y13
+	VCVTDQ2PS Y8, Y8
+	VCVTDQ2PS Y9, Y9
+	VMULPS Y12, Y8, Y8
+	VMULPS Y12, Y9, Y9
+	VADDPS Y13, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	TESTQ $1, R9
+	JEQ qavx2_noacc4
+	VADDPS (DX), Y8, Y8
+	VADDPS 32(DX), Y9, Y9
+qavx2_noacc4:
+	TESTQ $2, R9
+	JEQ qavx2_norelu4
+	VXORPS Y14, Y14, Y14
+	VMAXPS Y14, Y8, Y8
+	VMAXPS Y14, Y9, Y9
+qavx2_norelu4:
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	VMAXPS Y8, Y15, Y15
+	VMAXPS Y9, Y15, Y15
+	ADDQ R8, DX
+	VBROADCASTSS 20(R10), Y12
+	VBROADCASTSS 20(R11), Y13
+	VCVTDQ2PS Y10, Y10
+	VCVTDQ2PS Y11, Y11
+	VMULPS Y12, Y10, Y10
+	VMULPS Y12, Y11, Y11
+	VADDPS Y13, Y10, Y10
+	VADDPS Y13, Y11, Y11
+	TESTQ $1, R9
+	JEQ qavx2_noacc5
+	VADDPS (DX), Y10, Y10
+	VADDPS 32(DX), Y11, Y11
+qavx2_noacc5:
+	TESTQ $2, R9
+	JEQ qavx2_norelu5
+	VXORPS Y14, Y14, Y14
+	VMAXPS Y14, Y10, Y10
+	VMAXPS Y14, Y11, Y11
+qavx2_norelu5:
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VMAXPS Y10, Y15, Y15
+	VMAXPS Y11, Y15, Y15
+	TESTQ $8, R9
+	JEQ qavx2_nomax1
+	VMOVUPS Y15, (R12)
+qavx2_nomax1:
+	VZEROUPPER
+	RET
+
+// func packQAVX2f32(dst *byte, src *float32, ld, kp int, inv float32)
+//
+// Packs 16 columns of 2·kp float32 rows (row stride ld elements) into a
+// pair-layout B panel, quantising as quant8 does (NaN gives 0). One dword
+// is a column's two consecutive rows as int16, the lower row low.
+TEXT ·packQAVX2f32(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ kp+24(FP), CX
+	VBROADCASTSS inv+32(FP), Y15
+	VXORPS Y14, Y14, Y14
+	MOVL $0x437f0000, AX // 255.0
+	MOVQ AX, X13
+	VBROADCASTSS X13, Y13
+	TESTQ CX, CX
+	JEQ qpack2f_done
+qpack2f_loop:
+	VMULPS (SI), Y15, Y0
+	VMULPS 32(SI), Y15, Y1
+	VMULPS (SI)(R8*1), Y15, Y2
+	VMULPS 32(SI)(R8*1), Y15, Y3
+	VMAXPS Y14, Y0, Y0
+	VMINPS Y13, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VMAXPS Y14, Y1, Y1
+	VMINPS Y13, Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VMAXPS Y14, Y2, Y2
+	VMINPS Y13, Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VMAXPS Y14, Y3, Y3
+	VMINPS Y13, Y3, Y3
+	VCVTPS2DQ Y3, Y3
+	VPSLLD $16, Y2, Y2
+	VPSLLD $16, Y3, Y3
+	VPOR Y2, Y0, Y0
+	VPOR Y3, Y1, Y1
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	LEAQ (SI)(R8*2), SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE qpack2f_loop
+qpack2f_done:
+	VZEROUPPER
+	RET
+
+// func packQAVX2u8(dst *byte, src *byte, ld, kp int)
+//
+// packQAVX2f32 for rows already quantised (row stride ld bytes).
+TEXT ·packQAVX2u8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ kp+24(FP), CX
+	TESTQ CX, CX
+	JEQ qpack2u_done
+qpack2u_loop:
+	VPMOVZXBD (SI), Y0
+	VPMOVZXBD 8(SI), Y1
+	VPMOVZXBD (SI)(R8*1), Y2
+	VPMOVZXBD 8(SI)(R8*1), Y3
+	VPSLLD $16, Y2, Y2
+	VPSLLD $16, Y3, Y3
+	VPOR Y2, Y0, Y0
+	VPOR Y3, Y1, Y1
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, 32(DI)
+	LEAQ (SI)(R8*2), SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE qpack2u_loop
+qpack2u_done:
+	VZEROUPPER
+	RET
