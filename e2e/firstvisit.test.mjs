@@ -2,7 +2,8 @@
 // chosen before the engine has loaded is searched the moment it has, with
 // the download's progress (MB and time left) shown meanwhile; and a photo
 // with the product small in a busy scene gets its crop box preset to where
-// the engine found the product (screenshot in e2e/artifacts/).
+// the engine found the product (screenshot in e2e/artifacts/), the same box,
+// predicted labels and results as `builder query` natively.
 //
 //   node --test e2e/firstvisit.test.mjs
 //
@@ -13,6 +14,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { execFileSync } from 'node:child_process';
 import { buildFixture } from './lib/fixture.mjs';
 import { startServe } from './lib/server.mjs';
 import { startThrottle } from './lib/throttle.mjs';
@@ -146,6 +148,20 @@ test('a product small in a busy photo: the crop box is preset to where the engin
     const union = (found.x1 - found.x0) * (found.y1 - found.y0) + 150 * 200 - inter;
     assert.ok(inter / union >= 0.35, `preset box ${JSON.stringify(found)} vs the product at ${JSON.stringify(truth)}: IoU ${(inter / union).toFixed(2)}`);
     assert.ok(box.w < 90 || box.h < 90, `the preset box is the whole photo: ${JSON.stringify(box)}`);
+
+    // The page (Go in js/wasm, in Chromium) and `builder query` (Go
+    // natively) run one photo pipeline: the same box, the same predicted
+    // type and colour, the same results in the same order.
+    const cli = JSON.parse(execFileSync('go', ['run', './builder', 'query', '--assets', fx.assets, '--k', '24', file], { cwd: repoRoot(), encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n').pop());
+    assert.equal(cli.box.auto, true, `builder query did not crop: ${JSON.stringify(cli.box)}`);
+    for (const [k, v] of Object.entries({ x0: cli.box.x, y0: cli.box.y, x1: cli.box.x + cli.box.w, y1: cli.box.y + cli.box.h })) {
+      assert.ok(Math.abs(found[k] - v) <= 1.5, `box ${k}: page ${found[k].toFixed(1)}, builder query ${v}`);
+    }
+    const predicted = await page.$eval('.predicted', (p) => p.textContent).catch(() => '');
+    const want = Object.values(cli.predicted || {}).filter((v) => v.p >= 0.35).map((v) => v.label);
+    assert.equal(predicted, want.length ? `Looks like: ${want.join(' · ')}` : '', 'predicted labels: page vs builder query');
+    const pageIds = await page.$$eval('#results li[data-product-id]', (els) => els.slice(0, 10).map((e) => e.dataset.productId));
+    assert.deepEqual(pageIds, cli.results.slice(0, 10).map((r) => r.id), 'top 10: page vs builder query');
     assert.deepEqual(errors, []);
   } finally {
     await ctx.close();
