@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/lookalike/lookalike/internal/half"
 )
 
 // The neighbours asset ("neighbors-cf-<hash>.bin"), little-endian:
@@ -105,7 +107,7 @@ func WriteNeighbors(w io.Writer, rows [][]Neighbor, k int) error {
 				if nb.Item < 0 || int(nb.Item) >= len(rows) {
 					return fmt.Errorf("cf: WriteNeighbors: item %d neighbour %d out of range 0..%d", c, nb.Item, len(rows)-1)
 				}
-				h := float16(nb.Score)
+				h := half.From32(nb.Score)
 				if h&0x7c00 == 0x7c00 {
 					return fmt.Errorf("cf: WriteNeighbors: item %d score %g does not fit a float16", c, nb.Score)
 				}

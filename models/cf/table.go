@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/lookalike/lookalike/internal/half"
 )
 
 // Table is a checked neighbours asset kept in its encoded form: a row is
@@ -52,7 +54,7 @@ func ParseTable(data []byte) (*Table, error) {
 			if idx >= h.Items {
 				return t, fmt.Errorf("%w: item %d slot %d: neighbour %d ≥ item count %d", ErrFormat, c, s, idx, h.Items)
 			}
-			if f := float64(float32From16(score)); math.IsNaN(f) || math.IsInf(f, 0) {
+			if f := float64(half.To32(score)); math.IsNaN(f) || math.IsInf(f, 0) {
 				return t, fmt.Errorf("%w: item %d slot %d: score is not finite", ErrFormat, c, s)
 			}
 		}
@@ -92,7 +94,7 @@ func (t *Table) Row(c int, dst []Neighbor) []Neighbor {
 		if idx == EmptySlot {
 			break
 		}
-		dst = append(dst, Neighbor{int32(idx), float32From16(binary.LittleEndian.Uint16(rec[4:]))})
+		dst = append(dst, Neighbor{int32(idx), half.To32(binary.LittleEndian.Uint16(rec[4:]))})
 	}
 	return dst
 }

@@ -13,7 +13,8 @@
 //
 //	header  32 bytes: magic "LKPQ", uint16 version, uint16 K, uint32 count,
 //	        uint32 dim, uint32 M, 12 zero bytes
-//	centroids  M·K·ceil(Dim/M) float32, subspace by subspace
+//	centroids  M·K·ceil(Dim/M) binary16 (version 2; float32 in version 1,
+//	           still read), subspace by subspace
 //	codes      count·M bytes, subspace by subspace (all products' byte for
 //	           subspace 0, then subspace 1, …: the scan streams them)
 //

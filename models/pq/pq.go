@@ -6,13 +6,18 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/lookalike/lookalike/internal/half"
 )
 
 // HeaderSize is the size of the file header in bytes.
 const HeaderSize = 32
 
-// Version is the format version this package reads and writes.
-const Version = 1
+// Version is the format version this package writes: 2 stores the
+// centroids as binary16 (half the codebook's bytes; Train rounds them, so
+// the codes are chosen against exactly what a reader gets). Version 1
+// (float32 centroids) is still read.
+const Version = 2
 
 // K is the number of centroids per subspace (codes are bytes).
 const K = 256
@@ -92,6 +97,9 @@ func Train(vecs []float32, dim int, opt TrainOptions) (*Codebook, error) {
 			subvector(pts[r*sub:(r+1)*sub], vecs[i*dim:(i+1)*dim], m, sub)
 		}
 		kmeans(pts, sub, cb.Centroids[m*K*sub:(m+1)*K*sub], opt.Iters, rng)
+	}
+	for i, v := range cb.Centroids {
+		cb.Centroids[i] = half.To32(half.From32(v))
 	}
 	return cb, nil
 }
@@ -179,7 +187,7 @@ func (cb *Codebook) Encode(vecs []float32) []byte {
 // Write returns the file bytes for a codebook and codes.
 func Write(cb *Codebook, codes []byte) []byte {
 	n := len(codes) / cb.M
-	b := make([]byte, HeaderSize, HeaderSize+4*len(cb.Centroids)+len(codes))
+	b := make([]byte, HeaderSize, HeaderSize+2*len(cb.Centroids)+len(codes))
 	copy(b, magic[:])
 	binary.LittleEndian.PutUint16(b[4:], Version)
 	binary.LittleEndian.PutUint16(b[6:], K)
@@ -187,19 +195,27 @@ func Write(cb *Codebook, codes []byte) []byte {
 	binary.LittleEndian.PutUint32(b[12:], uint32(cb.Dim))
 	binary.LittleEndian.PutUint32(b[16:], uint32(cb.M))
 	for _, v := range cb.Centroids {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+		b = binary.LittleEndian.AppendUint16(b, half.From32(v))
 	}
 	return append(b, codes...)
 }
 
 // Header is what the file header says.
 type Header struct {
-	Count, Dim, M int
+	Version, Count, Dim, M int
+}
+
+// centroidBytes is the size of one stored centroid value.
+func (h Header) centroidBytes() int64 {
+	if h.Version == 1 {
+		return 4
+	}
+	return 2
 }
 
 // FileSize is the size the header implies.
 func (h Header) FileSize() int64 {
-	return HeaderSize + 4*int64(h.M)*K*int64(subLen(h.Dim, h.M)) + int64(h.Count)*int64(h.M)
+	return HeaderSize + h.centroidBytes()*int64(h.M)*K*int64(subLen(h.Dim, h.M)) + int64(h.Count)*int64(h.M)
 }
 
 const maxDim = 1 << 14
@@ -212,16 +228,18 @@ func ParseHeader(b []byte) (Header, error) {
 	if [4]byte(b[:4]) != magic {
 		return Header{}, fmt.Errorf("%w: not a codes file (magic %q, want %q)", ErrFormat, b[:4], magic[:])
 	}
-	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
-		return Header{}, fmt.Errorf("%w: format version %d, this reader knows %d; rebuild the assets with a matching builder", ErrFormat, v, Version)
+	v := binary.LittleEndian.Uint16(b[4:])
+	if v != 1 && v != Version {
+		return Header{}, fmt.Errorf("%w: format version %d, this reader knows 1 and %d; rebuild the assets with a matching builder", ErrFormat, v, Version)
 	}
 	if k := binary.LittleEndian.Uint16(b[6:]); k != K {
 		return Header{}, fmt.Errorf("%w: %d centroids per subspace, want %d", ErrFormat, k, K)
 	}
 	h := Header{
-		Count: int(binary.LittleEndian.Uint32(b[8:])),
-		Dim:   int(binary.LittleEndian.Uint32(b[12:])),
-		M:     int(binary.LittleEndian.Uint32(b[16:])),
+		Version: int(v),
+		Count:   int(binary.LittleEndian.Uint32(b[8:])),
+		Dim:     int(binary.LittleEndian.Uint32(b[12:])),
+		M:       int(binary.LittleEndian.Uint32(b[16:])),
 	}
 	if h.Dim <= 0 || h.Dim > maxDim || h.M <= 0 || h.M > h.Dim {
 		return h, fmt.Errorf("%w: dimension %d in %d subspaces", ErrFormat, h.Dim, h.M)
@@ -252,14 +270,20 @@ func Parse(b []byte) (*Codes, error) {
 	}
 	nc := h.M * K * subLen(h.Dim, h.M)
 	c := &Codes{Header: h, cb: Codebook{Dim: h.Dim, M: h.M, Centroids: make([]float32, nc)}}
+	cbytes := int(h.centroidBytes())
 	for i := range c.cb.Centroids {
-		v := math.Float32frombits(binary.LittleEndian.Uint32(b[HeaderSize+4*i:]))
+		var v float32
+		if cbytes == 4 {
+			v = math.Float32frombits(binary.LittleEndian.Uint32(b[HeaderSize+4*i:]))
+		} else {
+			v = half.To32(binary.LittleEndian.Uint16(b[HeaderSize+2*i:]))
+		}
 		if v != v || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("%w: centroid value %d is not finite", ErrFormat, i)
 		}
 		c.cb.Centroids[i] = v
 	}
-	c.codes = b[HeaderSize+4*nc:]
+	c.codes = b[HeaderSize+cbytes*nc:]
 	return c, nil
 }
 

@@ -2,6 +2,7 @@ package pq
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -205,5 +206,52 @@ func BenchmarkScores40k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		c.Scores(tab, out)
+	}
+}
+
+// Version 2 stores the centroids as binary16, and Parse gives back exactly
+// the (rounded) centroids Train made; a version 1 file (float32
+// centroids) still reads, with the same codes.
+func TestVersionsAndHalfCentroids(t *testing.T) {
+	const n, dim = 600, 20
+	vecs := clustered(n, dim, 10, 7)
+	cb, err := Train(vecs, dim, TrainOptions{M: 6, Seed: 2}) // 6 does not divide 20: padded
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := cb.Encode(vecs)
+	file := Write(cb, codes)
+	c, err := Parse(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 2 || len(file) != HeaderSize+2*len(cb.Centroids)+len(codes) {
+		t.Fatalf("version %d, %d bytes", c.Version, len(file))
+	}
+	for i, v := range c.Codebook().Centroids {
+		if v != cb.Centroids[i] {
+			t.Fatalf("centroid value %d: %v read, %v trained", i, v, cb.Centroids[i])
+		}
+	}
+	// The same codebook as a version 1 file.
+	v1 := append([]byte(nil), file[:HeaderSize]...)
+	binary.LittleEndian.PutUint16(v1[4:], 1)
+	for _, v := range cb.Centroids {
+		v1 = binary.LittleEndian.AppendUint32(v1, math.Float32bits(v))
+	}
+	v1 = append(v1, codes...)
+	c1, err := Parse(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1.Version != 1 || !bytes.Equal(c1.Code(5), c.Code(5)) || c1.Codebook().Centroids[7] != cb.Centroids[7] {
+		t.Fatalf("version 1 file read as %+v", c1.Header)
+	}
+	if _, err := Parse(v1[:len(v1)-1]); err == nil {
+		t.Fatal("truncated version 1 file accepted")
+	}
+	binary.LittleEndian.PutUint16(v1[4:], 3)
+	if _, err := Parse(v1); err == nil {
+		t.Fatal("version 3 accepted")
 	}
 }

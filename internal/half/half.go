@@ -1,10 +1,13 @@
-package cf
+// Package half converts between float32 and IEEE 754 binary16, the
+// half-precision floats of the CF scores (models/cf) and the product-code
+// centroids (models/pq). Native and js/wasm.
+package half
 
 import "math"
 
-// float16 encodes f as an IEEE 754 binary16, rounding to nearest even;
+// From32 encodes f as an IEEE 754 binary16, rounding to nearest even;
 // overflow saturates to ±Inf, NaN stays NaN.
-func float16(f float32) uint16 {
+func From32(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int32(b>>23) & 0xff
@@ -39,8 +42,8 @@ func float16(f float32) uint16 {
 	return sign
 }
 
-// float32From16 decodes an IEEE 754 binary16.
-func float32From16(h uint16) float32 {
+// To32 decodes an IEEE 754 binary16.
+func To32(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
 	exp := uint32(h>>10) & 0x1f
 	man := uint32(h & 0x3ff)
