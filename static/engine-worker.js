@@ -261,10 +261,13 @@ async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progre
     throw new EngineError('network', `${label}: ${err.message}`);
   }
   if (!res.ok) throw new EngineError('network', `${label}: HTTP ${res.status}`);
-  const total = size || Number(res.headers.get('Content-Length')) || 0;
+  // Without a listed size, Content-Length is only a hint (for the buffer
+  // and the progress): of a precompressed sibling it counts the encoded
+  // bytes, not the decoded ones the body yields.
+  const hint = size || Number(res.headers.get('Content-Length')) || 0;
   let bytes;
   try {
-    bytes = await readWithProgress(res, total, (n) => progress?.(stage, n, total));
+    bytes = await readWithProgress(res, size, hint, (n) => progress?.(stage, size ? n : Math.min(n, hint), hint));
   } catch (err) {
     if (err instanceof EngineError) throw err;
     if (err instanceof RangeError) throw new EngineError('oom', `${label}: ${err.message}`);
@@ -285,10 +288,12 @@ async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progre
   return bytes;
 }
 
-async function readWithProgress(res, total, onBytes) {
+/** The body's bytes; more than limit (the manifest's size, 0: none) is refused; hint sizes the buffer. */
+async function readWithProgress(res, limit, hint, onBytes) {
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
-  let buf = new Uint8Array(total > 0 ? total : 1 << 20);
+  const total = limit;
+  let buf = new Uint8Array(limit > 0 ? limit : hint > 0 ? hint : 1 << 20);
   let n = 0;
   let last = 0;
   for (;;) {
