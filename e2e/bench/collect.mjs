@@ -55,7 +55,19 @@ const KNOWN = {
   recall_at_10_native: 'native search (whole index, float32 vectors) vs exact cosine top-10 (recall)',
   search_native_exact_p50_ms: 'exact scan of the full catalogue, native (ms, p50)',
   search_wasm_exact_p50_ms: 'exact scan of the full catalogue, js/wasm (ms, p50)',
-  page_download_bytes: 'full catalogue: bytes the shopper page downloads before it is ready (assets but thumbnails; index split nodes only)',
+  page_download_bytes_40k: 'full catalogue: bytes on the wire of what the page fetches before its first search, by static/asset-plan.js (assets and engine; brotli siblings where present; target ≤ 15 MB)',
+  page_download_raw_bytes_40k: 'the same files, decoded (bytes)',
+  page_later_bytes_40k: 'what the page fetches after the engine is ready (neighbours, CF; bytes)',
+  first_visit_bytes_3k: '3k fixture, first visit at 20 Mbit/s / 40 ms (loopback throttle): bytes on the wire from navigation to the first results, photo chosen at load (target ≤ 13 MB)',
+  first_visit_bytes_40k: 'full catalogue: the same (target ≤ 15 MB)',
+  first_results_ms_20mbit_3k: '3k fixture, first visit at 20 Mbit/s / 40 ms: navigation → first results (ms; target ≤ 6,000)',
+  first_results_ms_20mbit_40k: 'full catalogue: the same (ms; target ≤ 8,000)',
+  model_response_end_ms_20mbit_3k: '3k fixture: when the response carrying the model ended on the throttled link (ms after navigation; proves the worker fetches are throttled)',
+  model_response_end_ms_20mbit_40k: 'full catalogue: the same (ms)',
+  repeat_results_ms_20mbit_3k: '3k fixture, next visit (cached), same link: navigation → results (ms; target ≤ 1,500)',
+  repeat_results_ms_20mbit_40k: 'full catalogue: the same (ms; target ≤ 1,500)',
+  repeat_visit_bytes_3k: '3k fixture, next visit: bytes on the wire (nothing large re-downloaded)',
+  repeat_visit_bytes_40k: 'full catalogue: the same (bytes)',
   chromium_page_renderer_peak_mb_40k: 'Chromium, full catalogue: peak PSS of the renderer holding the page, engine worker and service worker (MB; target ≤ 500)',
   chromium_renderer_peak_mb_40k: 'Chromium, full catalogue: peak PSS of all renderer processes (MB)',
   chromium_peak_mb_40k: 'Chromium, full catalogue: peak PSS of all Chromium processes (MB; compare chromium_idle_mb)',
@@ -92,6 +104,7 @@ const KNOWN = {
 // (a figure measured by code that is gone would mislead).
 const RETIRED = [
   'edge_similar_uncached_p50_ms', 'edge_similar_uncached_p99_ms', 'edge_similar_uncached_cpu_ms', // one Go instance per request (before the instance was kept)
+  'page_download_bytes', // the tree-index page's download (before codes): page_download_bytes_40k
 ];
 
 // Ours against the peers. kind "time": ratio = ours / peer (< 1: we are
@@ -114,7 +127,7 @@ const RATIOS = [
 ];
 
 function unit(key) {
-  key = key.replace(/_(40k|native)$/, '');
+  key = key.replace(/_(40k|3k|native)$/, '').replace(/_20mbit$/, '');
   if (key.endsWith('_bytes')) return 'B';
   if (key.endsWith('_ms')) return 'ms';
   if (key.endsWith('_mb')) return 'MB';
@@ -186,6 +199,16 @@ for (const r of RATIOS) {
     else reading = better ? `${x(1 / q)} faster` : `${x(q)} slower`;
   }
   md.push(`| ${r.what} | ${cell(r.ours, a)} | ${cell(r.peer, b)} | ${ratio} | ${reading} | ${r.goal ?? ''} |`);
+}
+// Issue #11's figures in one table, with the link they were measured on.
+const fv = (k) => (out[k] === undefined ? 'not measured' : fmt(out[k]));
+if (out.first_results_ms_20mbit_3k !== undefined || out.first_results_ms_20mbit_40k !== undefined) {
+  const link = out._details.first_results_ms_20mbit_3k?.detail?.link ?? out._details.first_results_ms_20mbit_40k?.detail?.link ?? '';
+  md.push('', '## A first-time shopper on a slow link', '', `Link: ${link}.`, '',
+    '| catalogue | bytes before the first results | first results | model response ended | next visit: results | next visit: bytes |',
+    '|---|---|---|---|---|---|',
+    `| 3k (goal) | ${fv('first_visit_bytes_3k')} B (≤ 13 MB) | ${fv('first_results_ms_20mbit_3k')} ms (≤ 6,000) | ${fv('model_response_end_ms_20mbit_3k')} ms | ${fv('repeat_results_ms_20mbit_3k')} ms (≤ 1,500) | ${fv('repeat_visit_bytes_3k')} B |`,
+    `| 40k (goal) | ${fv('first_visit_bytes_40k')} B (≤ 15 MB) | ${fv('first_results_ms_20mbit_40k')} ms (≤ 8,000) | ${fv('model_response_end_ms_20mbit_40k')} ms | ${fv('repeat_results_ms_20mbit_40k')} ms (≤ 1,500) | ${fv('repeat_visit_bytes_40k')} B |`);
 }
 md.push('', '## All figures', '');
 md.push('The load column is the 1-minute load average when the figure was taken; above the',
