@@ -15,6 +15,8 @@
 package main
 
 import (
+	"runtime/debug"
+
 	"github.com/lookalike/lookalike/wasm/worker/api"
 )
 
@@ -25,6 +27,17 @@ const dataPrefix = "/_worker/"
 // of a 40k-item catalogue is ~15 MB; a Workers isolate has 128 MB).
 const cacheBytes = 32 << 20
 
+// The collector runs when the heap has grown by gcPercent over what is
+// live, or at memoryLimit: requests make little garbage and the data kept
+// is small, so with Go's default (100) a few requests in a hundred paid a
+// collection's CPU (the p99 of uncached requests, docs/deploy.md).
+const (
+	gcPercent   = 400
+	memoryLimit = 64 << 20 // of the isolate's 128 MB
+)
+
 func main() {
+	debug.SetGCPercent(gcPercent)
+	debug.SetMemoryLimit(memoryLimit)
 	serve(api.Handler(api.Cached(newStore(), cacheBytes)))
 }
