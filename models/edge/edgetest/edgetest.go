@@ -121,33 +121,7 @@ func New(t testing.TB, n, k int, global bool) *Build {
 	if err := vecfile.WriteNeighbors(&nbuf, nl); err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{}
-	m := catalog.Manifest{FormatVersion: catalog.ManifestVersion, BuilderVersion: "test", ItemCount: n,
-		Model: catalog.ModelInfo{File: "model-000000000000.onnx", SHA256: catalog.SHA256Hex(nil)}}
-	for _, a := range []struct {
-		kind, ext string
-		data      []byte
-	}{{"catalog", "json", db}, {"neighbors", "bin", nbuf.Bytes()}} {
-		asset, fs := catalog.NewAsset(a.kind, a.ext, a.data, 0)
-		m.Assets = append(m.Assets, asset)
-		for name, b := range fs {
-			files[name] = b
-		}
-	}
-	mb, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	staged, err := edge.Stage(mb, func(a catalog.Asset) ([]byte, error) {
-		b, ok := files[a.File]
-		if !ok {
-			return nil, fmt.Errorf("no %s", a.File)
-		}
-		return b, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb, files, staged := Stage(t, n, db, nbuf.Bytes())
 	disp, err := catalog.ParseDisplay(db)
 	if err != nil {
 		t.Fatal(err)
@@ -157,4 +131,40 @@ func New(t testing.TB, n, k int, global bool) *Build {
 		t.Fatal(err)
 	}
 	return &Build{Manifest: mb, Disp: disp, NB: nb, Store: &Store{Files: staged}, IDs: ids, Assets: files}
+}
+
+// Stage publishes a display file and a neighbours file of n items as a
+// build would (content-named assets and a manifest) and stages them for
+// the edge (models/edge.Stage). It returns the manifest, the asset files
+// by name and the staged files.
+func Stage(t testing.TB, n int, display, neighbors []byte) (manifest []byte, files, staged map[string][]byte) {
+	t.Helper()
+	files = map[string][]byte{}
+	m := catalog.Manifest{FormatVersion: catalog.ManifestVersion, BuilderVersion: "test", ItemCount: n,
+		Model: catalog.ModelInfo{File: "model-000000000000.onnx", SHA256: catalog.SHA256Hex(nil)}}
+	for _, a := range []struct {
+		kind, ext string
+		data      []byte
+	}{{"catalog", "json", display}, {"neighbors", "bin", neighbors}} {
+		asset, fs := catalog.NewAsset(a.kind, a.ext, a.data, 0)
+		m.Assets = append(m.Assets, asset)
+		for name, b := range fs {
+			files[name] = b
+		}
+	}
+	manifest, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged, err = edge.Stage(manifest, func(a catalog.Asset) ([]byte, error) {
+		b, ok := files[a.File]
+		if !ok {
+			return nil, fmt.Errorf("no %s", a.File)
+		}
+		return b, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return manifest, files, staged
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lookalike/lookalike/models/catalog"
-	"github.com/lookalike/lookalike/models/edge"
 	"github.com/lookalike/lookalike/models/edge/edgetest"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
@@ -31,26 +29,7 @@ func TestStagedCardsCarryNoUnsafeURL(t *testing.T) {
 	if err := vecfile.WriteNeighbors(&nb, nl); err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{}
-	m := catalog.Manifest{FormatVersion: catalog.ManifestVersion, ItemCount: 4}
-	for _, a := range []struct {
-		kind string
-		data []byte
-	}{{"catalog", db}, {"neighbors", []byte(nb.String())}} {
-		asset, fs := catalog.NewAsset(a.kind, "bin", a.data, 0)
-		m.Assets = append(m.Assets, asset)
-		for name, b := range fs {
-			files[name] = b
-		}
-	}
-	mb, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	staged, err := edge.Stage(mb, func(a catalog.Asset) ([]byte, error) { return files[a.File], nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, staged := edgetest.Stage(t, 4, db, []byte(nb.String()))
 	for name, b := range staged {
 		if s := strings.ToLower(string(b)); strings.Contains(s, "javascript:") || strings.Contains(s, "data:") {
 			t.Errorf("staged %s carries an unsafe url: %s", name, b)
