@@ -7,6 +7,7 @@ package main
 // siblings included.
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +27,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lookalike/lookalike/builder/internal/cli"
@@ -108,6 +110,72 @@ func (w *statusWriter) WriteHeader(code int) {
 // path nor a symbolic link can reach outside the folder.
 type serveHandler struct {
 	static, assets *os.Root
+	packed         packedCache
+}
+
+// packedCache holds the compressed forms of text files that have no
+// precompressed siblings on disk (the page's scripts and styles,
+// manifest.json, build.json), computed on first request: a static host or
+// CDN compresses these on the fly too, and on a slow link the page's
+// ~130 KB of scripts and a 40k catalogue's 120 KB manifest are 70 % smaller.
+type packedCache struct {
+	mu sync.Mutex
+	m  map[packedKey]map[string][]byte // suffix (".br", ".gz") -> bytes
+}
+
+type packedKey struct {
+	root    *os.Root
+	name    string
+	size    int64
+	modTime time.Time
+}
+
+// maxPackedSize bounds what is compressed on request (larger files have
+// siblings written by the builder, or are not text).
+const maxPackedSize = 4 << 20
+
+// packable: the text types a host compresses on the fly.
+func packable(name string, size int64) bool {
+	if size < precompress.MinSize || size > maxPackedSize {
+		return false
+	}
+	switch path.Ext(name) {
+	case ".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".webmanifest":
+		return true
+	}
+	return false
+}
+
+// get returns the compressed forms of f (read from its start), computing
+// them once per file version.
+func (c *packedCache) get(root *os.Root, name string, f *os.File, st os.FileInfo) map[string][]byte {
+	k := packedKey{root, name, st.Size(), st.ModTime()}
+	c.mu.Lock()
+	out, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return out
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPackedSize+1))
+	if _, serr := f.Seek(0, io.SeekStart); err != nil || serr != nil || int64(len(data)) != st.Size() {
+		return nil
+	}
+	out, err = precompress.Siblings(data)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[packedKey]map[string][]byte{}
+	}
+	for old := range c.m { // one version per file
+		if old.root == root && old.name == name {
+			delete(c.m, old)
+		}
+	}
+	c.m[k] = out
+	c.mu.Unlock()
+	return out
 }
 
 func newServeHandler(staticDir, assetsDir string) (http.Handler, error) {
@@ -164,12 +232,27 @@ func (s *serveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			have = append(have, e)
 		}
 	}
+	var packed map[string][]byte
+	if len(have) == 0 && packable(name, st.Size()) {
+		packed = s.packed.get(root, name, f, st)
+		for _, e := range headers.Encodings {
+			if packed[e.Suffix] != nil {
+				have = append(have, e)
+			}
+		}
+	}
 	if len(have) > 0 {
 		h.Add(headers.Vary.Name, headers.Vary.Value)
 	}
 	if e, ok := headers.Negotiate(r.Header.Get("Accept-Encoding"), func(e headers.Encoding) bool {
 		return r.Header.Get("Range") == "" && slices.Contains(have, e)
 	}); ok {
+		if b := packed[e.Suffix]; b != nil {
+			h.Set("Content-Encoding", e.Name)
+			h.Set("Content-Length", strconv.Itoa(len(b)))
+			http.ServeContent(w, r, path.Base(name), st.ModTime(), bytes.NewReader(b))
+			return
+		}
 		if sf, sst, ok := openFile(root, name+e.Suffix); ok {
 			defer sf.Close()
 			// ServeContent leaves Content-Length to the handler once an

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/lookalike/lookalike/builder/internal/cli"
@@ -307,6 +308,9 @@ func siblingFixture(t *testing.T) (srv *httptest.Server, body []byte) {
 		"static/index.html":                    []byte("<!doctype html>"),
 		"static/lookalike.js":                  body,
 		"static/lookalike.js.gz":               gz.Bytes(),
+		"static/app.js":                        body, // no sibling: compressed on request
+		"static/tiny.js":                       []byte("export {}"),
+		"assets/manifest.json":                 body,
 		"assets/catalog-0123456789ab.json":     body,
 		"assets/catalog-0123456789ab.json.br":  br.Bytes(),
 		"assets/catalog-0123456789ab.json.gz":  gz.Bytes(),
@@ -387,6 +391,12 @@ func TestServePrecompressed(t *testing.T) {
 		{catalog, "br, gzip", "bytes=10-19", "", true}, // ranges are of the file's own bytes
 		{"/lookalike.js", "br, gzip", "", "gzip", true},
 		{"/assets/neighbors-0123456789ab.bin", "br, gzip", "", "", false},
+		// Text without siblings is compressed by the server, as a host would.
+		{"/app.js", "gzip, deflate, br", "", "br", true},
+		{"/app.js", "gzip", "", "gzip", true},
+		{"/app.js", "", "", "", true},
+		{"/app.js", "br", "bytes=10-19", "", true},
+		{"/assets/manifest.json", "br, gzip", "", "br", true},
 	} {
 		t.Run(tc.path+" "+tc.accept+" "+tc.rng, func(t *testing.T) {
 			hdr := map[string]string{"Accept-Encoding": tc.accept}
@@ -426,6 +436,10 @@ func TestServePrecompressed(t *testing.T) {
 			}
 		})
 	}
+	// Too small to be worth it: sent as it is.
+	if res, _ := get("GET", "/tiny.js", map[string]string{"Accept-Encoding": "br, gzip"}); res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "" {
+		t.Errorf("/tiny.js: status %d encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
 	// A sibling is not a resource of its own; unknown suffixes and real
 	// .gz files without an original are ordinary files.
 	for p, want := range map[string]int{
@@ -438,5 +452,52 @@ func TestServePrecompressed(t *testing.T) {
 		if res, _ := get("GET", p, map[string]string{"Accept-Encoding": "br, gzip"}); res.StatusCode != want || res.Header.Get("Content-Encoding") != "" {
 			t.Errorf("%s: status %d encoding %q, want %d and none", p, res.StatusCode, res.Header.Get("Content-Encoding"), want)
 		}
+	}
+}
+
+// A file compressed on request and then changed is served as it is now.
+func TestServeCompressesChangedFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"static", "assets"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	js := filepath.Join(dir, "static", "app.js")
+	v1 := []byte(strings.Repeat("export const a = 'first version';\n", 100))
+	v2 := []byte(strings.Repeat("export const b = 'second version, longer';\n", 100))
+	os.WriteFile(js, v1, 0o644)
+	h, err := newServeHandler(filepath.Join(dir, "static"), filepath.Join(dir, "assets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	fetch := func() []byte {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/app.js", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Content-Encoding %q", res.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(zr)
+		return b
+	}
+	if got := fetch(); !bytes.Equal(got, v1) {
+		t.Fatalf("first: %.40q", got)
+	}
+	os.WriteFile(js, v2, 0o644)
+	later := time.Now().Add(2 * time.Second)
+	os.Chtimes(js, later, later)
+	if got := fetch(); !bytes.Equal(got, v2) {
+		t.Fatalf("after the change: %.40q, want the new version", got)
 	}
 }

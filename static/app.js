@@ -91,7 +91,12 @@ function startWorker() {
   state.inflight = 0;
   setBodyState('loading');
   setLoadStatus('loading', 'Starting the search engine…', 0);
+  // The first engine was started by boot.js as the page opened; a restart
+  // (after a failure) starts a fresh one.
+  const early = globalThis.lookalikeBoot;
+  globalThis.lookalikeBoot = null;
   const w = worker = engineClient(new URL('./engine-worker.js', import.meta.url), new URL('assets/', document.baseURI).href, {
+    early,
     progress: onProgress,
     info: (m) => { if (m.engine) el.engineInfo.textContent = m.engine; },
     fatal: (err) => { if (w === worker) engineFailed(err); },

@@ -5,9 +5,10 @@
 
 const MAX_PART = 25 * 1024 * 1024; // the most a listed file may be: models/catalog.MaxAssetSize
 
-// The order Go takes them in; `optional` ones may be absent. Everything is
-// fetched at once, in parallel, the moment the manifest is read; Go takes
-// each file as soon as it and those before it have arrived. The projection
+// The order Go takes them in; `optional` ones may be absent. FIRST (below)
+// is fetched the moment the manifest is read, the rest as soon as FIRST has
+// arrived; Go takes each file as soon as it and those before it have
+// arrived. The projection
 // comes before the model so that Go can build the embedder the moment the
 // model has arrived and collect the decoding garbage before the rest
 // takes its memory (Go's wasm memory never shrinks). With codes (a
@@ -22,6 +23,11 @@ export const STAGES = [
   { kind: 'vectors', optional: true, unlessCodes: true },
   { kind: 'catalog' },
 ];
+// What downloads first, alone with the engine: the rest of STAGES starts
+// once these have arrived (engine-worker.js), so that on a slow link the
+// model, on which Go spends longest, is not slowed by files that take Go
+// milliseconds.
+export const FIRST = new Set(['projection', 'model']);
 // Not needed for the first photo search: fetched once the engine is ready
 // ("more like this" scans the codes until the neighbours arrive).
 export const LATER = [

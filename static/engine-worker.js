@@ -14,8 +14,10 @@ formats.catch(() => {}); // a failure is init's to report
 const ASSET_CACHE = 'lookalike-assets-v1'; // content-hashed files: never change
 const META_CACHE = 'lookalike-meta-v1';    // manifest.json, build.json: latest seen
 
-import { planStages } from './asset-plan.js';
-export { assetFiles, indexTail } from './asset-plan.js';
+// The asset plan too: the worker takes its 'init' message (and so starts
+// fetching the manifest) only once its static imports have arrived.
+const assetPlan = import('./asset-plan.js');
+assetPlan.catch(() => {});
 
 let engine = null;       // globalThis.lookalike once Go runs
 let readyInfo = null;
@@ -93,7 +95,7 @@ async function init(base) {
   try { buildInfo = JSON.parse(new TextDecoder().decode(build)); } catch { throw new EngineError('corrupt', 'build/build.json is not valid JSON'); }
   try { manifest = JSON.parse(new TextDecoder().decode(manifestBytes)); } catch { throw new EngineError('corrupt', 'manifest.json is not valid JSON'); }
   post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
-  const { INDEX_NODE } = await formats;
+  const [{ INDEX_NODE }, { planStages, FIRST }] = await Promise.all([formats, assetPlan]);
   let stages, later;
   try {
     ({ stages, later } = planStages(manifest, INDEX_NODE));
@@ -124,19 +126,45 @@ async function init(base) {
     post({ type: 'progress', stage, loaded: n, overallLoaded, overallTotal, bytesPerSecond: Math.round(rate), secondsLeft });
   };
 
-  // 1. Every download starts now: the engine, the kernel, each part.
+  // 1. The engine, the projection and the model download now; the rest
+  // (codes, heads, catalogue: asset-plan.js FIRST) once the model's bytes
+  // are in. On a slow link they would otherwise share it with the model and
+  // delay its end, and the model is what Go spends longest on: this way Go
+  // decodes it while the rest arrives.
   const buildBase = new URL('build/', here);
   const engineURL = new URL(engineFile, buildBase).href;
   const wasmJob = fetchBytes(engineURL, { stage: 'engine', size: engineSize, immutable: true,
     progress: (stage, n) => progress(stage, engineURL, n) });
+  const first = stages.map((st) => FIRST.has(st.kind));
+  // Bytes of FIRST still to come; the rest starts when they are all read
+  // (before their sha256 is checked and before Go decodes them).
+  const firstLeft = new Map(stages.flatMap((st, i) => (first[i] ? st.parts.map((p) => [new URL(p.file, assetsBase).href, p.size || 1]) : [])));
+  let startRest;
+  const restStarted = new Promise((r) => { startRest = r; });
+  // Resolves once every request of the rest has been handed to the network
+  // (its cache lookup done): Go's decoding of the model blocks this thread,
+  // so it waits for that, or the rest would be requested only after it.
+  const restAsked = [];
   const fetchParts = (st) => st.parts.map((p) => {
     const url = new URL(p.file, assetsBase).href;
-    const job = fetchBytes(url, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true,
-      progress: (stage, n) => progress(stage, url, n) });
-    job.catch(() => {}); // reported when Go takes it, in order
+    let asked;
+    if (!firstLeft.has(url)) restAsked.push(new Promise((r) => { asked = r; }));
+    const job = fetchBytes(url, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true, asked,
+      progress: (stage, n, _total, done) => {
+        progress(stage, url, n);
+        if (firstLeft.has(url) && (done || (p.size && n >= p.size))) {
+          firstLeft.delete(url);
+          if (firstLeft.size === 0) startRest();
+        }
+      } });
+    // A failed FIRST file must not hold the rest back (reported when Go takes it, in order).
+    job.catch(() => { if (firstLeft.delete(url) && firstLeft.size === 0) startRest(); });
     return job;
   });
-  const jobs = stages.map(fetchParts);
+  const jobs = stages.map((st, i) => (first[i] ? fetchParts(st) : null));
+  if (firstLeft.size === 0) startRest();
+  const rest = restStarted.then(() => stages.map((st, i) => jobs[i] || (jobs[i] = fetchParts(st))));
+  const restRequested = rest.then(() => Promise.race([Promise.all(restAsked), new Promise((r) => setTimeout(r, 250))]));
   wasmJob.catch(() => {});
 
   // 2. Go starts as soon as its own bytes are in, then takes each file in
@@ -145,8 +173,10 @@ async function init(base) {
   await startGo(await wasmJob, buildInfo, buildBase);
   checkGo(engine.load('manifest', manifestBytes), 'manifest.json');
   for (const [si, st] of stages.entries()) {
+    if (!jobs[si]) await rest;
     for (const [i, p] of st.parts.entries()) {
       let bytes = await jobs[si][i];
+      if (st.kind === 'model') await restRequested;
       jobs[si][i] = null;
       checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file);
       bytes = null;
@@ -237,7 +267,12 @@ function hex(buf) {
  * from (and, once verified, written to) the asset cache, so a second visit
  * needs no network even before the service worker controls this worker.
  */
-async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progress = null, immutable = false }) {
+async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progress = null, immutable = false, asked = null }) {
+  try { return await fetchBytesInner(url, { stage, size, sha256, name, progress, immutable, asked }); } finally { asked?.(); }
+}
+
+/** fetchBytes; asked() is called once the request is on its way (or answered from the cache). */
+async function fetchBytesInner(url, { stage, size, sha256, name, progress, immutable, asked }) {
   const label = name || url.split('/').pop();
   let cache = null;
   if (immutable && self.caches) {
@@ -247,7 +282,7 @@ async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progre
       if (hit) {
         const b = new Uint8Array(await hit.arrayBuffer());
         if (!sha256 || hex(await crypto.subtle.digest('SHA-256', b)) === sha256) {
-          progress?.(stage, b.length, size || b.length);
+          progress?.(stage, b.length, size || b.length, true);
           return b;
         }
         await cache.delete(url); // damaged copy: fetch it again
@@ -256,7 +291,9 @@ async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progre
   }
   let res;
   try {
-    res = await fetch(url, { credentials: 'same-origin' });
+    const req = fetch(url, { credentials: 'same-origin' });
+    asked?.();
+    res = await req;
   } catch (err) {
     throw new EngineError('network', `${label}: ${err.message}`);
   }
@@ -267,7 +304,7 @@ async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progre
   const hint = size || Number(res.headers.get('Content-Length')) || 0;
   let bytes;
   try {
-    bytes = await readWithProgress(res, size, hint, (n) => progress?.(stage, size ? n : Math.min(n, hint), hint));
+    bytes = await readWithProgress(res, size, hint, (n, done) => progress?.(stage, size ? n : Math.min(n, hint), hint, done));
   } catch (err) {
     if (err instanceof EngineError) throw err;
     if (err instanceof RangeError) throw new EngineError('oom', `${label}: ${err.message}`);
@@ -313,7 +350,7 @@ async function readWithProgress(res, limit, hint, onBytes) {
     const now = performance.now();
     if (now - last > 80) { last = now; onBytes(n); }
   }
-  onBytes(n);
+  onBytes(n, true);
   return n === buf.length ? buf : buf.slice(0, n);
 }
 

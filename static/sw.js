@@ -17,7 +17,7 @@ const META_CACHE = 'lookalike-meta-v1';
 const KEEP = new Set([SHELL_CACHE, ASSET_CACHE, META_CACHE]);
 
 const SHELL = [
-  './', 'index.html', 'app.js', 'crop.js', 'imageinfo.js', 'personal.js', 'badges.js', 'privacy.js', 'engine-worker.js', 'asset-plan.js', 'styles.css', 'favicon.svg',
+  './', 'index.html', 'boot.js', 'app.js', 'crop.js', 'imageinfo.js', 'personal.js', 'badges.js', 'privacy.js', 'engine-worker.js', 'asset-plan.js', 'styles.css', 'favicon.svg',
   'lookalike/card.js', 'lookalike/client.js', 'lookalike/gen_formats.js',
   'build/build.json',
 ];

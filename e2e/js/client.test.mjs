@@ -125,3 +125,41 @@ test('badges: visual percentages, and "For you" where the history put a result a
   assert.deepEqual(badges(r, 'photo').map((x) => x.text), ['Same look', '91%', 'Same look', 'Same look', '90%']);
   assert.match(badges(r, 'photo')[0].title, /type and colour/);
 });
+
+test('client: adopts the worker boot.js started, replaying what it said meanwhile', async () => {
+  // As static/boot.js leaves it: started, init posted, events queued.
+  const w = new FakeWorker('https://shop.test/engine-worker.js', { type: 'module' });
+  w.postMessage({ type: 'init', assets: 'https://shop.test/assets/' });
+  const queue = [
+    { type: 'message', data: { type: 'progress', stage: 'manifest', loaded: 1, total: 1 } },
+    { type: 'message', data: { type: 'info', engine: 'Go' } },
+  ];
+  const seen = [];
+  const c = engineClient(new URL('https://shop.test/engine-worker.js'), 'https://shop.test/assets/', {
+    early: { worker: w, assets: 'https://shop.test/assets/', queue },
+    progress: (m) => seen.push(m.stage), info: (m) => seen.push(m.engine),
+  });
+  assert.equal(FakeWorker.last, w, 'a second worker was started');
+  assert.deepEqual(w.posted, [{ type: 'init', assets: 'https://shop.test/assets/' }], 'init posted twice');
+  assert.deepEqual(seen, ['manifest', 'Go']);
+  assert.equal(queue.length, 0);
+  w.send({ type: 'ready', items: 3 });
+  assert.equal((await c.ready).items, 3);
+  // For other assets the early worker is not taken.
+  const other = engineClient(new URL('https://shop.test/engine-worker.js'), 'https://shop.test/other/', { early: { worker: w, assets: 'https://shop.test/assets/', queue: [] } });
+  assert.notEqual(FakeWorker.last, w);
+  assert.deepEqual(FakeWorker.last.posted[0], { type: 'init', assets: 'https://shop.test/other/' });
+  other.close();
+});
+
+test('client: an early worker that already failed to load fails the client', async () => {
+  const w = new FakeWorker('https://shop.test/engine-worker.js', { type: 'module' });
+  const fatal = [];
+  const c = engineClient(new URL('https://shop.test/engine-worker.js'), 'https://shop.test/assets/', {
+    early: { worker: w, assets: 'https://shop.test/assets/', queue: [{ type: 'error', message: 'not found', preventDefault() {} }] },
+    fatal: (e) => fatal.push(e),
+  });
+  await assert.rejects(c.ready, /engine worker failed/);
+  assert.equal(fatal.length, 1);
+  assert.ok(w.terminated);
+});

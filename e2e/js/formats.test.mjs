@@ -4,7 +4,7 @@
 // decode from it and the carousel's answers (search.Engine.SimilarFromLists);
 // these tests run the JavaScript on the same bytes:
 //
-//   static/engine-worker.js    assetFiles (manifest parts), indexTail (the index parts the page skips)
+//   static/asset-plan.js       assetFiles (manifest parts), indexTail (the index parts the page skips)
 //   static/lookalike/assets.js the catalogue, thumbnail references, neighbours (uint16 scores),
 //                              vectors (int8 and float32), CF rows (binary16), the "more like this"
 //                              rule, and the carousel's blend through similar() over HTTP-like reads
@@ -43,6 +43,7 @@ globalThis.fetch = async (url, init = {}) => {
 globalThis.self = globalThis; // engine-worker.js sets self.onmessage when imported
 const A = await import('../../static/lookalike/assets.js');
 const W = await import('../../static/engine-worker.js');
+const P = await import('../../static/asset-plan.js');
 
 const near = (got, exp, what, tol = 1e-6) => assert.ok(Math.abs(got - exp) <= tol, `${what}: ${got}, Go says ${exp}`);
 const nearRows = (got, exp, what, tol) => {
@@ -59,16 +60,16 @@ const assetBytes = (kind) => {
 };
 
 test('manifest: each kind\'s files, the first asset of a kind, the index parts the page fetches', async () => {
-  const files = W.assetFiles(manifestJSON);
+  const files = P.assetFiles(manifestJSON);
   assert.deepEqual(files, want.files);
-  assert.deepEqual(W.indexTail(manifestJSON, files.index, (await W.formats).INDEX_NODE), want.index_tail);
+  assert.deepEqual(P.indexTail(manifestJSON, files.index, (await W.formats).INDEX_NODE), want.index_tail);
   // The embed's reader of the same rule.
   for (const a of manifestJSON.assets.filter((x, i, all) => all.findIndex((y) => y.kind === x.kind) === i)) {
     assert.deepEqual(A.filesOf(a).map((p) => p.file), want.files[a.kind].map((p) => p.file), a.kind);
   }
   // Only the format Go writes: no aliases.
-  assert.deepEqual(W.assetFiles({ files: { model: { file: 'm', sha256: 'a'.repeat(64) } } }), {});
-  assert.throws(() => W.assetFiles({ assets: [{ kind: 'model', path: 'm', hash: 'a'.repeat(64) }] }), /no file name/);
+  assert.deepEqual(P.assetFiles({ files: { model: { file: 'm', sha256: 'a'.repeat(64) } } }), {});
+  assert.throws(() => P.assetFiles({ assets: [{ kind: 'model', path: 'm', hash: 'a'.repeat(64) }] }), /no file name/);
 });
 
 test('catalogue: items, dictionary columns, thumbnail references and patterns', () => {

@@ -30,7 +30,9 @@ const fault = (m) => Object.assign(new Error(m.message || m.code || 'engine erro
  * {ready, request(msg, transfer) → Promise of the answer ('results' or
  * 'vector'; an 'error' rejects with an Error carrying .code), close()}.
  * Requests are answered one at a time, in order; they may be sent before
- * ready (the worker waits for its assets).
+ * ready (the worker waits for its assets). on.early adopts a worker already
+ * started for the same assets ({worker, assets, queue}: static/boot.js),
+ * replaying the events queued before this client existed.
  */
 export function engineClient(workerURL, assets, on = {}) {
   const pending = new Map();
@@ -47,8 +49,9 @@ export function engineClient(workerURL, assets, on = {}) {
     w?.terminate();
     if (!quiet) on.fatal?.(err);
   };
+  const early = on.early && on.early.assets === assets && on.early.worker ? on.early : null;
   try {
-    w = startWorker(workerURL);
+    w = early ? early.worker : startWorker(workerURL);
   } catch (err) {
     fail(Object.assign(new Error(`the engine worker cannot start: ${err.message}`), { code: 'internal' }));
     return { ready, request: () => Promise.reject(dead), close() {} };
@@ -64,7 +67,15 @@ export function engineClient(workerURL, assets, on = {}) {
     else if (p && m.type === 'error') { pending.delete(m.id); p.reject(fault(m)); }
     else if (m.type === 'error' && m.id == null) fail(fault(m));
   };
-  w.postMessage({ type: 'init', assets });
+  if (early) {
+    for (const ev of early.queue.splice(0)) {
+      if (ev.type === 'message') w.onmessage(ev);
+      else if (ev.type === 'error') w.onerror(ev);
+      else w.onmessageerror(ev);
+    }
+  } else {
+    w.postMessage({ type: 'init', assets });
+  }
   return {
     ready,
     request(msg, transfer = []) {
