@@ -655,6 +655,14 @@ func quantAt(v *value, i int) float32 {
 	return float32(v.raw[i])
 }
 
+// int4Values and uint4Values map a nibble to its value.
+var int4Values, uint4Values = func() (s, u [16]float32) {
+	for b := range 16 {
+		s[b], u[b] = float32(int8(b<<4)>>4), float32(b)
+	}
+	return
+}()
+
 // decodeQuant writes elements start.. of v into out as float32.
 func decodeQuant(v *value, start int, out []float32) {
 	switch {
@@ -667,19 +675,27 @@ func decodeQuant(v *value, start int, out []float32) {
 			out[i] = float32(int8(b))
 		}
 	case v.dtype == onnxpb.Int4 || v.dtype == onnxpb.Uint4:
-		signed := v.dtype == onnxpb.Int4
-		for i := range out {
-			j := start + i
-			b := v.raw[j>>1]
-			if j&1 == 1 {
-				b >>= 4
-			}
-			b &= 0x0f
-			if signed {
-				out[i] = float32(int8(b<<4) >> 4)
-			} else {
-				out[i] = float32(b)
-			}
+		// Two values per byte, low nibble first, through a table: the
+		// model's 23M 4-bit weights pass here once per load, in js/wasm
+		// on the first visit's critical path.
+		lut := &uint4Values
+		if v.dtype == onnxpb.Int4 {
+			lut = &int4Values
+		}
+		i, j := 0, start
+		if j&1 == 1 && len(out) > 0 {
+			out[0] = lut[v.raw[j>>1]>>4]
+			i, j = 1, j+1
+		}
+		src := v.raw[j>>1:]
+		pairs := (len(out) - i) / 2
+		dst := out[i : i+2*pairs]
+		for k, b := range src[:pairs] {
+			dst[2*k] = lut[b&0x0f]
+			dst[2*k+1] = lut[b>>4]
+		}
+		if i+2*pairs < len(out) {
+			out[len(out)-1] = lut[src[pairs]&0x0f]
 		}
 	default:
 		for i, b := range v.raw[start : start+len(out)] {
