@@ -94,7 +94,7 @@ test('a photo chosen before the engine is ready is searched once it is, with the
     assert.ok(model.end - model.start >= floorMs * 0.95, `model took ${model.end - model.start} ms for ${model.bytes} bytes: faster than ${MBIT} Mbit/s`);
     // The model had the link to itself (static/asset-plan.js FIRST): the
     // files Go takes after it were requested only once it had arrived.
-    for (const kind of ['codes', 'heads', 'catalog']) {
+    for (const kind of ['projection', 'codes', 'heads', 'catalog']) {
       const e = link.log.find((x) => new RegExp(`/assets/${kind}-`).test(x.url));
       assert.ok(e, `no ${kind} request`);
       assert.ok(e.start >= model.end - 5, `${kind} was requested ${Math.round(model.end - e.start)} ms before the model had arrived`);

@@ -8,15 +8,15 @@ const MAX_PART = 25 * 1024 * 1024; // the most a listed file may be: models/cata
 // The order Go takes them in; `optional` ones may be absent. FIRST (below)
 // is fetched the moment the manifest is read, the rest as soon as FIRST has
 // arrived; Go takes each file as soon as it and those before it have
-// arrived. The projection
-// comes before the model so that Go can build the embedder the moment the
-// model has arrived and collect the decoding garbage before the rest
-// takes its memory (Go's wasm memory never shrinks). With codes (a
+// arrived. Go decodes the model the moment it is in (and collects the
+// decoding garbage before the rest takes its memory: Go's wasm memory never
+// shrinks), and a photo chosen while loading runs through it while the
+// rest, the projection included, is still arriving. With codes (a
 // product-quantisation code per product, scanned exhaustively) the page
 // needs neither the tree index nor the vector file.
 export const STAGES = [
-  { kind: 'projection', optional: true },
   { kind: 'model' },
+  { kind: 'projection', optional: true },
   { kind: 'codes', optional: true },
   { kind: 'heads', optional: true },     // learned type/colour heads
   { kind: 'index', unlessCodes: true },
@@ -24,10 +24,10 @@ export const STAGES = [
   { kind: 'catalog' },
 ];
 // What downloads first, alone with the engine: the rest of STAGES starts
-// once these have arrived (engine-worker.js), so that on a slow link the
-// model, on which Go spends longest, is not slowed by files that take Go
-// milliseconds.
-export const FIRST = new Set(['projection', 'model']);
+// once it has arrived (engine-worker.js), so that on a slow link the model,
+// on which Go spends longest (decoding it, then running a waiting photo
+// through it), is not slowed by files that take Go milliseconds.
+export const FIRST = new Set(['model']);
 // Not needed for the first photo search: fetched once the engine is ready
 // ("more like this" scans the codes until the neighbours arrive).
 export const LATER = [

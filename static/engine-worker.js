@@ -20,6 +20,10 @@ const assetPlan = import('./asset-plan.js');
 assetPlan.catch(() => {});
 
 let engine = null;       // globalThis.lookalike once Go runs
+let modelIn;             // resolves modelLoaded
+// Resolves once Go has decoded the model: a photo chosen while loading is
+// run through it then (Go's prepare), while the rest is still arriving.
+const modelLoaded = new Promise((r) => { modelIn = r; });
 let readyInfo = null;
 let initPromise = null;
 const here = import.meta.url;
@@ -181,6 +185,7 @@ async function init(base) {
       checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file);
       bytes = null;
     }
+    if (st.kind === 'model') modelIn();
     progress(st.kind, '', 0, true);
   }
 
@@ -426,6 +431,22 @@ async function toBytes(image) {
   throw new EngineError('unsupported', 'no image in the request');
 }
 
+/**
+ * A search sent while the catalogue loads: as soon as the model is in (and
+ * before the rest has arrived), Go runs the photo through it (prepare), so
+ * that once everything is in, the search only projects and scans. Any
+ * failure here is left to the search itself to report.
+ */
+async function early(m) {
+  const settled = initPromise.then(() => false, () => false);
+  if (!(await Promise.race([modelLoaded.then(() => true), settled])) || readyInfo || !engine?.prepare) return;
+  try {
+    const bytes = await toBytes(m.image);
+    const crop = m.crop ? JSON.stringify({ x: m.crop.x | 0, y: m.crop.y | 0, w: m.crop.w | 0, h: m.crop.h | 0 }) : '';
+    engine.prepare(bytes, crop);
+  } catch { /* the search reports it */ }
+}
+
 // Requests run one at a time, in order; Go is single-threaded anyway.
 let chain = Promise.resolve();
 function handle(m) {
@@ -435,6 +456,7 @@ function handle(m) {
 async function run(m) {
   try {
     if (!initPromise) throw new EngineError('internal', 'the engine was not initialised');
+    if (m.type === 'search' && !readyInfo) await early(m);
     await initPromise;
   } catch (err) {
     post({ type: 'error', id: m.id, ...errorFields(err) });

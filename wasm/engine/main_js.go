@@ -72,6 +72,18 @@ func main() {
 			return s.search(bytesOf(a[0]), crop, a[2].Int(), a[3].String(), f, p)
 		})
 	}))
+	// prepare(bytes, crop): run a photo through the model before the
+	// engine is ready (session.prepare); always answers {"ok": true}.
+	api.Set("prepare", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return call(func() (any, error) {
+			if len(a) >= 2 {
+				if crop, err := parseCrop(a[1].String()); err == nil {
+					s.prepare(bytesOf(a[0]), crop)
+				}
+			}
+			return map[string]bool{"ok": true}, nil
+		})
+	}))
 	api.Set("similar", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		return call(func() (any, error) {
 			if len(a) < 4 {

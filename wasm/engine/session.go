@@ -118,6 +118,13 @@ type session struct {
 	lastKey   [32]byte
 	lastPhoto *embed.Photo
 	lastHeads [][]float32
+
+	// A photo run through the model by prepare, before the engine opened:
+	// its vector is projected again when it is searched (the projection
+	// may have arrived after it).
+	prepKey   [32]byte
+	prepPhoto *embed.Photo
+	prepMs    map[string]float64
 }
 
 func newSession() *session {
@@ -218,24 +225,37 @@ func (s *session) partDone(kind string, i, parts int) error {
 		}
 		return nil
 	}
-	if i != parts-1 || kind != search.KindModel {
+	if i != parts-1 {
 		return nil
 	}
-	if _, hasProj := s.man.Asset(search.KindProjection); hasProj && s.files[search.KindProjection] == nil {
-		return nil // the projection comes later: ready() builds the embedder
+	switch kind {
+	case search.KindModel:
+		// Decoding allocates about twice what it keeps (the int8 weights
+		// become float32): collect more often meanwhile, so the garbage
+		// does not grow the heap. The projection, when it is not in yet, is
+		// installed when it arrives: a photo can be run through the model
+		// meanwhile (prepare).
+		defer debug.SetGCPercent(debug.SetGCPercent(gcPercentLoading))
+		emb, err := search.OpenModel(s.man, s.loader, search.Options{})
+		if err != nil {
+			return openError(err)
+		}
+		s.emb = emb
+		delete(s.files, search.KindModel)
+		if emb.Projection() != nil {
+			delete(s.files, search.KindProjection)
+		}
+		runtime.GC()
+	case search.KindProjection:
+		if s.emb != nil && s.emb.Projection() == nil {
+			p, err := project.Decode(s.files[search.KindProjection])
+			if err != nil {
+				return openError(err)
+			}
+			s.emb.SetProjection(p)
+			delete(s.files, search.KindProjection)
+		}
 	}
-	// Decoding allocates about twice what it keeps (the int8 weights become
-	// float32): collect more often meanwhile, so the garbage does not grow
-	// the heap.
-	defer debug.SetGCPercent(debug.SetGCPercent(gcPercentLoading))
-	emb, err := search.OpenModel(s.man, s.loader, search.Options{})
-	if err != nil {
-		return openError(err)
-	}
-	s.emb = emb
-	delete(s.files, search.KindModel)
-	delete(s.files, search.KindProjection)
-	runtime.GC()
 	return nil
 }
 
@@ -265,6 +285,9 @@ func (s *session) ready() (*readyInfo, error) {
 			return nil, coded("internal", "engine: no manifest loaded")
 		}
 		_, hasModel := s.files[search.KindModel]
+		if _, proj := s.man.Asset(search.KindProjection); proj && s.emb != nil && s.emb.Projection() == nil {
+			return nil, coded("internal", "engine: the projection was not loaded")
+		}
 		e, err := search.Open(s.man, s.loader, search.Options{SkipModel: !hasModel, Embedder: s.emb, IndexFrom: s.from[search.KindIndex]})
 		if err != nil {
 			return nil, openError(err)
@@ -304,6 +327,38 @@ func (s *session) query(k int, section string, filters map[string]string, p *sea
 	return search.Query{K: max(1, min(k, search.MaxK)), Section: section, Filters: filters, Personal: p}, nil
 }
 
+// prepare runs a photo through the model as soon as the model is in,
+// while the rest of the catalogue is still arriving, so that the search
+// that follows (search with the same bytes and crop) only projects and
+// scans. Before the model, or on any failure, it does nothing: the search
+// then embeds (and reports a bad photo) as usual.
+func (s *session) prepare(img []byte, crop *rect) {
+	if s.emb == nil || s.eng != nil {
+		return
+	}
+	key := queryKey(img, crop)
+	if s.prepPhoto != nil && key == s.prepKey {
+		return
+	}
+	t0 := time.Now()
+	var r *image.Rectangle
+	if crop != nil {
+		rr := image.Rect(crop.X, crop.Y, crop.X+crop.W, crop.Y+crop.H)
+		r = &rr
+	}
+	pic, err := s.emb.Decode(img, r)
+	if err != nil {
+		return
+	}
+	t1 := time.Now()
+	ph, err := s.emb.EmbedPhoto(pic, crop == nil)
+	if err != nil {
+		return
+	}
+	s.prepKey, s.prepPhoto = key, ph
+	s.prepMs = map[string]float64{"decode": millis(t1.Sub(t0)), "embed": millis(time.Since(t1))}
+}
+
 // search embeds a photo (or reuses the last photo's embedding) and
 // searches; p (nil = none) re-ranks towards the shopper's history. The
 // answer's query carries the embedding as "vector" so the page can keep
@@ -319,6 +374,13 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 	ms := map[string]float64{}
 	key := queryKey(img, crop)
 	ph := s.lastPhoto
+	if pp := s.prepPhoto; pp != nil && key == s.prepKey && (ph == nil || key != s.lastKey) {
+		// Run through the model while the rest was loading (prepare).
+		pp.Vector = s.eng.Embedder.Project(pp.Features)
+		ph, ms = pp, s.prepMs
+		s.lastKey, s.lastPhoto, s.lastHeads = key, ph, s.eng.Predict(ph)
+	}
+	s.prepPhoto, s.prepMs = nil, nil
 	if ph == nil || key != s.lastKey {
 		t0 := time.Now()
 		var r *image.Rectangle
