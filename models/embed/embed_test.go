@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/lookalike/lookalike/models/imageprep"
-	"github.com/lookalike/lookalike/models/internal/tinymodel"
+	"github.com/lookalike/lookalike/internal/tinymodel"
 	"github.com/lookalike/lookalike/models/project"
 )
 

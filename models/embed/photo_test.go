@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/lookalike/lookalike/models/internal/tinymodel"
+	"github.com/lookalike/lookalike/internal/tinymodel"
 )
 
 func TestLocalise(t *testing.T) {

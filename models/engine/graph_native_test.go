@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/lookalike/lookalike/models/internal/tinymodel"
+	"github.com/lookalike/lookalike/internal/tinymodel"
 	"github.com/lookalike/lookalike/models/onnxpb"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
-	"github.com/lookalike/lookalike/models/internal/tinymodel"
+	"github.com/lookalike/lookalike/internal/tinymodel"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
 

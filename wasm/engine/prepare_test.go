@@ -32,7 +32,7 @@ func withModel(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for kind, b := range map[string][]byte{"model": tinymodel.Bytes(), "projection": pb} {
+	for kind, b := range map[string][]byte{"model": tinymodel.Build(tinymodel.Options{}), "projection": pb} {
 		ext := map[string]string{"model": "onnx", "projection": "bin"}[kind]
 		a, _ := catalog.NewAsset(kind, ext, b, catalog.MaxAssetSize)
 		m.Assets = append(m.Assets, a)
