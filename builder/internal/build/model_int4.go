@@ -32,7 +32,7 @@ const defaultCalibrationPhotos = 128
 
 // planVersion names convert.DefaultPlan and the calibration recipe in the
 // cache key; bump it when either changes.
-const planVersion = "int4-plan-1"
+const planVersion = "int4-plan-2"
 
 // buildInt4 writes out/resnet50-int4.onnx, calibrated on n photos of the
 // catalogue calib (the n rows whose id hashes lowest: the same photos

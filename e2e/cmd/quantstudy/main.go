@@ -230,6 +230,14 @@ func (s *study) plans(only string) error {
 		{"bits6-all", uniform(6)},
 		{"bits7-all", uniform(7)},
 		{"default", convert.Options{Weights: convert.Int4}},
+		// The plan shipped before issue #11's byte budget: the five stage-5
+		// convs that lose most alone at 5 bits.
+		{"res5-five-bit", convert.Options{Weights: convert.Int4, Plan: func(l convert.Layer) convert.Quant {
+			if q := convert.DefaultPlan(l); q.Bits != 4 || !res5FiveBit[l.Name] {
+				return q
+			}
+			return convert.Quant{Bits: 5}
+		}}},
 	}
 	keep := map[string]bool{}
 	for _, p := range strings.Split(only, ",") {
@@ -271,4 +279,10 @@ func gzipSize(b []byte) int {
 
 func uniform(bits int) convert.Options {
 	return convert.Options{Weights: convert.Int4, Plan: func(convert.Layer) convert.Quant { return convert.Quant{Bits: bits} }}
+}
+
+// res5FiveBit: the convs the previous default plan kept at 5 bits.
+var res5FiveBit = map[string]bool{
+	"res5c_branch2c": true, "res5a_branch1": true, "res5c_branch2a": true,
+	"res5a_branch2c": true, "res5b_branch2c": true,
 }
