@@ -11,7 +11,13 @@
 //	    kind: manifest first, then any asset kind the manifest lists; a split
 //	    asset comes part by part (copied into one Go buffer); `from` is the
 //	    file offset of the first part sent (the page sends the index from its
-//	    split nodes on). The model is decoded as soon as it is complete.
+//	    split nodes on). The model is decoded as soon as it is complete;
+//	    the projection may come after it (it is installed when it arrives).
+//	prepare(bytes, cropJSON)                 -> {"ok":true}
+//	    runs a photo through the model once the model is in, before ready,
+//	    while the rest is still arriving; the next search of the same bytes
+//	    and crop then only projects and scans. Does nothing before the model
+//	    or for a photo it cannot read (search reports that).
 //	ready()                                  -> {"items":N,"sections":{…},"attributes":{…},"dim":D,"memoryMB":M}
 //	search(bytes, cropJSON, k, section, filtersJSON[, personalJSON])
 //	                                         -> {"query":{…,"vector":[…]},"results":[…],"ms":{decode,embed,search}}
