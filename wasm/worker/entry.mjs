@@ -180,13 +180,19 @@ async function serveAPI(request, env, ctx, url) {
   } catch {
     return apiError(400, "malformed path: bad escape");
   }
-  // Go sees GET only (a HEAD answer is the GET answer without its body).
-  // Every answer comes from the isolate's one Go instance, which keeps the
-  // staged files it has read in memory: a repeat costs what a Cache API
-  // lookup would (measured in workerd: docs/deploy.md), so there is no
-  // Cache API in front of it; answers still say max-age=60 for browsers.
+  // Go sees GET for HEAD (a HEAD answer is the GET answer without its
+  // body). Every answer comes from the isolate's one Go instance, which
+  // keeps the staged files it has read in memory: a repeat costs what a
+  // Cache API lookup would (measured in workerd: docs/deploy.md), so there
+  // is no Cache API in front of it; answers still say max-age=60 for
+  // browsers.
+  //
+  // Go gets the URL and the method only: the API reads no request header,
+  // and every header syumai/workers copies into Go costs three JavaScript
+  // values that Go's collector later frees one by one (a browser sends
+  // 15–25 of them; docs/deploy.md has what that cost).
   const head = request.method === "HEAD";
-  const get = head ? new Request(request, { method: "GET" }) : request;
+  const get = new Request(request.url, { method: head ? "GET" : request.method });
   let res, body;
   try {
     res = await goHandle(get, env, ctx);
