@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall/js"
 	"time"
@@ -54,7 +55,14 @@ var (
 	started  = strconv.FormatInt(time.Now().UnixMilli(), 36)
 	requests atomic.Int64
 	uint8Arr = js.Global().Get("Uint8Array")
+
+	// bodies keeps answer buffers (*[]byte) for reuse: an answer is copied
+	// into JavaScript at once, and garbage is what makes Go's collector run.
+	bodies sync.Pool
 )
+
+// maxKeptBody bounds an answer buffer kept for reuse.
+const maxKeptBody = 1 << 20
 
 // answer runs h on one request. It turns a panic into a 500 (the
 // instance lives on) and names the instance in /api/health answers
@@ -64,6 +72,14 @@ var (
 func answer(h http.Handler, method, target string) (status int, header string, body js.Value) {
 	n := requests.Add(1)
 	b := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+	if bp, _ := bodies.Get().(*[]byte); bp != nil {
+		b.body = (*bp)[:0]
+	}
+	defer func() {
+		if cap(b.body) <= maxKeptBody {
+			bodies.Put(&b.body)
+		}
+	}()
 	r, err := http.NewRequest(method, target, nil)
 	if err != nil {
 		b.reset(http.StatusBadRequest, `{"error":"malformed request URL","status":400}`+"\n")
