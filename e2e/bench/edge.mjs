@@ -4,9 +4,14 @@
 // piece for collect.mjs:
 //
 //   node e2e/bench/edge.mjs [--requests 10000] [--concurrency 50] [--uncached 1000]
-//                           [--uncached-concurrency 20] [--per-request 300] [--limit 1000] [--assets DIR]
-//   → edge_uncached_{similar,products}_cpu_{p50,p99}_ms   workerd CPU of single requests whose
-//                                                          URL was never asked (Cache API misses)
+//                           [--uncached-concurrency 20] [--per-request 1000] [--limit 1000] [--assets DIR]
+//   → edge_uncached_{similar,products}_cpu_{p50,p99}_ms   CPU of single requests whose URL was never
+//                                                          asked, in the workerd process that runs the
+//                                                          worker (wrangler dev's runtime)
+//     edge_uncached_{similar,products}_cpu_{p50,p99}_dev_ms  the same with wrangler dev's proxy workerd
+//                                                          added (the accounting before; no deployment has it)
+//     edge_floor_cpu_{p50,p99}_ms                          the same for a static 404 (entry.mjs and the
+//                                                          asset store, no Go): the local machinery's share
 //     edge_uncached_{p50,p99}_ms, edge_uncached_errors     distinct URLs under load
 //     edge_similar_{p50,p99,cpu}_ms, edge_errors           random known ids (repeats cached)
 //     worker_bundle_bytes                                  gzip of wrangler's dry-run output
@@ -148,11 +153,24 @@ function threadsCpuMs(pid) {
   }
 }
 
-/** The workerd processes of process group pgid: a cheap per-request CPU probe (ms). */
+/**
+ * A cheap per-request CPU probe (ms) over the workerd processes of process
+ * group pgid. wrangler 3 dev runs two: the runtime that runs the worker
+ * (started with an inspector) and, in front of it, a proxy workerd of its
+ * own (live reload, the inspector proxy) that a deployment does not have
+ * — it adds ~1.2 ms to every request and spikes of 5–25 ms. Returns
+ * () => ({ runtime, dev }): the runtime's threads, and every workerd's.
+ */
 export function workerdProbe(pgid) {
   const pids = groupProcs(pgid).filter((p) => p.comm.startsWith('workerd')).map((p) => p.pid);
   if (!pids.length) throw new Error(`edge: no workerd process in process group ${pgid}`);
-  return () => pids.reduce((s, p) => s + (threadsCpuMs(p) ?? 0), 0);
+  const cmdline = (pid) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
+  const runtime = pids.filter((p) => cmdline(p).includes('--inspector-addr'));
+  if (runtime.length !== 1) {
+    throw new Error(`edge: expected one workerd started with --inspector-addr (wrangler dev's runtime) among ${pids.length}, found ${runtime.length}`);
+  }
+  const sum = (list) => list.reduce((s, p) => s + (threadsCpuMs(p) ?? 0), 0);
+  return () => ({ runtime: sum(runtime), dev: sum(pids) });
 }
 
 const quantile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -223,26 +241,32 @@ async function load({ next, requests, concurrency, maxSeconds }) {
 /**
  * workerd CPU of single requests: one at a time, the workerd threads' run
  * time read before and after each (so each figure is that request's cost in
- * the runtime, including the asset store it reads from). Returns sorted ms.
+ * the runtime, including the asset store it reads from). Returns sorted ms:
+ * cpu for the runtime process, dev with wrangler's proxy workerd added
+ * (see workerdProbe). status: the answer every request must get.
  */
-async function perRequestCpu({ next, requests, probe, keepOrder = false }) {
+async function perRequestCpu({ next, requests, probe, keepOrder = false, status = 200 }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const cpu = [];
+  const dev = [];
   let errors = 0;
   for (let n = 0; n < requests; n++) {
     const target = next(n);
     const c0 = probe();
     const r = await getOnce(target, agent);
-    // Let workerd finish its bookkeeping for the request (logging, cache
-    // put in waitUntil) before reading the clock again.
+    // Let workerd finish its bookkeeping for the request (logging,
+    // waitUntil) before reading the clock again.
     await new Promise((res) => setTimeout(res, 5));
-    cpu.push(probe() - c0);
-    if (!r.ok) errors++;
+    const c1 = probe();
+    cpu.push(c1.runtime - c0.runtime);
+    dev.push(c1.dev - c0.dev);
+    if (r.kind !== `status ${status}`) errors++;
   }
   agent.destroy();
   const inOrder = cpu.slice();
   cpu.sort((a, b) => a - b);
-  return { cpu, inOrder: keepOrder ? inOrder : undefined, errors };
+  dev.sort((a, b) => a - b);
+  return { cpu, dev, inOrder: keepOrder ? inOrder : undefined, errors };
 }
 
 /**
@@ -275,9 +299,9 @@ export function bundleSize({ config, outdir, log = () => {} }) {
 
 async function main() {
   const usage = 'usage: node e2e/bench/edge.mjs [--requests 10000] [--concurrency 50] [--uncached 1000] [--uncached-concurrency 20]\n' +
-    '                          [--per-request 300] [--max-seconds 600] [--limit 1000] [--assets DIR]';
+    '                          [--per-request 1000] [--max-seconds 600] [--limit 1000] [--assets DIR]';
   const { opts } = parseArgs(process.argv.slice(2), {
-    requests: '10000', concurrency: '50', uncached: '1000', 'uncached-concurrency': '20', 'per-request': '300',
+    requests: '10000', concurrency: '50', uncached: '1000', 'uncached-concurrency': '20', 'per-request': '1000',
     'max-seconds': '600', limit: '1000', assets: '',
   }, usage);
   const log = (s) => process.stderr.write(s);
@@ -302,6 +326,9 @@ async function main() {
     await load({ next: urlMaker(w.url, ids, 'cached'), requests: 200, concurrency: 10, maxSeconds: 120 });
     const sim = await perRequestCpu({ next: urlMaker(w.url, ids, 'similar'), requests: per, probe });
     const prod = await perRequestCpu({ next: urlMaker(w.url, ids, 'products'), requests: per, probe });
+    // The floor: a request that goes through entry.mjs and the asset
+    // store but never reaches Go (a static 404), in the same accounting.
+    const floor = await perRequestCpu({ next: (n) => `${w.url}/assets/no-such-file-${n}.json`, requests: per, probe, status: 404 });
     // Uncached under load: distinct URLs, similar and products alternating.
     const un = Number(opts.uncached);
     const cpu0 = groupCpuMs(w.pid);
@@ -315,11 +342,14 @@ async function main() {
     const cpu3 = groupCpuMs(w.pid);
     const workerdCpu = (cpu3.workerd - cpu2.workerd) / r.done;
     const proxyCpu = (cpu3.other - cpu2.other) / r.done;
-    const errors = r.errors + u.errors + sim.errors + prod.errors + cold.errors + start.errors;
+    const errors = r.errors + u.errors + sim.errors + prod.errors + cold.errors + start.errors + floor.errors;
     if (errors) log(`edge: wrangler ${w.exited() === null ? 'still running' : `exited (${w.exited()})`}; its output:\n${w.output().slice(-5000)}\n`);
     const q = (c, p) => round(quantile(c.cpu, p), 2);
-    log(`edge: per request (one at a time, uncached): similar CPU p50 ${q(sim, 0.5)} ms p99 ${q(sim, 0.99)} ms; ` +
-      `products p50 ${q(prod, 0.5)} ms p99 ${q(prod, 0.99)} ms\n`);
+    const qd = (c, p) => round(quantile(c.dev, p), 2);
+    log(`edge: per request (one at a time, uncached, ${per} each), the worker's workerd: similar CPU p50 ${q(sim, 0.5)} ms p99 ${q(sim, 0.99)} ms; ` +
+      `products p50 ${q(prod, 0.5)} ms p99 ${q(prod, 0.99)} ms; static 404 (no Go) p50 ${q(floor, 0.5)} ms p99 ${q(floor, 0.99)} ms\n`);
+    log(`edge: the same with wrangler dev's proxy workerd: similar p50 ${qd(sim, 0.5)} ms p99 ${qd(sim, 0.99)} ms; ` +
+      `products p50 ${qd(prod, 0.5)} ms p99 ${qd(prod, 0.99)} ms; static 404 p50 ${qd(floor, 0.5)} ms p99 ${qd(floor, 0.99)} ms\n`);
     log(`edge: new isolate: Go instance start (first /api/health) ${q(start, 0)} ms; first ${coldN} similar requests p50 ${q(cold, 0.5)} ms, ` +
       `max ${q(cold, 1)} ms, in order: ${cold.inOrder.slice(0, 12).map((x) => round(x, 1)).join(' ')} …\n`);
     log(`edge: uncached: ${u.done} distinct URLs at ${opts['uncached-concurrency']} concurrent, ${u.errors} errors ${JSON.stringify(u.errorKinds)}, ` +
@@ -331,13 +361,19 @@ async function main() {
       edge_uncached_similar_cpu_p99_ms: q(sim, 0.99),
       edge_uncached_products_cpu_p50_ms: q(prod, 0.5),
       edge_uncached_products_cpu_p99_ms: q(prod, 0.99),
+      edge_uncached_similar_cpu_p50_dev_ms: qd(sim, 0.5),
+      edge_uncached_similar_cpu_p99_dev_ms: qd(sim, 0.99),
+      edge_uncached_products_cpu_p50_dev_ms: qd(prod, 0.5),
+      edge_uncached_products_cpu_p99_dev_ms: qd(prod, 0.99),
+      edge_floor_cpu_p50_ms: q(floor, 0.5),
+      edge_floor_cpu_p99_ms: q(floor, 0.99),
       edge_instance_start_cpu_ms: q(start, 0),
       edge_cold_similar_cpu_p50_ms: q(cold, 0.5),
       edge_cold_similar_cpu_max_ms: q(cold, 1),
       edge_uncached_p50_ms: round(u.p50, 1),
       edge_uncached_p99_ms: round(u.p99, 1),
       edge_uncached_cpu_ms: round(uncachedCpu, 2),
-      edge_uncached_errors: u.errors + sim.errors + prod.errors + cold.errors + start.errors,
+      edge_uncached_errors: u.errors + sim.errors + prod.errors + cold.errors + start.errors + floor.errors,
       edge_similar_p50_ms: round(r.p50, 1),
       edge_similar_p99_ms: round(r.p99, 1),
       edge_similar_cpu_ms: round(workerdCpu, 2),
@@ -349,7 +385,8 @@ async function main() {
       max_ms: round(r.max, 1), requests_per_s: round(r.rps, 1), runtime: 'wrangler 3.114.17 dev (workerd), loopback',
       uncached_requests: u.done, uncached_concurrency: Number(opts['uncached-concurrency']), uncached_requests_per_s: round(u.rps, 1),
       per_request_samples: per, worker_bundle_raw_bytes: bundle.raw,
-      pattern: 'edge_uncached_*: URLs never asked before, after a 200-request warm-up: *_cpu_p50/p99 one request at a time, workerd thread run time per request; ' +
+      pattern: 'edge_uncached_*: URLs never asked before, after a 200-request warm-up: *_cpu_p50/p99 one request at a time, the thread run time of the workerd ' +
+        'process that runs the worker (*_dev: with wrangler dev\'s proxy workerd too); edge_floor_*: the same for a static 404 (no Go); ' +
         'p50/p99/errors: distinct similar and products URLs alternating under load. edge_instance_start / edge_cold_*: a new isolate (the first API request; ' +
         'then the first 50 similar requests, which read the shards for the first time). edge_similar_*: random known ids, k=10',
       note: r.done < requests ? `stopped after --max-seconds ${opts['max-seconds']}` : undefined,

@@ -180,26 +180,29 @@ async function serveAPI(request, env, ctx, url) {
   } catch {
     return apiError(400, "malformed path: bad escape");
   }
-  // Go sees GET only (a HEAD answer is the GET answer without its body).
-  // Every answer comes from the isolate's one Go instance, which keeps the
-  // staged files it has read in memory: a repeat costs what a Cache API
-  // lookup would (measured in workerd: docs/deploy.md), so there is no
-  // Cache API in front of it; answers still say max-age=60 for browsers.
+  // Go sees GET for HEAD (a HEAD answer is the GET answer without its
+  // body). Every answer comes from the isolate's one Go instance, which
+  // keeps the staged files it has read in memory: a repeat costs what a
+  // Cache API lookup would (measured in workerd: docs/deploy.md), so there
+  // is no Cache API in front of it; answers still say max-age=60 for
+  // browsers.
+  //
+  // Go gets the method and the URL only (instance.mjs, serve_js.go): the
+  // API reads no request header, and every value that crosses into Go is
+  // freed later by a finalizer of Go's collector (docs/deploy.md has what
+  // that cost).
   const head = request.method === "HEAD";
-  const get = head ? new Request(request, { method: "GET" }) : request;
-  let res, body;
+  let res;
   try {
-    res = await goHandle(get, env, ctx);
-    body = await res.arrayBuffer();
+    res = await goHandle(head ? "GET" : request.method, request.url, env, ctx);
   } catch (err) {
     console.error("worker: Go handler failed:", err);
     return apiError(500, "internal error");
   }
-  const h = new Headers(res.headers);
-  common(h, { html: false });
+  common(res.headers, { html: false });
   // A 204 (OPTIONS) or 304 has no body, not even an empty one.
-  const noBody = head || res.status === 204 || res.status === 304;
-  return new Response(noBody ? null : body, { status: res.status, headers: h });
+  const noBody = head || res.body === null || res.status === 204 || res.status === 304;
+  return new Response(noBody ? null : res.body, { status: res.status, headers: res.headers });
 }
 
 export default {

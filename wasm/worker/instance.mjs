@@ -5,7 +5,10 @@
 // program starts on the first request and stays; each later request gets
 // its own env and ctx set on the runtime context that syumai's Go side
 // reads (cloudflare.GetBinding and friends), then goes to the same
-// binding.handleRequest. The Go side (serve_js.go) never ends by itself.
+// binding.serve(method, url, done) — the request as two strings, the
+// answer as (status, header lines, body bytes), not as Request/Response
+// objects: see serve_js.go for what that saves. The Go side never ends
+// by itself.
 //
 // One request at a time inside Go. Go's scheduler runs every runnable
 // goroutine whenever JavaScript calls in, so with two requests in flight
@@ -62,7 +65,7 @@ async function start(env, ctx) {
   // promise settles only at exit, handled above.
   go.run(instance, context).catch(() => {});
   await readyPromise;
-  if (typeof binding.handleRequest !== "function") throw new Error("worker: the Go program registered no handleRequest");
+  if (typeof binding.serve !== "function") throw new Error("worker: the Go program registered no binding.serve");
   return inst;
 }
 
@@ -101,18 +104,19 @@ function release(inst) {
 }
 
 /**
- * Answers request with the Go handler (syumai/workers' handleRequest) of
- * the isolate's instance, started if need be. Resolves to its Response.
+ * Answers method and url with the Go handler of the isolate's instance
+ * (serve_js.go), started if need be. Resolves to { status, headers (a
+ * Headers), body (a Uint8Array, or null for a status without one) }.
  */
-export function handle(request, env, ctx) {
-  const p = run(request, env, ctx);
+export function handle(method, url, env, ctx) {
+  const p = run(method, url, env, ctx);
   // Keep the request's context alive until Go is done with it, even if
   // the client goes away: the next request waits for this one's release.
   ctx?.waitUntil?.(p.catch(() => {}));
   return p;
 }
 
-async function run(request, env, ctx) {
+async function run(method, url, env, ctx) {
   for (let attempt = 0; attempt < 3; attempt++) {
     if (!live || live.dead) live = await start(env, ctx);
     const inst = live;
@@ -126,7 +130,7 @@ async function run(request, env, ctx) {
       inst.context.ctx = ctx;
       return await new Promise((resolve, reject) => {
         inst.current = reject;
-        inst.binding.handleRequest(request).then(resolve, reject);
+        inst.binding.serve(method, url, (status, lines, body) => resolve({ status, headers: parseHeaders(lines), body }));
       });
     } finally {
       inst.current = null;
@@ -134,6 +138,16 @@ async function run(request, env, ctx) {
     }
   }
   throw new Error("worker: no Go instance could take the request");
+}
+
+/** Headers from "Name: value\n" lines. */
+function parseHeaders(lines) {
+  const h = new Headers();
+  for (const line of lines.split("\n")) {
+    const i = line.indexOf(": ");
+    if (i > 0) h.append(line.slice(0, i), line.slice(i + 2));
+  }
+  return h;
 }
 
 /** Instances started in this isolate so far. */

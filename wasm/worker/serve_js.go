@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall/js"
 	"time"
@@ -13,47 +15,75 @@ import (
 	"github.com/syumai/workers"
 )
 
-// serve hands h to syumai/workers and keeps this Go program alive for
-// request after request.
+// serve registers h as binding.serve(method, url, done) on syumai/workers'
+// runtime context and keeps this Go program alive for request after
+// request; instance.mjs calls it, once per request, with that request's
+// env and ctx already set on the context (cloudflare.GetBinding reads
+// them there).
 //
-// syumai/workers v0.32.0 ends the program after one response: the
-// response body's reader closes its done channel when the body has been
-// read, Serve returns, and a second close would panic; its generated
-// worker.mjs therefore starts a fresh instance per request (~25 ms of CPU
-// each). Here the program never waits on that channel, and every answer's
-// body goes to JavaScript as one Uint8Array (the ResponseWriter's raw-body
-// path), so the body reader — and with it the done channel — is never
-// touched. instance.mjs keeps the instance and sets each request's env
-// and ctx on the runtime context before handing it the request.
+// Why not syumai/workers' handleRequest, which takes and returns
+// Request/Response objects: it ends the program after one answer (the
+// body reader closes a done channel; a second close panics), and it
+// carries every request across as ~30 JavaScript values (the URL, each
+// header three times, the Headers of the answer and each header appended
+// to it, the Response …). Go's syscall/js frees each value it has held
+// with a finalizer, only when its collector runs: a collection every
+// ~700 requests then ran ~25,000 finalizers, 15–45 ms of CPU inside one
+// request (docs/deploy.md). Here a request crosses as two strings and a
+// callback, its answer as a status, one string of header lines and one
+// Uint8Array: five values.
 func serve(h http.Handler) {
-	workers.ServeNonBlock(keepAlive(h))
+	binding := js.Global().Get("context").Get("binding")
+	binding.Set("serve", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) != 3 || args[2].Type() != js.TypeFunction {
+			panic("worker: binding.serve(method, url, done)")
+		}
+		method, target, done := args[0].String(), args[1].String(), args[2]
+		// The handler may wait on I/O (an ASSETS read), which a JavaScript
+		// callback must not do: answer from a goroutine.
+		go func() {
+			status, header, body := answer(h, method, target)
+			done.Invoke(status, header, body)
+		}()
+		return nil
+	}))
 	workers.Ready()
-	select {} // JavaScript calls handleRequest; the program never ends by itself
+	select {} // JavaScript calls binding.serve; the program never ends by itself
 }
-
-// rawBodyWriter is what syumai/workers' ResponseWriter offers for a body
-// that is already a JavaScript value.
-type rawBodyWriter interface{ WriteRawJSBody(body js.Value) }
 
 var (
 	started  = strconv.FormatInt(time.Now().UnixMilli(), 36)
 	requests atomic.Int64
 	uint8Arr = js.Global().Get("Uint8Array")
+
+	// bodies keeps answer buffers (*[]byte) for reuse: an answer is copied
+	// into JavaScript at once, and garbage is what makes Go's collector run.
+	bodies sync.Pool
 )
 
-// keepAlive buffers h's answer and passes its body as a Uint8Array. It
-// also turns a panic into a 500 (the instance lives on) and names the
-// instance in /api/health answers ("Lookalike-Instance: <start> <n>":
-// the e2e test checks that requests share one).
-func keepAlive(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := w.(rawBodyWriter)
-		if !ok {
-			h.ServeHTTP(w, r)
-			return
+// maxKeptBody bounds an answer buffer kept for reuse.
+const maxKeptBody = 1 << 20
+
+// answer runs h on one request. It turns a panic into a 500 (the
+// instance lives on) and names the instance in /api/health answers
+// ("Lookalike-Instance: <start> <n>": the e2e test checks that requests
+// share one). header is "Name: value\n" lines; body is a Uint8Array, or
+// null for statuses that have none.
+func answer(h http.Handler, method, target string) (status int, header string, body js.Value) {
+	n := requests.Add(1)
+	b := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+	if bp, _ := bodies.Get().(*[]byte); bp != nil {
+		b.body = (*bp)[:0]
+	}
+	defer func() {
+		if cap(b.body) <= maxKeptBody {
+			bodies.Put(&b.body)
 		}
-		n := requests.Add(1)
-		b := &bufferedResponse{header: w.Header(), status: http.StatusOK}
+	}()
+	r, err := http.NewRequest(method, target, nil)
+	if err != nil {
+		b.reset(http.StatusBadRequest, `{"error":"malformed request URL","status":400}`+"\n")
+	} else {
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
@@ -64,20 +94,31 @@ func keepAlive(h http.Handler) http.Handler {
 			h.ServeHTTP(b, r)
 		}()
 		if r.URL.Path == "/api/health" {
-			w.Header().Set("Lookalike-Instance", started+" "+strconv.FormatInt(n, 10))
+			b.header.Set("Lookalike-Instance", started+" "+strconv.FormatInt(n, 10))
 		}
-		w.WriteHeader(b.status)
-		switch b.status {
-		case http.StatusSwitchingProtocols, http.StatusNoContent, http.StatusResetContent, http.StatusNotModified:
-			return // syumai/workers sends these without a body, never reading one
+	}
+	var sb strings.Builder
+	for k, vs := range b.header {
+		for _, v := range vs {
+			if strings.ContainsAny(k, ":\r\n") || strings.ContainsAny(v, "\r\n") {
+				continue // not a header line; net/http would refuse it too
+			}
+			sb.WriteString(k)
+			sb.WriteString(": ")
+			sb.WriteString(v)
+			sb.WriteByte('\n')
 		}
-		u8 := uint8Arr.New(len(b.body))
-		js.CopyBytesToJS(u8, b.body)
-		raw.WriteRawJSBody(u8)
-	})
+	}
+	switch b.status {
+	case http.StatusSwitchingProtocols, http.StatusNoContent, http.StatusResetContent, http.StatusNotModified:
+		return b.status, sb.String(), js.Null()
+	}
+	u8 := uint8Arr.New(len(b.body))
+	js.CopyBytesToJS(u8, b.body)
+	return b.status, sb.String(), u8
 }
 
-// bufferedResponse collects an answer; its header map is the real one.
+// bufferedResponse collects an answer.
 type bufferedResponse struct {
 	header http.Header
 	status int
