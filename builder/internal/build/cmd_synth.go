@@ -29,6 +29,7 @@ import (
 	"github.com/lookalike/lookalike/builder/internal/atomicfile"
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/builder/internal/precompress"
+	"github.com/lookalike/lookalike/builder/internal/progress"
 	"github.com/lookalike/lookalike/internal/topk"
 	"github.com/lookalike/lookalike/internal/vec"
 	"github.com/lookalike/lookalike/models/catalog"
@@ -247,7 +248,7 @@ func Synth(cfg *SynthConfig) (*SynthReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.add(search.KindCodes, "bin", pq.Write(cb, encodeParallel(cb, vecs))); err != nil {
+	if _, err := w.add(search.KindCodes, "bin", pq.Write(cb, encodeParallel(cb, vecs, log))); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(log, "synth: codes, %d bytes per product, in %s\n", rep.CodeBytes, time.Since(t0).Round(time.Millisecond))
@@ -293,7 +294,7 @@ func Synth(cfg *SynthConfig) (*SynthReport, error) {
 	// real product's own stored lists (its section list for the section
 	// list, its global list for the global one) and its own family.
 	t0 = time.Now()
-	nl := synthNeighbors(vecs, dim, c, e.Neighbors)
+	nl := synthNeighbors(vecs, dim, c, e.Neighbors, log)
 	rep.Neighbours = fmt.Sprintf("exact cosine over the families of the real product's stored %d neighbours and its own (%d candidates a list)", nl.K, (nl.K+1)*c)
 	var nb strings.Builder
 	if err := vecfile.WriteNeighbors(&nb, nl); err != nil {
@@ -419,14 +420,17 @@ func sameTypeCosine(vecs []float32, dim int, labels []string, seed uint64) float
 }
 
 // encodeParallel is cb.Encode on every core (the same bytes).
-func encodeParallel(cb *pq.Codebook, vecs []float32) []byte {
+func encodeParallel(cb *pq.Codebook, vecs []float32, log io.Writer) []byte {
 	n := len(vecs) / cb.Dim
 	const chunk = 4096
 	parts := make([][]byte, (n+chunk-1)/chunk)
+	prog := progress.New(log, "synth: codes", n)
 	parallel(len(parts), func(p int) {
 		lo, hi := p*chunk, min((p+1)*chunk, n)
 		parts[p] = cb.Encode(vecs[lo*cb.Dim : hi*cb.Dim])
+		prog.Add(hi - lo)
 	})
+	prog.Finish()
 	codes := make([]byte, n*cb.M)
 	for p, part := range parts {
 		lo, hi := p*chunk, min((p+1)*chunk, n)
@@ -484,7 +488,7 @@ func synthDisplay(d *catalog.Display, c int) ([]byte, map[string]int, map[string
 }
 
 // synthNeighbors computes each synthetic product's lists.
-func synthNeighbors(vecs []float32, dim, c int, real *vecfile.Neighbors) vecfile.NeighborLists {
+func synthNeighbors(vecs []float32, dim, c int, real *vecfile.Neighbors, log io.Writer) vecfile.NeighborLists {
 	total := len(vecs) / dim
 	h := real.Header()
 	nl := vecfile.NeighborLists{K: h.K, Section: make([][]vecfile.Neighbor, total)}
@@ -515,14 +519,19 @@ func synthNeighbors(vecs []float32, dim, c int, real *vecfile.Neighbors) vecfile
 		return out
 	}
 	var pool = sync.Pool{New: func() any { return topk.New(h.K) }}
-	parallel(total, func(i int) {
+	prog := progress.New(log, "synth: neighbours", total)
+	parallel(total/c, func(f int) {
 		t := pool.Get().(*topk.List)
 		defer pool.Put(t)
-		f := i / c
-		nl.Section[i] = list(i, real.Section(f), t)
-		if nl.Global != nil {
-			nl.Global[i] = list(i, real.Global(f), t)
+		sec, glob := real.Section(f), real.Global(f)
+		for i := f * c; i < (f+1)*c; i++ {
+			nl.Section[i] = list(i, sec, t)
+			if nl.Global != nil {
+				nl.Global[i] = list(i, glob, t)
+			}
 		}
+		prog.Add(c)
 	})
+	prog.Finish()
 	return nl
 }
