@@ -111,6 +111,11 @@ const KNOWN = {
   recall_at_10_section_native_1m: 'SYNTHETIC 1M: the same within the section, natively (recall)',
   page_download_bytes_1m: 'SYNTHETIC 1M: bytes on the wire the page fetches before its first search, by static/asset-plan.js, model and engine included (target ≤ 40 MB; the copies\' display data repeats the original\'s, so the catalogue compresses far better than a real one would: docs/scale.md)',
   page_download_raw_bytes_1m: 'SYNTHETIC 1M: the same files, decoded (bytes)',
+  chromium_page_renderer_peak_mb_1m: 'SYNTHETIC 1M, Chromium: peak PSS of the renderer holding the page, engine worker and service worker (MB; target ≤ 700)',
+  chromium_renderer_peak_mb_1m: 'SYNTHETIC 1M, Chromium: peak PSS of all renderer processes (MB)',
+  chromium_peak_mb_1m: 'SYNTHETIC 1M, Chromium: peak PSS of all Chromium processes (MB)',
+  page_ready_cold_ms_1m: 'SYNTHETIC 1M, Chromium: navigation → engine ready, first visit, unthrottled loopback (ms)',
+  drop_to_results_ms_1m: 'SYNTHETIC 1M, Chromium: photo in → results shown (ms, median)',
 };
 
 // Metrics no bench writes any more: dropped from bench.json when merging
