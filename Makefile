@@ -16,7 +16,7 @@ DEMO_ADDR  ?= 127.0.0.1:8080
 WASM_EXEC  := $(CURDIR)/wasm/exec/go_js_wasm_exec
 export LOOKALIKE_SHARED := $(abspath $(SHARED))
 
-.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet tidy cross deps model demo demo-assets demo-serve bench fuzz fuzz-short clean
+.PHONY: all test test-go test-wasm test-ref test-e2e test-node vet tidy cross deps model demo demo-assets demo-serve bench bench-1m fuzz fuzz-short clean
 
 all: test
 
@@ -103,6 +103,13 @@ demo-serve: demo-assets
 
 bench: deps model
 	bash e2e/bench/run.sh
+
+## bench-1m: the SYNTHETIC million-product figures (issue #16, docs/scale.md):
+## builder synth from the 40k build (.cache/full-assets, DEMO_LIMIT=0 make
+## demo-assets with DEMO_OUT=.cache/full-assets), then the page's search and
+## download at 1M: *_1m in docs/bench.json. Slow (~10 min, ~4 GB): not in make bench or make test.
+bench-1m: deps
+	BENCH_ONLY=synth1m bash e2e/bench/run.sh
 
 clean:
 	rm -rf $(MODEL_DIR) $(DEMO_OUT) static/build .cache/site .cache/e2e-worker .cache/bench-edge wasm/worker/build/*.wasm

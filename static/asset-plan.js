@@ -29,10 +29,14 @@ export const STAGES = [
 // through it), is not slowed by files that take Go milliseconds.
 export const FIRST = new Set(['model']);
 // Not needed for the first photo search: fetched once the engine is ready
-// ("more like this" scans the codes until the neighbours arrive).
+// ("more like this" scans the codes until the neighbours arrive). Past
+// maxBytes (decoded) a later file is not fetched at all: at a million
+// products the neighbour lists are 288 MB, more than the page's whole
+// memory budget, and "more like this" keeps scanning the codes.
+export const LATER_MAX_BYTES = 64 * 1024 * 1024;
 export const LATER = [
-  { kind: 'neighbors', optional: true },
-  { kind: 'cf', optional: true },        // collaborative neighbours (build --interactions)
+  { kind: 'neighbors', optional: true, maxBytes: LATER_MAX_BYTES },
+  { kind: 'cf', optional: true, maxBytes: LATER_MAX_BYTES },        // collaborative neighbours (build --interactions)
 ];
 
 /**
@@ -52,6 +56,7 @@ export function planStages(manifest, node) {
         if (st.optional) continue;
         throw new Error(`manifest.json lists no ${st.kind} file`);
       }
+      if (st.maxBytes && parts.reduce((n, p) => n + p.size, 0) > st.maxBytes) continue;
       out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts, node) : { parts, from: 0 }) });
     }
     return out;

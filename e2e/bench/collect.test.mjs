@@ -55,3 +55,14 @@ test('collect drops retired metrics', () => {
   assert.equal(json.edge_uncached_similar_cpu_p50_ms, 3.1);
   assert.doesNotMatch(md, /edge_similar_uncached_cpu_ms/);
 });
+
+test('collect writes the synthetic 1M table with each goal met or not', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collect-test-'));
+  const p = path.join(dir, 'p.json');
+  fs.writeFileSync(p, JSON.stringify({ search_wasm_p50_ms_1m: 25, recall_at_10_1m: 0.5, command: 'benchgo codes --suffix _1m' }));
+  const { md } = collect(dir, p);
+  assert.match(md, /## A million products — SYNTHETIC/);
+  assert.match(md, /`search_wasm_p50_ms_1m` \| 25\.0 \| ≤ 30 \| met \|/);
+  assert.match(md, /`recall_at_10_1m` \| 0\.50 \| ≥ 0\.95 \| not met \|/);
+  assert.match(md, /`page_download_bytes_1m` \| not measured \| ≤ 40 MB \| not measured \|/);
+});

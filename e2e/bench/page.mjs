@@ -40,9 +40,9 @@ import { launchPersistent, waitReady } from '../lib/browser.mjs';
 import { sampleMemory, chromiumCpuMs } from '../lib/procmem.mjs';
 import { repoRoot, sharedDir } from '../lib/paths.mjs';
 
-const USAGE = 'usage: node e2e/bench/page.mjs [--assets DIR] [--queries CSV] [--full-assets DIR] [--full-only] [--runs 7] [--warmup 2]';
+const USAGE = 'usage: node e2e/bench/page.mjs [--assets DIR] [--queries CSV] [--full-assets DIR] [--full-only] [--suffix _40k] [--runs 7] [--warmup 2]';
 const { opts } = parseArgs(process.argv.slice(2),
-  { assets: '', queries: '', 'full-assets': path.join(repoRoot(), '.cache', 'full-assets'), runs: 7, warmup: 2, 'full-only': false }, USAGE);
+  { assets: '', queries: '', 'full-assets': path.join(repoRoot(), '.cache', 'full-assets'), runs: 7, warmup: 2, 'full-only': false, suffix: '_40k' }, USAGE);
 if (opts.runs < 5) fail('--runs must be at least 5');
 const log = (s) => process.stderr.write(`page bench: ${s}\n`);
 const MEMORY_NOTE = 'peaks of PSS (/proc smaps_rollup) sampled every 100 ms from the first navigation to the last search: chromium_peak_mb = all Chromium processes (browser, GPU, utility, zygotes, renderers); renderer = all renderer processes; page_renderer = the largest single renderer, the one holding the page, its engine worker and the service worker (the page\'s own memory, as Chrome\'s task manager shows it); chromium_idle_mb = the same Chromium on about:blank';
@@ -233,12 +233,14 @@ function ortServer(modelFile) {
 
 /** The *_40k figures of a page run on the full catalogue. */
 function fullMetrics(r) {
+  // --suffix _1m: the same figures on the synthetic million (docs/scale.md).
+  const x = opts.suffix;
   return {
-    chromium_page_renderer_peak_mb_40k: r.peak.pageRendererMB,
-    chromium_renderer_peak_mb_40k: r.peak.rendererMB,
-    chromium_peak_mb_40k: r.peak.totalMB,
-    page_ready_cold_ms_40k: round(r.cold, 0),
-    drop_to_results_ms_40k: round(median(r.dropMs), 0),
+    [`chromium_page_renderer_peak_mb${x}`]: r.peak.pageRendererMB,
+    [`chromium_renderer_peak_mb${x}`]: r.peak.rendererMB,
+    [`chromium_peak_mb${x}`]: r.peak.totalMB,
+    [`page_ready_cold_ms${x}`]: round(r.cold, 0),
+    [`drop_to_results_ms${x}`]: round(median(r.dropMs), 0),
   };
 }
 

@@ -94,4 +94,34 @@ fi
 if want embed; then
   piece embed_size node e2e/bench/embed_size.mjs
 fi
+if want synth1m && [ -f "$FULL_ASSETS/manifest.json" ]; then
+  # make bench-1m (not part of make bench): a SYNTHETIC million products,
+  # builder synth from the 40k build's stored vectors (docs/scale.md), then
+  # the page's search and download on it. SYNTH_1M keeps an earlier one.
+  SYNTH_1M=${SYNTH_1M:-.cache/synth-1m}
+  go build -o "$PIECES/builder" ./builder
+  go build -o "$PIECES/benchgo" ./e2e/cmd/benchgo
+  GOOS=js GOARCH=wasm go build -o "$PIECES/benchgo.wasm" ./e2e/cmd/benchgo
+  if [ ! -f "$SYNTH_1M/manifest.json" ] || [ -n "${SYNTH_REBUILD:-}" ]; then
+    rm -rf "$SYNTH_1M"
+    /usr/bin/time -v "$PIECES/builder" synth --from "$FULL_ASSETS" --out "$SYNTH_1M" --copies 24 --seed 1 2> "$PIECES/synth-1m.log"
+  fi
+  if [ -f "$PIECES/synth-1m.log" ]; then # the builder's own time and the peak RSS time -v saw
+    node -e '
+      const fs = require("fs");
+      const log = fs.readFileSync(process.argv[1], "utf8");
+      const r = JSON.parse(fs.readFileSync(process.argv[2] + "/synth-report.json"));
+      const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(log)[1]);
+      console.log(JSON.stringify({builder_synth_seconds_1m: r.seconds, builder_synth_peak_rss_mb_1m: Math.round(rss / 1024),
+        synth_items_1m: r.items, synth_sigma_1m: r.sigma_rms, synth_copy_cosine_1m: r.copy_cosine_mean, synth_same_type_cosine_1m: r.same_type_cosine_mean,
+        command: "go run ./builder synth --from .cache/full-assets --out .cache/synth-1m --copies 24 --seed 1 (peak RSS: time -v)",
+        detail: {synthetic: true, neighbours: r.neighbours, copies: r.copies_per_item}}));' \
+      "$PIECES/synth-1m.log" "$SYNTH_1M" > "$PIECES/synth_1m.json" || echo "bench synth_1m failed (see $PIECES/synth-1m.log)" >&2
+  fi
+  piece search_native_1m "$PIECES/benchgo" codes --assets "$SYNTH_1M" --queries 200 --suffix _1m --rerank 999
+  piece search_wasm_1m wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" codes --assets "$SYNTH_1M" --queries 60 --suffix _1m
+  piece sizes_1m node e2e/bench/sizes.mjs --assets "$SYNTH_1M" --suffix _1m
+  # The page in Chromium on the million: its renderer's peak memory.
+  piece page_1m node e2e/bench/page.mjs --full-only --full-assets "$SYNTH_1M" --suffix _1m
+fi
 node e2e/bench/collect.mjs "$PIECES"/*.json

@@ -5,7 +5,10 @@
 // builder's SGEMM neighbours all select with it.
 package topk
 
-import "sort"
+import (
+	"math"
+	"sort"
+)
 
 // Entry is one kept pair.
 type Entry struct {
@@ -34,6 +37,17 @@ func worse(a, b Entry) bool {
 		return a.Score < b.Score
 	}
 	return a.Item > b.Item
+}
+
+// Floor is the score an entry must reach to be kept: −Inf until k are
+// held, then the worst kept score. An entry scoring below it is not kept
+// by Push, so a caller with many entries may skip those (an entry equal
+// to it may still be, by the lower item index).
+func (t *List) Floor() float32 {
+	if len(t.h) < t.k || len(t.h) == 0 {
+		return float32(math.Inf(-1))
+	}
+	return t.h[0].Score
 }
 
 // Push offers an entry. A NaN score (from a damaged vector) is dropped.

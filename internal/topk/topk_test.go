@@ -3,6 +3,7 @@ package topk
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -16,7 +17,7 @@ func TestAgainstSort(t *testing.T) {
 		n := r.IntN(200)
 		k := r.IntN(30)
 		var all []Entry
-		l := New(k)
+		l, skip := New(k), New(k)
 		for i := 0; i < n; i++ {
 			s := float32(r.IntN(20)) / 4 // many ties
 			if r.IntN(25) == 0 {
@@ -24,6 +25,9 @@ func TestAgainstSort(t *testing.T) {
 			}
 			item := r.IntN(1000)
 			l.Push(item, s)
+			if !(s < skip.Floor()) { // what a scan may skip: Floor's promise
+				skip.Push(item, s)
+			}
 			if s == s {
 				all = append(all, Entry{item, s})
 			}
@@ -31,6 +35,9 @@ func TestAgainstSort(t *testing.T) {
 		sort.Slice(all, func(a, b int) bool { return worse(all[b], all[a]) })
 		want := all[:min(k, len(all))]
 		got := l.Sorted()
+		if g := skip.Sorted(); !slices.Equal(g, got) {
+			t.Fatalf("trial %d: skipping entries below Floor kept %v, want %v", trial, g, got)
+		}
 		if len(got) != len(want) {
 			t.Fatalf("trial %d: kept %d, want %d", trial, len(got), len(want))
 		}

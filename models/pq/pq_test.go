@@ -197,15 +197,61 @@ func BenchmarkScores40k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := Parse(Write(cb, cb.Encode(vecs)))
+	benchScores(b, cb, cb.Encode(vecs), vecs[:dim])
+}
+
+// benchScores times Scores over codes with the table of query q.
+func benchScores(b *testing.B, cb *Codebook, codes []byte, q []float32) {
+	c, err := Parse(Write(cb, codes))
 	if err != nil {
 		b.Fatal(err)
 	}
-	tab := c.Table(vecs[:dim], nil)
-	out := make([]float32, n)
+	tab := c.Table(q, nil)
+	out := make([]float32, c.Len())
 	b.ResetTimer()
 	for range b.N {
 		c.Scores(tab, out)
+	}
+}
+
+// BenchmarkScores1M: the scan at a million products, 16-byte codes
+// (random codes: the scan's cost does not depend on their values).
+func BenchmarkScores1M(b *testing.B) {
+	const n, dim, m = 1_000_000, 256, 16
+	vecs := clustered(4096, dim, 100, 5)
+	cb, err := Train(vecs, dim, TrainOptions{M: m, Seed: 1, Iters: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	codes := make([]byte, n*m)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range codes {
+		codes[i] = byte(r.Uint32())
+	}
+	benchScores(b, cb, codes, vecs[:dim])
+}
+
+// Scores sums four subspaces a pass, then the rest one at a time: every
+// score is still the float Score gives, for any M.
+func TestScoresEqualsScore(t *testing.T) {
+	const n, dim = 300, 24
+	vecs := clustered(n, dim, 10, 3)
+	for _, m := range []int{1, 3, 4, 5, 7, 8, 11} {
+		cb, err := Train(vecs, dim, TrainOptions{M: m, Seed: 4, Iters: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Parse(Write(cb, cb.Encode(vecs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := c.Table(vecs[dim:2*dim], nil)
+		sc := c.Scores(tab, nil)
+		for i := 0; i < n; i++ {
+			if s := c.Score(tab, i); s != sc[i] {
+				t.Fatalf("M=%d item %d: Score %v, Scores %v", m, i, s, sc[i])
+			}
+		}
 	}
 }
 

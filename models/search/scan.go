@@ -82,10 +82,15 @@ func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit 
 		}
 	}
 	top := topk.New(k)
+	// Most of a million scores are below the k-th best so far: skipped
+	// before the filter is asked or the heap touched (the same result).
+	floor := top.Floor()
 	for i, s := range scores {
-		if f == nil || f(i) {
-			top.Push(i, s)
+		if s < floor || (f != nil && !f(i)) {
+			continue
 		}
+		top.Push(i, s)
+		floor = top.Floor()
 	}
 	res := top.Sorted()
 	out := make([]Hit, len(res))

@@ -6,6 +6,7 @@
 //
 //	go run ./e2e/cmd/benchgo engine --model M [--runs 7] [--activations int8|fp32] [--variant mt]
 //	go run ./e2e/cmd/benchgo search --assets DIR [--queries 500]
+//	go run ./e2e/cmd/benchgo codes --assets DIR [--queries 200] [--suffix _1m]
 //	go run ./e2e/cmd/benchgo int8cos --model M --catalog CSV [--n 24] [--assets DIR]
 //
 // engine's keys are embed_<where>[_<variant>]_ms …: --variant mt for a run
@@ -48,6 +49,8 @@ func main() {
 		out, err = benchEngine(os.Args[2:])
 	case "search":
 		out, err = benchSearch(os.Args[2:])
+	case "codes":
+		out, err = benchCodes(os.Args[2:])
 	case "int8cos":
 		out, err = benchInt8Cos(os.Args[2:])
 	default:
@@ -66,6 +69,15 @@ func where() string {
 		return "wasm"
 	}
 	return "native"
+}
+
+// readManifest reads and checks DIR/manifest.json.
+func readManifest(dir string) (*catalog.Manifest, error) {
+	mb, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	return catalog.ReadManifest(mb)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -160,11 +172,7 @@ func benchSearch(args []string) (map[string]any, error) {
 	exactAll := fs.Bool("force-exact", false, "answer with the exact scan (to compare with the tree)")
 	browser := fs.Bool("browser", runtime.GOARCH == "wasm", "load the assets as the page does: index without item nodes, int8 vectors score")
 	fs.Parse(args)
-	mb, err := os.ReadFile(filepath.Join(*dir, "manifest.json"))
-	if err != nil {
-		return nil, err
-	}
-	man, err := catalog.ReadManifest(mb)
+	man, err := readManifest(*dir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lookalike/lookalike/internal/topk"
+	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/search"
+	"github.com/lookalike/lookalike/models/vecfile"
+)
+
+// benchCodes measures the search the page runs on a catalogue with codes
+// (the engine loaded as the page loads it: codes, heads, catalogue; no
+// index, no vector file) against the exact cosine scan of the stored
+// vectors, unfiltered and within the query product's own section (a
+// section tab). Keys end in --suffix (e.g. _1m).
+func benchCodes(args []string) (map[string]any, error) {
+	fs := flag.NewFlagSet("codes", flag.ExitOnError)
+	dir := fs.String("assets", "", "assets folder (manifest.json)")
+	nq := fs.Int("queries", 200, "queries")
+	k := fs.Int("k", 10, "results per query")
+	suffix := fs.String("suffix", "", "suffix of every key (e.g. _1m)")
+	rerank := fs.Int("rerank", 0, "also: recall when the codes' best R are re-ranked by exact cosine of the stored vectors (what a re-rank stage would reach; 0 = skip)")
+	fs.Parse(args)
+	man, err := readManifest(*dir)
+	if err != nil {
+		return nil, err
+	}
+	read := func(a catalog.Asset) ([]byte, error) {
+		var all []byte
+		for _, p := range a.Files() {
+			b, err := os.ReadFile(filepath.Join(*dir, p.File))
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, b...)
+		}
+		return all, nil
+	}
+	t0 := time.Now()
+	e, err := search.Open(man, func(a catalog.Asset) ([]byte, error) {
+		switch a.Kind {
+		case search.KindIndex, search.KindVectors, search.KindNeighbors, search.KindCF:
+			return nil, search.ErrNotLoaded // as the page: codes only
+		}
+		return read(a)
+	}, search.Options{SkipModel: true})
+	if err != nil {
+		return nil, err
+	}
+	if e.Codes == nil {
+		return nil, errors.New("the assets have no codes")
+	}
+	open := ms(time.Since(t0))
+	peak := peakMB()
+	va, ok := man.Asset(search.KindVectors)
+	if !ok {
+		return nil, errors.New("the assets have no vector file (needed for the exact answers)")
+	}
+	vb, err := read(va)
+	if err != nil {
+		return nil, err
+	}
+	vecs, err := vecfile.ParseVectors(vb)
+	if err != nil {
+		return nil, err
+	}
+	n := vecs.Len()
+	sections := e.Display.Sections()
+	secOf := make([]int, n)
+	for i := range secOf {
+		secOf[i] = e.Display.SectionIndex(i)
+	}
+	exact := func(v []float32, self, sec int) map[int]bool {
+		t := topk.New(*k)
+		for i := 0; i < n; i++ {
+			if i != self && (sec < 0 || secOf[i] == sec) {
+				t.Push(i, vecs.Score(v, i))
+			}
+		}
+		set := map[int]bool{}
+		for _, r := range t.Sorted() {
+			set[r.Item] = true
+		}
+		return set
+	}
+	r := rand.New(rand.NewSource(7))
+	out := map[string]any{}
+	for _, mode := range []string{"", "_section"} {
+		var times []float64
+		hits, rhits := 0, 0
+		for q := 0; q < *nq; q++ {
+			self := r.Intn(n)
+			v := vecs.Vector(self, nil)
+			sec, name := -1, ""
+			if mode != "" {
+				sec = secOf[self]
+				name = sections[sec]
+			}
+			t := time.Now()
+			got, err := e.SearchVector(v, search.Query{K: *k + 1, Section: name})
+			if err != nil {
+				return nil, err
+			}
+			times = append(times, ms(time.Since(t)))
+			want := exact(v, self, sec)
+			for _, h := range leaveOut(got, self, *k) {
+				if want[h.Index] {
+					hits++
+				}
+			}
+			if *rerank > 0 {
+				short, err := e.SearchVector(v, search.Query{K: *rerank + 1, Section: name})
+				if err != nil {
+					return nil, err
+				}
+				t := topk.New(*k)
+				for _, h := range short {
+					if h.Index != self {
+						t.Push(h.Index, vecs.Score(v, h.Index))
+					}
+				}
+				for _, r := range t.Sorted() {
+					if want[r.Item] {
+						rhits++
+					}
+				}
+			}
+		}
+		w := where()
+		out["search_"+w+mode+"_p50_ms"+*suffix] = quantile(times, 0.5)
+		out["search_"+w+mode+"_p99_ms"+*suffix] = quantile(times, 0.99)
+		key := "recall_at_10" + mode
+		if w == "native" {
+			key += "_native"
+		}
+		out[key+*suffix] = float64(hits) / float64(*nq**k)
+		if *rerank > 0 {
+			out[fmt.Sprintf("%s_rerank%d%s", key, *rerank, *suffix)] = float64(rhits) / float64(*nq**k)
+		}
+	}
+	w := where()
+	out["search_"+w+"_open_ms"+*suffix] = open
+	out["search_"+w+"_peak_mb"+*suffix] = peak
+	out["search_items"+*suffix] = n
+	out["search_codes"+*suffix] = fmt.Sprintf("%d bytes per product (models/pq), scanned exhaustively, as the page loads them (no index, no vectors)", e.Codes.M)
+	out["search_queries"+*suffix] = "stored vectors of random products, the product itself left out; _section: within the product's own section; truth: exact cosine over the stored vectors"
+	return out, nil
+}
