@@ -17,7 +17,7 @@ test('with codes the page fetches neither the index nor the vectors; later files
   const base = [asset('projection', 1e6), asset('model', 15e6), asset('codes', 16e6), asset('heads', 4e6),
     asset('index', 50e6, 2), asset('vectors', 20e6), asset('catalog', 99e6, 4)];
   const small = planStages({ item_count: 40142, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', 11e6)] }, { base: 12, perDim: 4 });
-  assert.deepEqual(small.stages.map((s) => s.kind), ['projection', 'model', 'codes', 'heads', 'catalog']);
+  assert.deepEqual(small.stages.map((s) => s.kind), ['model', 'projection', 'codes', 'heads', 'catalog']);
   assert.deepEqual(small.later.map((s) => s.kind), ['neighbors']);
   const big = planStages({ item_count: 1003550, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', LATER_MAX_BYTES + 1, 3)] }, { base: 12, perDim: 4 });
   assert.deepEqual(big.later, [], 'the 1M neighbour lists (288 MB) are not fetched: "more like this" scans the codes');
