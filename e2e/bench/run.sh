@@ -75,6 +75,9 @@ if want search && [ -f "$FULL_ASSETS/manifest.json" ]; then
   GOOS=js GOARCH=wasm go build -o "$PIECES/benchgo.wasm" ./e2e/cmd/benchgo
   piece search_native "$PIECES/benchgo" search --assets "$FULL_ASSETS" --queries 500
   piece search_wasm wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" search --assets "$FULL_ASSETS" --queries 300
+  # What the page itself runs at 40k: the codes scanned, no index or vectors.
+  piece search_codes_native "$PIECES/benchgo" codes --assets "$FULL_ASSETS" --queries 300 --suffix _40k --rerank 999
+  piece search_codes_wasm wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" codes --assets "$FULL_ASSETS" --queries 100 --suffix _40k
 fi
 if want sizes && [ -f "$FULL_ASSETS/manifest.json" ]; then
   # What the page downloads before its first search, by its own plan
