@@ -3,7 +3,8 @@
 // catalogue label column), then L2-normalise. The builder learns it
 // (learn.go, native only); the browser engine applies the very same bytes.
 //
-// File format (little-endian): magic "LKPJ", uint32 version (1 or 2),
+// File format (little-endian; docs/formats.md has versions 3 and 4, the
+// int8 and 4-bit rows the builder writes): magic "LKPJ", uint32 version (1 or 2),
 // uint32 in, uint32 out, uint32 kind length + kind (e.g. "pca",
 // "lda+pca"); version 2 then has uint32 block count, (uint32 out, float32
 // weight) per block, uint32 has-bias; then in float32 means, out×in float32

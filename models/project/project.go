@@ -28,7 +28,14 @@ type Projection struct {
 	// the file stores it in a quarter of the bytes, and Apply gives the
 	// same numbers before and after a round trip.
 	Int8 bool
+	// Int4 says W holds 4-bit levels (−7…7) times a scale per group of
+	// Group4 inputs of a row (QuantizeRows4): an eighth of the float32
+	// size.
+	Int4 bool
 }
+
+// Group4 is how many consecutive inputs of a row share one 4-bit scale.
+const Group4 = 128
 
 // QuantizeRows rounds each row of W to 127 levels of its largest
 // magnitude, in place, so the projection the builder applies to the
@@ -43,6 +50,37 @@ func (p *Projection) QuantizeRows() {
 		}
 	}
 	p.Int8 = true
+}
+
+// QuantizeRows4 rounds W to 15 levels (−7…7) per group of Group4 inputs
+// of each row, in place, as the file of version 4 stores it.
+func (p *Projection) QuantizeRows4() {
+	for o := 0; o < p.Out; o++ {
+		row := p.W[o*p.In : (o+1)*p.In]
+		for g := 0; g < p.In; g += Group4 {
+			grp := row[g:min(g+Group4, p.In)]
+			s := groupScale4(grp)
+			for i, w := range grp {
+				grp[i] = float32(roundLevel4(w, s)) * s
+			}
+		}
+	}
+	p.Int8, p.Int4 = false, true
+}
+
+func groupScale4(grp []float32) float32 {
+	m := float32(0)
+	for _, w := range grp {
+		m = max(m, float32(math.Abs(float64(w))))
+	}
+	if m == 0 {
+		return 1
+	}
+	return m / 7
+}
+
+func roundLevel4(w, s float32) int8 {
+	return int8(max(-7, min(7, math.Round(float64(w/s)))))
 }
 
 func rowScale(row []float32) float32 {
@@ -99,6 +137,7 @@ const (
 	version  = 1
 	version2 = 2 // with blocks and bias
 	version3 = 3 // as 2, W stored int8 per row with a float32 scale per row
+	version4 = 4 // as 2, W stored 4-bit per group of Group4 inputs with a float32 scale each
 )
 
 // maxDim bounds header dimensions so a corrupt file cannot ask for gigabytes.
@@ -173,6 +212,9 @@ func (p *Projection) MarshalBinary() ([]byte, error) {
 	if p.Int8 {
 		v = version3
 	}
+	if p.Int4 {
+		v = version4
+	}
 	b := make([]byte, 0, 32+len(p.Kind)+8*len(p.Blocks)+4*(len(p.Mean)+len(p.W)+len(p.Bias)))
 	b = append(b, magic[:]...)
 	b = binary.LittleEndian.AppendUint32(b, v)
@@ -204,6 +246,28 @@ func (p *Projection) MarshalBinary() ([]byte, error) {
 		for i, x := range p.W {
 			b = append(b, byte(roundLevel(x, scales[i/p.In])))
 		}
+	} else if v == version4 {
+		groups := groupsPerRow(p.In)
+		scales := make([]float32, p.Out*groups)
+		for o := 0; o < p.Out; o++ {
+			for g := 0; g < groups; g++ {
+				scales[o*groups+g] = groupScale4(p.W[o*p.In+g*Group4 : o*p.In+min((g+1)*Group4, p.In)])
+				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(scales[o*groups+g]))
+			}
+		}
+		// Two levels a byte, the lower input in the low nibble; a row
+		// of odd length ends with a half-used byte.
+		for o := 0; o < p.Out; o++ {
+			row := p.W[o*p.In : (o+1)*p.In]
+			for i := 0; i < p.In; i += 2 {
+				lo := roundLevel4(row[i], scales[o*groups+i/Group4])
+				hi := int8(0)
+				if i+1 < p.In {
+					hi = roundLevel4(row[i+1], scales[o*groups+(i+1)/Group4])
+				}
+				b = append(b, byte(lo)&0x0f|byte(hi)<<4)
+			}
+		}
 	} else {
 		for _, x := range p.W {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
@@ -221,8 +285,8 @@ func Decode(b []byte) (*Projection, error) {
 		return nil, errors.New("project: not a projection file (bad magic)")
 	}
 	v := binary.LittleEndian.Uint32(b[4:])
-	if v != version && v != version2 && v != version3 {
-		return nil, fmt.Errorf("project: format version %d, this build reads %d to %d: rebuild the assets with the same builder version", v, version, version3)
+	if v != version && v != version2 && v != version3 && v != version4 {
+		return nil, fmt.Errorf("project: format version %d, this build reads %d to %d: rebuild the assets with the same builder version", v, version, version4)
 	}
 	in := binary.LittleEndian.Uint32(b[8:])
 	out := binary.LittleEndian.Uint32(b[12:])
@@ -267,6 +331,30 @@ func Decode(b []byte) (*Projection, error) {
 			return nil, errors.New("project: bad bias flag")
 		}
 	}
+	if v == version4 {
+		groups := groupsPerRow(p.In)
+		rowBytes := (p.In + 1) / 2
+		need := 4*(p.In+p.Out*groups+int(hasBias)*p.Out) + rowBytes*p.Out
+		if len(rest) != need {
+			return nil, fmt.Errorf("project: %d data bytes, want %d for %d×%d 4-bit", len(rest), need, p.Out, p.In)
+		}
+		p.Mean = f32le(rest, p.In)
+		scales := f32le(rest[4*p.In:], p.Out*groups)
+		q := rest[4*(p.In+p.Out*groups):]
+		p.W = make([]float32, p.In*p.Out)
+		for o := 0; o < p.Out; o++ {
+			row, src := p.W[o*p.In:(o+1)*p.In], q[o*rowBytes:(o+1)*rowBytes]
+			for i := range row {
+				nib := src[i/2] >> (4 * uint(i&1)) & 0x0f
+				row[i] = float32(int8(nib<<4)>>4) * scales[o*groups+i/Group4]
+			}
+		}
+		if hasBias == 1 {
+			p.Bias = f32le(q[rowBytes*p.Out:], p.Out)
+		}
+		p.Int4 = true
+		return p, nil
+	}
 	if v == version3 {
 		need := 4*(p.In+p.Out+int(hasBias)*p.Out) + p.In*p.Out
 		if len(rest) != need {
@@ -305,4 +393,16 @@ func Decode(b []byte) (*Projection, error) {
 		p.Bias = f[p.In+p.In*p.Out:]
 	}
 	return p, nil
+}
+
+// groupsPerRow is the number of 4-bit scales of a row of in inputs.
+func groupsPerRow(in int) int { return (in + Group4 - 1) / Group4 }
+
+// f32le reads n little-endian float32s.
+func f32le(b []byte, n int) []float32 {
+	f := make([]float32, n)
+	for i := range f {
+		f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return f
 }

@@ -157,3 +157,68 @@ func TestInt8RoundTrip(t *testing.T) {
 		t.Fatal("truncated int8 projection accepted")
 	}
 }
+
+// The 4-bit form (version 4): each weight within half a step of its
+// group's scale, the file an eighth of float32, the round trip exact, odd
+// row lengths and a ragged last group included.
+func TestInt4RoundTrip(t *testing.T) {
+	for _, in := range []int{256, 301} {
+		const out = 24
+		p := &Projection{Kind: "lda+pca", In: in, Out: out, Mean: make([]float32, in), W: make([]float32, in*out),
+			Blocks: []Block{{16, 0.6}, {8, 0.4}}, Bias: make([]float32, out)}
+		for i := range p.W {
+			p.W[i] = float32(math.Sin(float64(i)*0.37)) * float32(1+i%7)
+		}
+		for i := range p.Mean {
+			p.Mean[i] = float32(i) / 10
+		}
+		p.Bias[3] = -0.5
+		orig := append([]float32(nil), p.W...)
+		fb, _ := p.MarshalBinary()
+		p.QuantizeRows4()
+		for o := 0; o < out; o++ {
+			for i := 0; i < in; i++ {
+				g0 := (i / Group4) * Group4
+				m := 0.0
+				for _, w := range orig[o*in+g0 : o*in+min(g0+Group4, in)] {
+					m = math.Max(m, math.Abs(float64(w)))
+				}
+				if d := math.Abs(float64(p.W[o*in+i] - orig[o*in+i])); d > m/7/2+1e-6 {
+					t.Fatalf("in %d: weight (%d,%d) moved by %v, more than half a step of %v", in, o, i, d, m/7)
+				}
+			}
+		}
+		b, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b)*5 > len(fb) { // W an eighth; the means and scales stay float32
+			t.Fatalf("4-bit file %d bytes, float32 %d: want under a fifth", len(b), len(fb))
+		}
+		q, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range p.W {
+			if q.W[i] != p.W[i] {
+				t.Fatalf("in %d: weight %d: %v after the round trip, %v before", in, i, q.W[i], p.W[i])
+			}
+		}
+		if !q.Int4 || q.Int8 || q.Bias[3] != -0.5 || len(q.Blocks) != 2 || q.Mean[7] != p.Mean[7] {
+			t.Fatalf("round trip lost fields: %+v", q.Blocks)
+		}
+		x := make([]float32, in)
+		for i := range x {
+			x[i] = float32(math.Cos(float64(i)))
+		}
+		a, c := p.Apply(x, nil), q.Apply(x, nil)
+		for i := range a {
+			if a[i] != c[i] {
+				t.Fatalf("Apply differs after the round trip at %d: %v vs %v", i, a[i], c[i])
+			}
+		}
+		if _, err := Decode(b[:len(b)-1]); err == nil {
+			t.Fatal("truncated 4-bit projection accepted")
+		}
+	}
+}

@@ -81,6 +81,9 @@ type BuildConfig struct {
 	images        *imageFiles
 	// CodeBytes is the product-quantisation code size (0 = default).
 	CodeBytes int
+	// ProjectionBits is how the projection's weights are stored: 8 (int8
+	// per row) or 4 (per group of project.Group4 inputs).
+	ProjectionBits int
 	// Heads lists the label columns to learn heads from ("" = auto,
 	// "none" = no heads); HeadWeights their blend weights.
 	Heads       string
@@ -132,6 +135,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", DefaultMaxImageBytes, "largest image file read; bigger ones are bad rows")
 	fs.IntVar(&cfg.MaxFieldBytes, "max-field-bytes", catalog.DefaultMaxFieldBytes, "longest catalogue value (title, url, attribute); longer ones make the row bad")
 	fs.IntVar(&cfg.MaxRowBytes, "max-row-bytes", catalog.DefaultMaxRowBytes, "longest catalogue row (CSV record or JSON line); longer ones are bad rows, never held in memory")
+	fs.IntVar(&cfg.ProjectionBits, "projection-bits", defaultProjectionBits, "bits per weight of the projection the page downloads: 8 or 4 (docs/quality.md)")
 	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
 	fs.IntVar(&cfg.Augment, "augment", defaultAugment, "products that also teach the heads through a shopper-like variant (busy scene, crop, dim light, heavy JPEG); -1 = none")
@@ -519,9 +523,17 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		return err
 	}
 	if proj != nil {
-		// int8 rows: a quarter of the download, and the catalogue is
-		// projected with exactly what the page gets.
-		proj.QuantizeRows()
+		// int8 rows or 4-bit groups: a quarter or an eighth of the
+		// download, and the catalogue is projected with exactly what the
+		// page gets.
+		switch cfg.ProjectionBits {
+		case 4:
+			proj.QuantizeRows4()
+		case 8:
+			proj.QuantizeRows()
+		default:
+			return fmt.Errorf("--projection-bits %d: want 8 or 4", cfg.ProjectionBits)
+		}
 	}
 	emb.SetProjection(proj)
 	dim := proj.OutDim(featDim)

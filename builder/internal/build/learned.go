@@ -31,9 +31,15 @@ import (
 // product-quantisation codes of the item vectors (models/pq) and the
 // softmax heads learned from the catalogue's label columns (models/heads).
 
+// defaultProjectionBits: 4-bit groups (docs/quality.md: within the noise of
+// the held-out evaluation, 0.3–0.4 MB less on a first visit).
+const defaultProjectionBits = 4
+
 // defaultCodeBytes is the code size per product: 32 bytes (K=256
-// centroids per subspace) keep recall@10 against the exact float search
-// above 0.95 at 40k products (docs/bench.md) for 1.3 MB at 40k.
+// centroids per subspace), 1.4 MB at 40k. The page's scan of them alone
+// finds 0.50 of the exact float search's top 10 at 40k (docs/bench.md
+// recall_at_10_40k; the held-out type and colour precision, measured
+// through the same scan, is in docs/quality.md).
 const defaultCodeBytes = 32
 
 // addCodes trains the codebook on the catalogue's vectors and writes the
