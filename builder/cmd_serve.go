@@ -134,16 +134,10 @@ type packedKey struct {
 // siblings written by the builder, or are not text).
 const maxPackedSize = 4 << 20
 
-// packable: the text types a host compresses on the fly.
+// packable: the text types a host compresses on the fly
+// (headers.Compressible), big enough to be worth it.
 func packable(name string, size int64) bool {
-	if size < precompress.MinSize || size > maxPackedSize {
-		return false
-	}
-	switch path.Ext(name) {
-	case ".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".webmanifest":
-		return true
-	}
-	return false
+	return headers.Compressible(name) && size >= precompress.MinSize && size <= maxPackedSize
 }
 
 // get returns the compressed forms of f (read from its start), computing
@@ -241,7 +235,7 @@ func (s *serveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if len(have) > 0 {
+	if len(have) > 0 || headers.Compressible(name) {
 		h.Add(headers.Vary.Name, headers.Vary.Value)
 	}
 	if e, ok := headers.Negotiate(r.Header.Get("Accept-Encoding"), func(e headers.Encoding) bool {

@@ -1,6 +1,7 @@
 package headers
 
 import (
+	"path"
 	"strconv"
 	"strings"
 )
@@ -85,5 +86,22 @@ func SiblingOf(name string) (string, Encoding, bool) {
 	return "", Encoding{}, false
 }
 
-// Vary is set on every answer for a file that has a sibling.
+// Vary is set on every answer for a file that has a sibling, and for
+// every Compressible one (which a host or CDN compresses on the fly).
 var Vary = Field{"Vary", "Accept-Encoding"}
+
+// compressibleExts are the text types hosts compress on the fly
+// (`builder serve` for files of at least 1 KB without siblings; Cloudflare
+// on the way out).
+var compressibleExts = []string{".html", ".js", ".mjs", ".css", ".json", ".svg", ".txt", ".webmanifest"}
+
+// Compressible reports whether name is of a type hosts compress on the fly.
+func Compressible(name string) bool {
+	ext := strings.ToLower(path.Ext(name))
+	for _, e := range compressibleExts {
+		if ext == e {
+			return true
+		}
+	}
+	return false
+}

@@ -25,6 +25,7 @@ type Policy struct {
 	ServiceWorker string            `json:"serviceWorker"` // base name that gets Service-Worker-Allowed: /
 	Encodings     [][2]string       `json:"encodings"`     // [name, suffix], preferred first
 	Vary          string            `json:"vary"`
+	Compressible  []string          `json:"compressible"` // extensions that always get Vary (compressed on the fly)
 }
 
 func pairs(fields []Field) [][2]string {
@@ -41,7 +42,7 @@ func Data() Policy {
 		Common: pairs(common), Page: pairs(pageFields), Shared: pairs(sharedFields), Preflight: pairs(Preflight()),
 		ContentTypes: ContentTypes(), DefaultType: DefaultType, PageType: contentTypes[".html"],
 		HashedPattern: HashedPattern, Immutable: Immutable, Revalidate: Revalidate,
-		ServiceWorker: ServiceWorker, Vary: Vary.Value,
+		ServiceWorker: ServiceWorker, Vary: Vary.Value, Compressible: append([]string(nil), compressibleExts...),
 	}
 	for _, e := range Encodings {
 		p.Encodings = append(p.Encodings, [2]string{e.Name, e.Suffix})

@@ -156,7 +156,8 @@ async function serveAsset(request, env, url) {
   const html = isPage(path) || (h.get("Content-Type") || "").startsWith("text/html");
   if (res.status === 200 || res.status === 206 || res.status === 304) fileHeaders(h, path, html);
   else common(h, { html });
-  if (offered.length) h.set("Vary", policy.vary);
+  // Text the runtime compresses on the way out varies by encoding too.
+  if (offered.length || compressible(path)) h.set("Vary", policy.vary);
   if (sibling && res.status === 200) {
     // The sibling's bytes as they are, under the file's own type: workerd
     // must not encode them again.
@@ -165,6 +166,12 @@ async function serveAsset(request, env, url) {
   }
   h.delete("Content-Encoding");
   return new Response(res.status === 304 ? null : res.body, { status: res.status, headers: h });
+}
+
+/** Of a type hosts compress on the fly (internal/headers Compressible). */
+function compressible(path) {
+  const dot = path.lastIndexOf(".");
+  return dot > path.lastIndexOf("/") && (policy.compressible || []).includes(path.slice(dot).toLowerCase());
 }
 
 function apiError(status, message) {
