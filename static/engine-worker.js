@@ -130,9 +130,9 @@ async function init(base) {
     post({ type: 'progress', stage, loaded: n, overallLoaded, overallTotal, bytesPerSecond: Math.round(rate), secondsLeft });
   };
 
-  // 1. The engine, the projection and the model download now; the rest
-  // (codes, heads, catalogue: asset-plan.js FIRST) once the model's bytes
-  // are in. On a slow link they would otherwise share it with the model and
+  // 1. The engine and the model (asset-plan.js FIRST) download now; the
+  // rest (projection, codes, heads, catalogue) once the model's bytes are
+  // in. On a slow link they would otherwise share it with the model and
   // delay its end, and the model is what Go spends longest on: this way Go
   // decodes it while the rest arrives.
   const buildBase = new URL('build/', here);
@@ -142,7 +142,7 @@ async function init(base) {
   const first = stages.map((st) => FIRST.has(st.kind));
   // Bytes of FIRST still to come; the rest starts when they are all read
   // (before their sha256 is checked and before Go decodes them).
-  const firstLeft = new Map(stages.flatMap((st, i) => (first[i] ? st.parts.map((p) => [new URL(p.file, assetsBase).href, p.size || 1]) : [])));
+  const firstLeft = new Set(stages.flatMap((st, i) => (first[i] ? st.parts.map((p) => new URL(p.file, assetsBase).href) : [])));
   let startRest;
   const restStarted = new Promise((r) => { startRest = r; });
   // Resolves once every request of the rest has been handed to the network
@@ -441,10 +441,17 @@ async function early(m) {
   const settled = initPromise.then(() => false, () => false);
   if (!(await Promise.race([modelLoaded.then(() => true), settled])) || readyInfo || !engine?.prepare) return;
   try {
-    const bytes = await toBytes(m.image);
-    const crop = m.crop ? JSON.stringify({ x: m.crop.x | 0, y: m.crop.y | 0, w: m.crop.w | 0, h: m.crop.h | 0 }) : '';
+    const { bytes, crop } = await searchInput(m);
     engine.prepare(bytes, crop);
   } catch { /* the search reports it */ }
+}
+
+/** A search request's photo bytes and crop JSON for Go, read once per request. */
+function searchInput(m) {
+  m.input ??= toBytes(m.image).then((bytes) => ({
+    bytes, crop: m.crop ? JSON.stringify({ x: m.crop.x | 0, y: m.crop.y | 0, w: m.crop.w | 0, h: m.crop.h | 0 }) : '',
+  }));
+  return m.input;
 }
 
 // Requests run one at a time, in order; Go is single-threaded anyway.
@@ -477,8 +484,7 @@ async function run(m) {
       return;
     }
     if (m.type === 'search') {
-      const bytes = await toBytes(m.image);
-      const crop = m.crop ? JSON.stringify({ x: m.crop.x | 0, y: m.crop.y | 0, w: m.crop.w | 0, h: m.crop.h | 0 }) : '';
+      const { bytes, crop } = await searchInput(m);
       out = parseGo(engine.search(bytes, crop, k, section, filters, personal), 'search');
     } else {
       out = parseGo(engine.similar(String(m.productId), k, section, filters, personal), 'similar');

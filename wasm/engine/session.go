@@ -340,23 +340,33 @@ func (s *session) prepare(img []byte, crop *rect) {
 	if s.prepPhoto != nil && key == s.prepKey {
 		return
 	}
+	ph, ms, err := embedPhoto(s.emb, img, crop)
+	if err != nil {
+		return
+	}
+	s.prepKey, s.prepPhoto, s.prepMs = key, ph, ms
+}
+
+// embedPhoto decodes a photo and embeds it, timing both ("decode",
+// "embed"): a photo the shopper cropped is searched as cropped; otherwise
+// the engine finds the product in it first.
+func embedPhoto(emb *embed.Embedder, img []byte, crop *rect) (*embed.Photo, map[string]float64, error) {
 	t0 := time.Now()
 	var r *image.Rectangle
 	if crop != nil {
 		rr := image.Rect(crop.X, crop.Y, crop.X+crop.W, crop.Y+crop.H)
 		r = &rr
 	}
-	pic, err := s.emb.Decode(img, r)
+	pic, err := emb.Decode(img, r)
 	if err != nil {
-		return
+		return nil, nil, err
 	}
 	t1 := time.Now()
-	ph, err := s.emb.EmbedPhoto(pic, crop == nil)
+	ph, err := emb.EmbedPhoto(pic, crop == nil)
 	if err != nil {
-		return
+		return nil, nil, coded("internal", "engine: embedding: %v", err)
 	}
-	s.prepKey, s.prepPhoto = key, ph
-	s.prepMs = map[string]float64{"decode": millis(t1.Sub(t0)), "embed": millis(time.Since(t1))}
+	return ph, map[string]float64{"decode": millis(t1.Sub(t0)), "embed": millis(time.Since(t1))}, nil
 }
 
 // search embeds a photo (or reuses the last photo's embedding) and
@@ -382,28 +392,13 @@ func (s *session) search(img []byte, crop *rect, k int, section string, filters 
 	}
 	s.prepPhoto, s.prepMs = nil, nil
 	if ph == nil || key != s.lastKey {
-		t0 := time.Now()
-		var r *image.Rectangle
-		if crop != nil {
-			rr := image.Rect(crop.X, crop.Y, crop.X+crop.W, crop.Y+crop.H)
-			r = &rr
-		}
 		emb := s.eng.Embedder
 		if emb == nil {
 			return nil, coded("corrupt", "engine: no model loaded")
 		}
-		pic, err := emb.Decode(img, r)
-		if err != nil {
+		if ph, ms, err = embedPhoto(emb, img, crop); err != nil {
 			return nil, err
 		}
-		t1 := time.Now()
-		// A photo the shopper cropped is searched as cropped; otherwise the
-		// engine finds the product in it first.
-		if ph, err = s.eng.EmbedPhoto(pic, crop == nil); err != nil {
-			return nil, coded("internal", "engine: embedding: %v", err)
-		}
-		ms["decode"] = millis(t1.Sub(t0))
-		ms["embed"] = millis(time.Since(t1))
 		s.lastKey, s.lastPhoto, s.lastHeads = key, ph, s.eng.Predict(ph)
 	}
 	q.Heads = s.lastHeads
