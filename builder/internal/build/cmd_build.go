@@ -224,6 +224,9 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	if cfg.LDAWeight < 0 || cfg.LDAWeight > 1 {
 		return nil, fmt.Errorf("--lda-weight %v: want 0..1", cfg.LDAWeight)
 	}
+	if cfg.ProjectionBits != 8 && cfg.ProjectionBits != 4 {
+		return nil, fmt.Errorf("--projection-bits %d: want 8 or 4", cfg.ProjectionBits)
+	}
 	if cfg.Projection == "pca" && cfg.Dim == 0 {
 		cfg.Dim = defaultDim
 	}
@@ -526,13 +529,10 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		// int8 rows or 4-bit groups: a quarter or an eighth of the
 		// download, and the catalogue is projected with exactly what the
 		// page gets.
-		switch cfg.ProjectionBits {
-		case 4:
+		if cfg.ProjectionBits == 4 {
 			proj.QuantizeRows4()
-		case 8:
+		} else {
 			proj.QuantizeRows()
-		default:
-			return fmt.Errorf("--projection-bits %d: want 8 or 4", cfg.ProjectionBits)
 		}
 	}
 	emb.SetProjection(proj)
