@@ -2,6 +2,7 @@ package headers
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -97,11 +98,5 @@ var compressibleExts = []string{".html", ".js", ".mjs", ".css", ".json", ".svg",
 
 // Compressible reports whether name is of a type hosts compress on the fly.
 func Compressible(name string) bool {
-	ext := strings.ToLower(path.Ext(name))
-	for _, e := range compressibleExts {
-		if ext == e {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(compressibleExts, strings.ToLower(path.Ext(name)))
 }

@@ -68,34 +68,31 @@ func (p *Projection) QuantizeRows4() {
 	p.Int8, p.Int4 = false, true
 }
 
-func groupScale4(grp []float32) float32 {
+// groupScale4 is the scale that puts a group's largest |w| at level 7.
+func groupScale4(grp []float32) float32 { return absMaxScale(grp, 7) }
+
+func roundLevel4(w, s float32) int8 { return roundClamp(w, s, 7) }
+
+// rowScale is the scale that puts a row's largest |w| at level 127.
+func rowScale(row []float32) float32 { return absMaxScale(row, 127) }
+
+func roundLevel(w, s float32) int8 { return roundClamp(w, s, 127) }
+
+// absMaxScale is max|w| / levels (1 for an all-zero slice).
+func absMaxScale(ws []float32, levels float32) float32 {
 	m := float32(0)
-	for _, w := range grp {
+	for _, w := range ws {
 		m = max(m, float32(math.Abs(float64(w))))
 	}
 	if m == 0 {
 		return 1
 	}
-	return m / 7
+	return m / levels
 }
 
-func roundLevel4(w, s float32) int8 {
-	return int8(max(-7, min(7, math.Round(float64(w/s)))))
-}
-
-func rowScale(row []float32) float32 {
-	m := float32(0)
-	for _, w := range row {
-		m = max(m, float32(math.Abs(float64(w))))
-	}
-	if m == 0 {
-		return 1
-	}
-	return m / 127
-}
-
-func roundLevel(w, s float32) int8 {
-	return int8(max(-127, min(127, math.Round(float64(w/s)))))
+// roundClamp is w/s rounded to the nearest level within ±levels.
+func roundClamp(w, s float32, levels float64) int8 {
+	return int8(max(-levels, min(levels, math.Round(float64(w/s)))))
 }
 
 // Block is one normalised part of a blended projection.
