@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/internal/tinymodel"
+	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/project"
 )
 

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lookalike/lookalike/internal/tinymodel"
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
-	"github.com/lookalike/lookalike/internal/tinymodel"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
 
