@@ -88,6 +88,7 @@ function startWorker() {
   worker?.close();
   state.ready = false;
   state.fatal = null;
+  state.laterSent = false;
   state.inflight = 0;
   setBodyState('loading');
   setLoadStatus('loading', 'Starting the search engine…', 0);
@@ -143,7 +144,25 @@ function onReady(m) {
   // A link to "more like this" (#similar=<id>) opens straight away.
   const id = similarFromHash();
   if (id && !state.query) runSimilar(id, { push: false });
+  if (!state.inflight) allowLater();
   flush();
+}
+
+// The engine's background downloads (asset-plan.js LATER: the vector file
+// that makes later searches exact, the similar-product lists) wait until
+// the first results' thumbnails are in, so that on a slow link those come
+// first; with nothing to show they start at once.
+function allowLater() {
+  if (state.laterSent || !worker) return;
+  state.laterSent = true;
+  worker.later();
+}
+
+function allowLaterAfterThumbs() {
+  if (state.laterSent) return;
+  const waiting = [...el.results.querySelectorAll('img')].slice(0, 12).filter((img) => !img.complete)
+    .map((img) => new Promise((r) => { img.addEventListener('load', r, { once: true }); img.addEventListener('error', r, { once: true }); }));
+  Promise.race([Promise.all(waiting), new Promise((r) => setTimeout(r, 4000))]).then(allowLater);
 }
 
 function engineFailed(err) {
@@ -312,6 +331,7 @@ function onResults(m) {
   el.results.dataset.personal = String(state.sentPersonal);
   renderQueryCard();
   renderResults(results);
+  allowLaterAfterThumbs();
   const where = [state.section, state.colour].filter(Boolean).join(', ');
   const n = results.length;
   const close = results.filter((r) => r.close !== false).length;

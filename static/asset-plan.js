@@ -34,7 +34,12 @@ export const FIRST = new Set(['model']);
 // products the neighbour lists are 288 MB, more than the page's whole
 // memory budget, and "more like this" keeps scanning the codes.
 export const LATER_MAX_BYTES = 64 * 1024 * 1024;
+// With codes, the vector file comes first: from then on every search
+// re-scores the codes' best RerankPool (models/search) exactly (recall of
+// the exact top 10: 0.5 → 0.99 at 40k). Not fetched under Data Saver
+// (saveData: true) — the codes alone answer as the first search did.
 export const LATER = [
+  { kind: 'vectors', optional: true, onlyWithCodes: true, maxBytes: LATER_MAX_BYTES, skipOnSaveData: true },
   { kind: 'neighbors', optional: true, maxBytes: LATER_MAX_BYTES },
   { kind: 'cf', optional: true, maxBytes: LATER_MAX_BYTES },        // collaborative neighbours (build --interactions)
 ];
@@ -42,16 +47,19 @@ export const LATER = [
 /**
  * The plan for a manifest: {stages, later}, each a list of {kind, parts:
  * [{file, sha256, size}], from} in order. node is the index's node layout
- * (INDEX_NODE in lookalike/gen_formats.js, from Go). Throws an Error naming
+ * (INDEX_NODE in lookalike/gen_formats.js, from Go); saveData: the
+ * browser asks for less data (navigator.connection.saveData). Throws an Error naming
  * what is wrong with the manifest.
  */
-export function planStages(manifest, node) {
+export function planStages(manifest, node, { saveData = false } = {}) {
   const files = assetFiles(manifest);
   const plan = (list) => {
     const out = [];
     for (const st of list) {
       const parts = files[st.kind];
       if (st.unlessCodes && files.codes) continue;
+      if (st.onlyWithCodes && !files.codes) continue;
+      if (st.skipOnSaveData && saveData) continue;
       if (!parts) {
         if (st.optional) continue;
         throw new Error(`manifest.json lists no ${st.kind} file`);

@@ -50,6 +50,9 @@ self.onmessage = (e) => {
         initPromise.catch(() => {});
       }
       break;
+    case 'later':
+      startLater();
+      break;
     case 'search':
     case 'similar':
     case 'vector':
@@ -102,7 +105,7 @@ async function init(base) {
   const [{ INDEX_NODE }, { planStages, FIRST }] = await Promise.all([formats, assetPlan]);
   let stages, later;
   try {
-    ({ stages, later } = planStages(manifest, INDEX_NODE));
+    ({ stages, later } = planStages(manifest, INDEX_NODE, { saveData: !!self.navigator?.connection?.saveData }));
   } catch (err) {
     throw new EngineError('corrupt', err.message);
   }
@@ -192,18 +195,39 @@ async function init(base) {
   readyInfo = parseGo(engine.ready(), 'ready');
   post({ type: 'ready', ...readyInfo, seconds: Math.round(performance.now() - started) / 1000 });
   const keep = [engineURL, ...[...stages, ...later].flatMap((s) => s.parts.map((p) => new URL(p.file, assetsBase).href))];
-  // 3. What the first search does without, in the background.
-  loadLater(later).finally(() => pruneCaches(keep).catch(() => {}));
+  // 3. What the first search does without, in the background, once the
+  // page says its first results (and their thumbnails) are in, or
+  // LATER_FALLBACK_MS after ready: on a slow link the shopper's first
+  // thumbnails do not share it with megabytes they do not need yet.
+  setTimeout(startLater, LATER_FALLBACK_MS);
+  laterGo.then(() => loadLater(later)).finally(() => pruneCaches(keep).catch(() => {}));
 }
 
-/** Fetches the LATER assets and attaches them to the running engine. */
+// The background downloads start at the page's 'later' message (after its
+// first results' thumbnails), at the latest this long after ready.
+const LATER_FALLBACK_MS = 8000;
+let startLater;
+const laterGo = new Promise((r) => { startLater = r; });
+
+/**
+ * Fetches the LATER assets (all requested at once, so none of them starts
+ * later than the others: what is requested never depends on a search) and
+ * attaches them to the running engine in order.
+ */
 async function loadLater(later) {
-  for (const st of later) {
+  const jobs = later.map((st) => st.parts.map((p) => {
+    const job = fetchBytes(new URL(p.file, assetsBase).href, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true });
+    job.catch(() => {});
+    return job;
+  }));
+  for (const [si, st] of later.entries()) {
     try {
       for (const [i, p] of st.parts.entries()) {
-        const bytes = await fetchBytes(new URL(p.file, assetsBase).href, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true });
+        let bytes = await jobs[si][i];
+        jobs[si][i] = null;
         // Between two requests (this worker runs one thing at a time).
         await (chain = chain.then(() => checkGo(engine.load(st.kind, bytes, i, st.parts.length, st.from), p.file)).catch(() => {}));
+        bytes = null;
       }
     } catch { /* optional: searches work without it */ }
   }

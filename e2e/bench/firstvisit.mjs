@@ -16,6 +16,10 @@
 //   model_response_end_ms_20mbit_3k  when the model's last byte crossed the link
 //                                  (ms after navigation): proof the engine
 //                                  worker's fetches are throttled
+//   vectors_response_end_ms_20mbit_3k  when the vector file (fetched after the
+//                                  first results) was in: later searches exact
+//   background_bytes_3k            bytes on the link after the first results
+//                                  until it was quiet (thumbnails, LATER files)
 //   …_40k                          the same on the full catalogue, when its
 //                                  assets exist (--full-assets, default .cache/full-assets)
 import fs from 'node:fs';
@@ -73,8 +77,17 @@ async function run(assets, photo, label) {
     const page = ctx.pages()[0] || await ctx.newPage();
     log(`${label}: first visit at ${opts.mbit} Mbit/s, ${opts.rtt} ms …`);
     const first = await visit(page, link.url, photo, link);
-    // Let the background downloads (neighbours) and the cache writes finish.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Let the background downloads (the vector file, the neighbours:
+    // asset-plan.js LATER) and the cache writes finish: no request in
+    // flight for 2 s (at most 60 s).
+    const t0 = performance.now() - first.ms;
+    for (let quiet = 0, i = 0; quiet < 20 && i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      quiet = link.log.some((e) => !(e.end > 0)) ? 0 : quiet + 1;
+    }
+    const vectors = link.log.find((e) => /\/vectors-[0-9a-f]+\.bin$/.test(e.url.split('?')[0]) && e.end > 0);
+    first.vectorsEnd = vectors ? round(vectors.end - t0, 0) : null;
+    first.laterBytes = link.bytes() - first.bytes;
     log(`${label}: first results after ${round(first.ms, 0)} ms, ${(first.bytes / 1e6).toFixed(1)} MB; repeat visit …`);
     const again = await visit(page, link.url, photo, link);
     log(`${label}: repeat results after ${round(again.ms, 0)} ms, ${(again.bytes / 1e6).toFixed(2)} MB`);
@@ -112,6 +125,8 @@ for (const s of sets) {
   metrics[`repeat_results_ms_20mbit_${s.label}`] = round(r.again.ms, 0);
   metrics[`repeat_visit_bytes_${s.label}`] = r.again.bytes;
   if (r.modelEnd !== null) metrics[`model_response_end_ms_20mbit_${s.label}`] = r.modelEnd;
+  if (r.first.vectorsEnd !== null) metrics[`vectors_response_end_ms_20mbit_${s.label}`] = r.first.vectorsEnd;
+  metrics[`background_bytes_${s.label}`] = r.first.laterBytes;
   detail[`files_${s.label}`] = r.first.files;
   detail[`repeat_files_${s.label}`] = r.again.files;
   detail.accept_encoding = r.first.acceptEncoding;

@@ -53,6 +53,16 @@ test('client: init, progress, ready, answers matched by id whatever their order'
   assert.deepEqual(seen, ['model', 'Go']);
 });
 
+test('client: later() lets the worker start its background downloads; not once the engine is closed', () => {
+  const { c, w } = start();
+  c.later();
+  assert.deepEqual(w.posted.at(-1), { type: 'later' });
+  c.close();
+  const n = w.posted.length;
+  c.later();
+  assert.equal(w.posted.length, n, 'nothing posted to a closed worker');
+});
+
 test('client: a request\'s error rejects it with the code; the engine keeps going', async () => {
   const fatal = [];
   const { c, w } = start({ fatal: (e) => fatal.push(e) });

@@ -13,12 +13,20 @@ const asset = (kind, size, parts = 0) => {
     parts: Array.from({ length: parts }, (_, i) => ({ file: `${kind}-000000000000.bin.part${i}`, sha256, size: Math.min(each, size - i * each) })) };
 };
 
-test('with codes the page fetches neither the index nor the vectors; later files past LATER_MAX_BYTES are left alone', () => {
+test('with codes the page fetches neither the index nor the vectors first; the vectors come later (not under Data Saver); later files past LATER_MAX_BYTES are left alone', () => {
   const base = [asset('projection', 1e6), asset('model', 15e6), asset('codes', 16e6), asset('heads', 4e6),
     asset('index', 50e6, 2), asset('vectors', 20e6), asset('catalog', 99e6, 4)];
   const small = planStages({ item_count: 40142, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', 11e6)] }, { base: 12, perDim: 4 });
   assert.deepEqual(small.stages.map((s) => s.kind), ['model', 'projection', 'codes', 'heads', 'catalog']);
-  assert.deepEqual(small.later.map((s) => s.kind), ['neighbors']);
-  const big = planStages({ item_count: 1003550, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', LATER_MAX_BYTES + 1, 3)] }, { base: 12, perDim: 4 });
-  assert.deepEqual(big.later, [], 'the 1M neighbour lists (288 MB) are not fetched: "more like this" scans the codes');
+  assert.deepEqual(small.later.map((s) => s.kind), ['vectors', 'neighbors'], 'the vector file first: it makes every later search exact');
+  const saving = planStages({ item_count: 40142, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', 11e6)] }, { base: 12, perDim: 4 }, { saveData: true });
+  assert.deepEqual(saving.later.map((s) => s.kind), ['neighbors'], 'Data Saver: no vector file');
+  const big = planStages({ item_count: 1003550, model: { embedding: { dim: 268 } }, assets: [...base.filter((a) => a.kind !== 'vectors'), asset('vectors', 270e6, 11), asset('neighbors', LATER_MAX_BYTES + 1, 3)] }, { base: 12, perDim: 4 });
+  assert.deepEqual(big.later, [], 'at 1M neither the vectors (270 MB) nor the neighbour lists (288 MB) are fetched: the codes answer');
+});
+
+test('without codes the vectors are part of the first stages, never later', () => {
+  const plan = planStages({ item_count: 3000, model: { embedding: { dim: 268 } }, assets: [asset('model', 15e6), asset('index', 5e6), asset('vectors', 1e6), asset('catalog', 1e6)] }, { base: 12, perDim: 4 });
+  assert.deepEqual(plan.stages.map((s) => s.kind), ['model', 'index', 'vectors', 'catalog']);
+  assert.deepEqual(plan.later.map((s) => s.kind), []);
 });

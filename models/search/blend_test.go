@@ -25,13 +25,7 @@ func handAssets(t testing.TB, vecs [][]float32, secs, cols []string, cfRows [][]
 	t.Helper()
 	dim := len(vecs[0])
 	f := &fixture{files: map[string][]byte{}}
-	add := func(kind, ext string, b []byte) catalog.Asset {
-		a, files := catalog.NewAsset(kind, ext, b, 0)
-		for k, v := range files {
-			f.files[k] = v
-		}
-		return a
-	}
+	add := f.add
 	var flat []float32
 	var items []catalog.Item
 	sections, colours := map[string]int{}, map[string]int{}
@@ -50,16 +44,13 @@ func handAssets(t testing.TB, vecs [][]float32, secs, cols []string, cfRows [][]
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vb bytes.Buffer
-	if err := vecfile.WriteVectors(&vb, vecfile.Float32, dim, flat); err != nil {
-		t.Fatal(err)
-	}
+	vb := vectorFile(t, vecfile.Float32, dim, flat)
 	f.m = &catalog.Manifest{
 		FormatVersion: catalog.ManifestVersion, ItemCount: len(vecs), SectionColumn: "section",
 		Model:      catalog.ModelInfo{Embedding: catalog.EmbeddingInfo{Dim: dim, Pooling: "gap"}, Metric: "angular"},
 		Sections:   sections,
 		Attributes: map[string]map[string]int{"colour": colours},
-		Assets:     []catalog.Asset{add(KindCatalog, "json", disp), add(KindIndex, "ann", ann), add(KindVectors, "bin", vb.Bytes())},
+		Assets:     []catalog.Asset{add(KindCatalog, "json", disp), add(KindIndex, "ann", ann), add(KindVectors, "bin", vb)},
 		Blend:      blend,
 	}
 	if cfRows != nil {
@@ -74,6 +65,25 @@ func handAssets(t testing.TB, vecs [][]float32, secs, cols []string, cfRows [][]
 		f.m.Assets = append(f.m.Assets, add(KindCF, "bin", b))
 	}
 	return f
+}
+
+// add stores an asset's files in the fixture and returns its manifest entry.
+func (f *fixture) add(kind, ext string, b []byte) catalog.Asset {
+	a, files := catalog.NewAsset(kind, ext, b, 0)
+	for k, v := range files {
+		f.files[k] = v
+	}
+	return a
+}
+
+// vectorFile is the vector asset of flat (len/dim vectors).
+func vectorFile(t testing.TB, enc vecfile.Encoding, dim int, flat []float32) []byte {
+	t.Helper()
+	var vb bytes.Buffer
+	if err := vecfile.WriteVectors(&vb, enc, dim, flat); err != nil {
+		t.Fatal(err)
+	}
+	return vb.Bytes()
 }
 
 func (f *fixture) open(t testing.TB) *Engine {

@@ -16,7 +16,12 @@ import (
 // scored, from its code, by the query's visual similarity plus, with a
 // heads asset, Σ weight·p(the product's label) over the heads (type and
 // colour): visual + type agreement + colour agreement. Without codes the
-// same scan scores the exact stored vectors.
+// same scan scores the exact stored vectors. With codes and the vector
+// file both (the page fetches the vector file after its first results,
+// builder query/eval read it from disk) the codes choose the best
+// RerankPool and the stored vectors re-score them: the codes' recall of
+// the exact top 10 is about 0.5 at 40k products (near-duplicates score
+// within the codes' error of each other), the re-scored shortlist's 0.99.
 
 // Predict runs the heads on a photo: one probability list per head (nil
 // without heads).
@@ -51,8 +56,41 @@ type scanBuf struct {
 	scores []float32
 }
 
+// RerankPool is how many of the codes' best are re-scored by the stored
+// vectors when both are loaded (at 40k products: recall of the exact top
+// 10 0.96 with 100, 0.99 with 200, 1.0 with 1,000; docs/bench.md).
+const RerankPool = 200
+
 // scan scores every allowed product and keeps the best k.
 func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit {
+	if e.Codes == nil || e.Vectors == nil {
+		return e.scanOnce(v, hp, k, f)
+	}
+	pool := e.scanOnce(v, hp, max(k, RerankPool), f)
+	withHeads := len(hp) != 0 && e.Heads != nil
+	top := topk.New(k)
+	for _, h := range pool {
+		s := e.Vectors.Score(v, h.Index)
+		if withHeads {
+			s += e.headTerm(hp, h.Index)
+		}
+		top.Push(h.Index, s)
+	}
+	res := top.Sorted()
+	out := make([]Hit, len(res))
+	for j, r := range res {
+		vis := r.Score
+		if withHeads {
+			vis -= e.headTerm(hp, r.Item)
+		}
+		out[j] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: vis, Base: r.Score}
+	}
+	return out
+}
+
+// scanOnce scores every allowed product by the codes (or, without codes,
+// the stored vectors) and keeps the best k.
+func (e *Engine) scanOnce(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit {
 	buf := scoreBufs.Get().(*scanBuf)
 	defer scoreBufs.Put(buf)
 	n := e.Display.Len()

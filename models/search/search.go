@@ -48,6 +48,10 @@ type Options struct {
 	Embedder *embed.Embedder
 	// Decode limits for shopper photos (pixel budget).
 	Decode imageprep.Options
+	// FirstSearch opens as the page is at its first search: with codes,
+	// the vector file is left out (the page fetches it after its first
+	// results), so searches rank by the codes alone.
+	FirstSearch bool
 }
 
 // Engine holds the loaded assets.
@@ -99,11 +103,14 @@ func Open(m *catalog.Manifest, load Loader, opt Options) (*Engine, error) {
 		e.sectionOf[i] = e.Display.SectionIndex(i)
 	}
 	dim := m.Model.Embedding.Dim
-	if b, err = get(KindVectors, false); err != nil {
-		return nil, err
-	} else if b != nil {
-		if e.Vectors, err = vecfile.ParseVectors(b); err != nil {
+	_, hasCodes := m.Asset(KindCodes)
+	if !opt.FirstSearch || !hasCodes {
+		if b, err = get(KindVectors, false); err != nil {
 			return nil, err
+		} else if b != nil {
+			if e.Vectors, err = parseVectors(b, n, dim); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if b, err = get(KindCodes, false); err != nil {
@@ -529,9 +536,21 @@ func (e *Engine) SimilarIndex(i int, q Query) ([]Hit, error) {
 	return out, nil
 }
 
+// parseVectors reads the vector file and checks it fits the catalogue.
+func parseVectors(b []byte, n, dim int) (*vecfile.Vectors, error) {
+	v, err := vecfile.ParseVectors(b)
+	if err != nil {
+		return nil, err
+	}
+	if v.Len() != n || v.Dim() != dim {
+		return nil, fmt.Errorf("search: vector file has %d×%d, catalogue %d×%d: assets from different builds", v.Len(), v.Dim(), n, dim)
+	}
+	return v, nil
+}
+
 // Attach adds an optional asset that the engine can do without at first
-// (the neighbours, the CF table) to an open engine: the page loads them
-// after its first search. Not safe for concurrent use with searches.
+// (the neighbours, the CF table, and with codes the vector file) to an
+// open engine: the page loads them after its first search. Not safe for concurrent use with searches.
 func (e *Engine) Attach(kind string, b []byte) error {
 	n := e.Display.Len()
 	switch kind {
@@ -544,6 +563,17 @@ func (e *Engine) Attach(kind string, b []byte) error {
 			return fmt.Errorf("search: neighbours for %d items, catalogue %d: assets from different builds", nb.Header().Count, n)
 		}
 		e.Neighbors = nb
+	case KindVectors:
+		// The page's vector file, fetched after its first results: from
+		// then on the codes' shortlist is re-scored exactly (scan).
+		if e.Codes == nil {
+			return errors.New("search: the vector file is attached later only to an engine with codes")
+		}
+		v, err := parseVectors(b, n, e.Manifest.Model.Embedding.Dim)
+		if err != nil {
+			return err
+		}
+		e.Vectors = v
 	case KindCF:
 		t, err := cf.ParseTable(b)
 		if err != nil {

@@ -86,6 +86,12 @@ export function engineClient(workerURL, assets, on = {}) {
         w.postMessage({ ...msg, id }, transfer);
       });
     },
+    /**
+     * Lets the worker start its background downloads (asset-plan.js LATER)
+     * now rather than a few seconds after ready: call it once the first
+     * results' thumbnails are in, or when there is nothing to show.
+     */
+    later() { if (!dead) w.postMessage({ type: 'later' }); },
     /** Stops the worker; waiting requests are rejected (on.fatal is not called). */
     close() { fail(Object.assign(new Error('closed'), { code: 'closed' }), true); },
   };

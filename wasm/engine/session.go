@@ -191,8 +191,11 @@ func (s *session) part(kind string, i, parts, n int) ([]byte, error) {
 	return s.files[kind][len(b):], nil
 }
 
-// late reports whether an asset may arrive after the engine opened.
-func late(kind string) bool { return kind == search.KindNeighbors || kind == search.KindCF }
+// late reports whether an asset may arrive after the engine opened (the
+// vector file does when there are codes: asset-plan.js LATER).
+func late(kind string) bool {
+	return kind == search.KindNeighbors || kind == search.KindCF || kind == search.KindVectors
+}
 
 // gcPercentLoading is GOGC while the model is decoded (see partDone).
 const gcPercentLoading = 25

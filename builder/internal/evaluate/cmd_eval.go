@@ -79,6 +79,7 @@ type evalConfig struct {
 	// measure what each adds.
 	NoLocalise, NoHeads bool
 	HeadWeights         string
+	FirstSearch         bool
 	Workers             int
 	Out, Log            io.Writer
 }
@@ -100,6 +101,7 @@ func runEval(args []string) error {
 	fs.IntVar(&cfg.LatencySample, "latency-sample", 20, "queries timed end to end through search.SearchImage (uncached)")
 	fs.BoolVar(&cfg.NoLocalise, "no-localise", false, "ours: search the whole photo (no product localisation)")
 	fs.BoolVar(&cfg.NoHeads, "no-heads", false, "ours: rank by visual similarity only, even when the assets have heads")
+	fs.BoolVar(&cfg.FirstSearch, "first-search", false, "ours: rank as the page's first search does, by the codes alone (without it, as every later search: the codes' best re-scored by the vector file)")
 	fs.StringVar(&cfg.HeadWeights, "head-weights", "", "ours: override the heads' blend weights, comma-separated (to choose them; the build writes them)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "images embedded in parallel")
 	fs.Usage = func() {
@@ -227,7 +229,7 @@ type evalQuery struct {
 
 // evaluate runs every method on every distortion of the queries.
 func evaluate(cfg *evalConfig) (*evalResult, error) {
-	eng, err := build.OpenAssets(cfg.Assets, search.Options{})
+	eng, err := build.OpenAssets(cfg.Assets, search.Options{FirstSearch: cfg.FirstSearch})
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +383,9 @@ func pipelineName(e *search.Engine) string {
 	s := fmt.Sprintf("%s, %s, %s, dim %d", m.Model.Embedding.Pooling, e.Embedder.Spec().Mode, proj, m.Model.Embedding.Dim)
 	if e.Codes != nil {
 		s += fmt.Sprintf(", %d-byte codes", e.Codes.M)
+		if e.Vectors != nil {
+			s += fmt.Sprintf(" (best %d re-scored by the vector file)", search.RerankPool)
+		}
 	}
 	if e.Heads != nil {
 		var cols []string

@@ -26,6 +26,7 @@ func benchCodes(args []string) (map[string]any, error) {
 	nq := fs.Int("queries", 200, "queries")
 	k := fs.Int("k", 10, "results per query")
 	suffix := fs.String("suffix", "", "suffix of every key (e.g. _1m)")
+	laterMax := fs.Int64("later-max-bytes", 64<<20, "the page fetches the vector file after its first results when it is at most this size (static/asset-plan.js LATER_MAX_BYTES)")
 	rerank := fs.Int("rerank", 0, "also: recall when the codes' best R are re-ranked by exact cosine of the stored vectors (what a re-rank stage would reach; 0 = skip)")
 	fs.Parse(args)
 	man, err := readManifest(*dir)
@@ -90,12 +91,42 @@ func benchCodes(args []string) (map[string]any, error) {
 		}
 		return set
 	}
-	r := rand.New(rand.NewSource(7))
 	out := map[string]any{}
+	// First as the page's first search (codes alone), then as every search
+	// after it once the vector file has arrived (asset-plan.js LATER; the
+	// page fetches it only up to LATER_MAX_BYTES): the codes' shortlist
+	// re-scored by the stored vectors.
+	if err := measure(e, vecs, secOf, sections, exact, *nq, *k, *rerank, "_first", *suffix, out); err != nil {
+		return nil, err
+	}
+	if va.Size <= *laterMax {
+		if err := e.Attach(search.KindVectors, vb); err != nil {
+			return nil, err
+		}
+	}
+	if err := measure(e, vecs, secOf, sections, exact, *nq, *k, *rerank, "", *suffix, out); err != nil {
+		return nil, err
+	}
+	out["search_reranked"+*suffix] = e.Vectors != nil
+	w := where()
+	out["search_"+w+"_open_ms"+*suffix] = open
+	out["search_"+w+"_peak_mb"+*suffix] = peak
+	out["search_items"+*suffix] = n
+	out["search_codes"+*suffix] = fmt.Sprintf("%d bytes per product (models/pq), scanned exhaustively, as the page loads them (no index; _first: no vectors, as the first search; without _first: the best %d re-scored by the vector file the page fetches after its first results, when it is at most %d bytes)", e.Codes.M, search.RerankPool, *laterMax)
+	out["search_queries"+*suffix] = "stored vectors of random products, the product itself left out; _section: within the product's own section; truth: exact cosine over the stored vectors"
+	return out, nil
+}
+
+// measure runs nq queries unfiltered and within the query product's
+// section and records latency and recall@k under keys with phase (e.g.
+// "_first") before the suffix.
+func measure(e *search.Engine, vecs *vecfile.Vectors, secOf []int, sections []string, exact func([]float32, int, int) map[int]bool, nq, k, rerank int, phase, suffix string, out map[string]any) error {
+	n := vecs.Len()
+	r := rand.New(rand.NewSource(7))
 	for _, mode := range []string{"", "_section"} {
 		var times []float64
 		hits, rhits := 0, 0
-		for q := 0; q < *nq; q++ {
+		for q := 0; q < nq; q++ {
 			self := r.Intn(n)
 			v := vecs.Vector(self, nil)
 			sec, name := -1, ""
@@ -104,23 +135,23 @@ func benchCodes(args []string) (map[string]any, error) {
 				name = sections[sec]
 			}
 			t := time.Now()
-			got, err := e.SearchVector(v, search.Query{K: *k + 1, Section: name})
+			got, err := e.SearchVector(v, search.Query{K: k + 1, Section: name})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			times = append(times, ms(time.Since(t)))
 			want := exact(v, self, sec)
-			for _, h := range leaveOut(got, self, *k) {
+			for _, h := range leaveOut(got, self, k) {
 				if want[h.Index] {
 					hits++
 				}
 			}
-			if *rerank > 0 {
-				short, err := e.SearchVector(v, search.Query{K: *rerank + 1, Section: name})
+			if rerank > 0 && phase != "" {
+				short, err := e.SearchVector(v, search.Query{K: rerank + 1, Section: name})
 				if err != nil {
-					return nil, err
+					return err
 				}
-				t := topk.New(*k)
+				t := topk.New(k)
 				for _, h := range short {
 					if h.Index != self {
 						t.Push(h.Index, vecs.Score(v, h.Index))
@@ -134,22 +165,20 @@ func benchCodes(args []string) (map[string]any, error) {
 			}
 		}
 		w := where()
-		out["search_"+w+mode+"_p50_ms"+*suffix] = quantile(times, 0.5)
-		out["search_"+w+mode+"_p99_ms"+*suffix] = quantile(times, 0.99)
-		key := "recall_at_10" + mode
+		out["search_"+w+mode+phase+"_p50_ms"+suffix] = quantile(times, 0.5)
+		out["search_"+w+mode+phase+"_p99_ms"+suffix] = quantile(times, 0.99)
+		key := "recall_at_10" + mode + phase
 		if w == "native" {
 			key += "_native"
 		}
-		out[key+*suffix] = float64(hits) / float64(*nq**k)
-		if *rerank > 0 {
-			out[fmt.Sprintf("%s_rerank%d%s", key, *rerank, *suffix)] = float64(rhits) / float64(*nq**k)
+		out[key+suffix] = float64(hits) / float64(nq*k)
+		if rerank > 0 && phase != "" {
+			rk := "recall_at_10" + mode
+			if w == "native" {
+				rk += "_native"
+			}
+			out[fmt.Sprintf("%s_rerank%d%s", rk, rerank, suffix)] = float64(rhits) / float64(nq*k)
 		}
 	}
-	w := where()
-	out["search_"+w+"_open_ms"+*suffix] = open
-	out["search_"+w+"_peak_mb"+*suffix] = peak
-	out["search_items"+*suffix] = n
-	out["search_codes"+*suffix] = fmt.Sprintf("%d bytes per product (models/pq), scanned exhaustively, as the page loads them (no index, no vectors)", e.Codes.M)
-	out["search_queries"+*suffix] = "stored vectors of random products, the product itself left out; _section: within the product's own section; truth: exact cosine over the stored vectors"
-	return out, nil
+	return nil
 }

@@ -1,0 +1,144 @@
+package search
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/lookalike/lookalike/internal/topk"
+	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/pq"
+	"github.com/lookalike/lookalike/models/vecfile"
+)
+
+// codesAssets is a catalogue of n unit vectors in tight clusters (a
+// product and its near-duplicates, as colour variants are) with coarse
+// codes (m bytes), the vector file and no index: what the page gets.
+func codesAssets(t testing.TB, n, dim, m int) (*fixture, []float32) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	flat := make([]float32, 0, n*dim)
+	centre := make([]float32, dim)
+	var items []catalog.Item
+	secs := map[string]int{}
+	for i := 0; i < n; i++ {
+		if i%8 == 0 {
+			for j := range centre {
+				centre[j] = float32(rng.NormFloat64())
+			}
+		}
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = centre[j] + 0.15*float32(rng.NormFloat64())
+		}
+		flat = append(flat, unit(v...)...)
+		sec := []string{"a", "b"}[i%2]
+		secs[sec]++
+		items = append(items, catalog.Item{Row: i + 2, ID: fmt.Sprint("p", i), Title: fmt.Sprint("Item ", i), Attrs: map[string]string{"section": sec}})
+	}
+	f := &fixture{files: map[string][]byte{}}
+	disp, err := catalog.BuildDisplay(items, []string{"id", "title", "section"}, catalog.DisplayOptions{Section: "section"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := pq.Train(flat, dim, pq.TrainOptions{M: m, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = &catalog.Manifest{
+		FormatVersion: catalog.ManifestVersion, ItemCount: n, SectionColumn: "section", Sections: secs,
+		Model: catalog.ModelInfo{Embedding: catalog.EmbeddingInfo{Dim: dim, Pooling: "gap"}, Metric: "angular"},
+		Assets: []catalog.Asset{f.add(KindCatalog, "json", disp), f.add(KindCodes, "bin", pq.Write(cb, cb.Encode(flat))),
+			f.add(KindVectors, "bin", vectorFile(t, vecfile.Int8, dim, flat))},
+	}
+	return f, flat
+}
+
+// The codes alone confuse near-duplicates; once the vector file is
+// attached (the page fetches it after its first results) the codes'
+// shortlist is re-scored by it and the top 10 is the exact one. Runs
+// natively and in js/wasm.
+func TestCodesRerankedByVectors(t *testing.T) {
+	const n, dim, k = 3000, 32, 10
+	f, flat := codesAssets(t, n, dim, 4)
+	first, err := Open(f.m, f.load, Options{SkipModel: true, FirstSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Vectors != nil || first.Codes == nil {
+		t.Fatalf("FirstSearch opened vectors %v, codes %v; want codes only", first.Vectors != nil, first.Codes != nil)
+	}
+	exactVecs, err := vecfile.ParseVectors(f.files[f.m.Assets[2].File])
+	if err != nil {
+		t.Fatal(err)
+	}
+	recall := func(e *Engine, sec string) float64 {
+		hits := 0
+		for q := 0; q < 100; q++ {
+			self := q * 29 % n
+			v := flat[self*dim : (self+1)*dim]
+			got, err := e.SearchVector(v, Query{K: k + 1, Section: sec})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := topk.New(k)
+			for i := 0; i < n; i++ {
+				if i != self && (sec == "" || e.Display.Sections()[e.Display.SectionIndex(i)] == sec) {
+					want.Push(i, exactVecs.Score(v, i))
+				}
+			}
+			in := map[int]bool{}
+			for _, r := range want.Sorted() {
+				in[r.Item] = true
+			}
+			for _, h := range leaveOutSelf(got, self, k) {
+				if in[h.Index] {
+					hits++
+				}
+			}
+		}
+		return float64(hits) / float64(100*k)
+	}
+	codesOnly := recall(first, "")
+	if err := first.Attach(KindVectors, f.files[f.m.Assets[2].File]); err != nil {
+		t.Fatal(err)
+	}
+	reranked, inSection := recall(first, ""), recall(first, "b")
+	t.Logf("recall@10: codes %.3f, re-ranked %.3f (section %.3f)", codesOnly, reranked, inSection)
+	if codesOnly > 0.9 {
+		t.Fatalf("the codes alone reach recall %.3f: the fixture does not test the re-rank", codesOnly)
+	}
+	if reranked < 0.99 || inSection < 0.99 {
+		t.Fatalf("re-ranked recall %.3f (section %.3f), want ≥ 0.99", reranked, inSection)
+	}
+	// The full open (builder query/eval: vectors from the start) ranks the same.
+	full := f.open(t)
+	for q := 0; q < 20; q++ {
+		v := flat[q*dim : (q+1)*dim]
+		a, _ := full.SearchVector(v, Query{K: k})
+		b, _ := first.SearchVector(v, Query{K: k})
+		for i := range a {
+			if a[i].Index != b[i].Index || a[i].Score != b[i].Score || a[i].Visual != exactVecs.Score(v, a[i].Index) {
+				t.Fatalf("query %d result %d: open %+v, attached %+v", q, i, a[i], b[i])
+			}
+		}
+	}
+	// A vector file of another build is refused, and the engine keeps the one it has.
+	other, _ := codesAssets(t, n-8, dim, 4)
+	if err := first.Attach(KindVectors, other.files[other.m.Assets[2].File]); err == nil {
+		t.Fatal("a vector file for another catalogue was attached")
+	}
+	if first.Vectors.Len() != n {
+		t.Fatal("a refused vector file replaced the engine's")
+	}
+}
+
+func leaveOutSelf(h []Hit, self, k int) []Hit {
+	out := make([]Hit, 0, k)
+	for _, x := range h {
+		if x.Index != self && len(out) < k {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/pq"
+)
+
+// withCodes adds coarse product-quantisation codes of the fixture's
+// vectors to its manifest (the page then skips the index and, until its
+// first results, the vector file).
+func withCodes(t *testing.T, f *fixture) {
+	t.Helper()
+	m, err := catalog.ReadManifest(f.files["manifest"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := pq.Train(f.vecs, f.dim, pq.TrainOptions{M: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := pq.Write(cb, cb.Encode(f.vecs))
+	a, _ := catalog.NewAsset("codes", "bin", b, catalog.MaxAssetSize)
+	m.Assets = append(m.Assets, a)
+	f.files["codes"] = b
+	if f.files["manifest"], err = m.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The vector file loaded after the engine opened (asset-plan.js LATER) is
+// attached without reopening, and from then on the answers are those of
+// an engine that had it from the start: the codes' shortlist re-scored.
+func TestVectorsAfterReady(t *testing.T) {
+	f := newFixture(t, 400, 16, false, false)
+	withCodes(t, f)
+	ref := newSession()
+	loadKinds(t, ref, f, "manifest", "codes", "vectors", "catalog")
+	s := newSession()
+	loadKinds(t, s, f, "manifest", "codes", "catalog")
+	if _, err := s.ready(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ref.ready(); err != nil {
+		t.Fatal(err)
+	}
+	answers := func(s *session) [][]result {
+		var out [][]result
+		for i := 0; i < 40; i++ {
+			a, err := s.similar(fmt.Sprintf("p%d", i), 10, "", nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a.Results)
+		}
+		return out
+	}
+	before, want := answers(s), answers(ref)
+	eng := s.eng
+	loadKinds(t, s, f, "vectors")
+	if s.eng != eng || s.eng.Vectors == nil {
+		t.Fatalf("the vector file reopened the engine (%v) or was not attached (%v)", s.eng != eng, s.eng.Vectors != nil)
+	}
+	after := answers(s)
+	if !reflect.DeepEqual(after, want) {
+		t.Error("answers after attaching the vector file differ from an engine opened with it")
+	}
+	if reflect.DeepEqual(before, want) {
+		t.Error("the codes alone answered exactly as the re-rank: the fixture does not test it")
+	}
+}
