@@ -17,11 +17,16 @@ const colourSide = 64
 // 5 grey levels, plus the mean chromaticity (r, g, b shares) of the
 // product's pixels — each pixel weighted by a centre prior and left out
 // when it is near-white background connected to the border (a studio
-// shot's backdrop). The histogram is L1-normalised, then square-rooted
+// shot's backdrop). A plain, bright, faintly tinted border is taken for a
+// white backdrop under coloured or dim light and the photo's channels are
+// scaled to make it white first (balance). The histogram is L1-normalised, then square-rooted
 // (Hellinger), so its L2 norm is 1. It is an input of the colour head
 // (models/heads), computed the same way for catalogue photos and shopper
 // photos. Safe for concurrent use; native and js/wasm.
-func ColourDescriptor(img image.Image) []float32 {
+func ColourDescriptor(img image.Image) []float32 { return colourDescriptor(img, true) }
+
+// colourDescriptor is ColourDescriptor, with or without the balance step.
+func colourDescriptor(img image.Image, balanced bool) []float32 {
 	out := make([]float32, ColourBins)
 	b := img.Bounds()
 	if b.Empty() {
@@ -44,6 +49,9 @@ func ColourDescriptor(img image.Image) []float32 {
 			sx := (2*x + 1) * b.Dx() / (2 * w)
 			copy(px[3*(y*w+x):], row[3*sx:3*sx+3])
 		}
+	}
+	if balanced {
+		balance(px, w, h)
 	}
 	bg := backdrop(px, w, h)
 	var hist [29]float64
@@ -227,4 +235,67 @@ func PlainBorder(img image.Image) bool {
 		}
 	}
 	return near*10 >= len(px)*6
+}
+
+// balance undoes a light's cast when the photo shows one: when the
+// sampled border is plain (at least 60 % of its pixels within 24 levels of
+// its median in every channel), not dark (the median's largest channel at
+// least 80) and only faintly tinted (saturation at most 0.35: a white
+// wall or backdrop under warm, cool or dim light, not a coloured one),
+// each channel is scaled so that the median becomes white (each gain at
+// most 2.5). A studio shot's white backdrop is left as it is.
+func balance(px []uint8, w, h int) {
+	if w < 3 || h < 3 {
+		return
+	}
+	var border []int
+	for x := 0; x < w; x++ {
+		border = append(border, x, (h-1)*w+x)
+	}
+	for y := 1; y < h-1; y++ {
+		border = append(border, y*w, y*w+w-1)
+	}
+	var med [3]float64
+	for c := 0; c < 3; c++ {
+		var hist [256]int
+		for _, i := range border {
+			hist[px[3*i+c]]++
+		}
+		half, acc := len(border)/2, 0
+		for v, n := range hist {
+			if acc += n; acc > half {
+				med[c] = float64(v)
+				break
+			}
+		}
+	}
+	near := 0
+	for _, i := range border {
+		ok := true
+		for c := 0; c < 3; c++ {
+			if d := float64(px[3*i+c]) - med[c]; d > 24 || d < -24 {
+				ok = false
+			}
+		}
+		if ok {
+			near++
+		}
+	}
+	hi, lo := max(med[0], med[1], med[2]), min(med[0], med[1], med[2])
+	if near*10 < len(border)*6 || hi < 80 || (hi-lo)/hi > 0.35 || lo >= 247 {
+		return
+	}
+	var gain [3]float64
+	for c := range gain {
+		gain[c] = min(2.5, 255/max(med[c], 1))
+	}
+	var lut [3][256]uint8
+	for c := range lut {
+		for v := range lut[c] {
+			lut[c][v] = uint8(min(255, float64(v)*gain[c]+0.5))
+		}
+	}
+	for i := 0; i < len(px); i += 3 {
+		px[i], px[i+1], px[i+2] = lut[0][px[i]], lut[1][px[i+1]], lut[2][px[i+2]]
+	}
 }

@@ -83,3 +83,84 @@ func TestPlainBorder(t *testing.T) {
 		t.Fatal("a busy pattern counted as a plain border")
 	}
 }
+
+// cast applies a light's cast as builder eval's "warm" and "dim" do.
+func cast(img image.Image, kr, kg, kb, add float64) image.Image {
+	b := img.Bounds()
+	out := image.NewRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			f := func(v uint32, k, a float64) uint8 { return uint8(min(255, float64(v>>8)*k+a)) }
+			out.Set(x, y, color.RGBA{f(r, kr, add), f(g, kg, add/3), f(bl, kb, 0), 255})
+		}
+	}
+	return out
+}
+
+func dist(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
+}
+
+// A white backdrop under warm or dim light is made white again before the
+// colours are counted: a blue product under a warm cast describes as it
+// does in the studio, not as grey-brown. A coloured wall, a busy border
+// and a studio backdrop are left as they are.
+func TestColourBalance(t *testing.T) {
+	blue := product(color.RGBA{40, 70, 200, 255})
+	clean := ColourDescriptor(blue)
+	for _, c := range []struct {
+		name           string
+		kr, kg, kb, ad float64
+	}{{"warm", 1.13, 1.02, 0.75, 19}, {"dim", 0.45, 0.45, 0.45, 0}, {"dim and warm", 0.55, 0.5, 0.38, 4}} {
+		lit := cast(blue, c.kr, c.kg, c.kb, c.ad)
+		got := ColourDescriptor(lit)
+		if argmax(got[:29]) != argmax(clean[:29]) {
+			t.Errorf("%s: strongest bin %d, studio %d", c.name, argmax(got[:29]), argmax(clean[:29]))
+		}
+		// Without the balance (the pixels as they are) the cast moves the
+		// descriptor further than with it.
+		if d, raw := dist(got, clean), dist(unbalanced(lit), clean); d >= raw || d > 0.35 {
+			t.Errorf("%s: distance to the studio descriptor %.3f balanced, %.3f as lit", c.name, d, raw)
+		}
+	}
+	px := func(c [3]uint8, n int) []uint8 {
+		out := make([]uint8, 0, 3*n)
+		for range n {
+			out = append(out, c[0], c[1], c[2])
+		}
+		return out
+	}
+	for name, p := range map[string][]uint8{
+		"studio white": px([3]uint8{255, 255, 255}, 100),
+		"orange wall":  px([3]uint8{230, 120, 40}, 100),
+		"dark room":    px([3]uint8{50, 45, 40}, 100),
+	} {
+		was := append([]uint8(nil), p...)
+		balance(p, 10, 10)
+		if string(p) != string(was) {
+			t.Errorf("%s: balanced to %v", name, p[:3])
+		}
+	}
+	busy := make([]uint8, 300)
+	for i := range busy {
+		busy[i] = uint8(i * 97 % 251)
+	}
+	was := append([]uint8(nil), busy...)
+	balance(busy, 10, 10)
+	if string(busy) != string(was) {
+		t.Error("a busy border was balanced")
+	}
+	warmWall := px([3]uint8{250, 235, 180}, 100)
+	balance(warmWall, 10, 10)
+	if warmWall[0] != 255 || warmWall[1] != 255 || warmWall[2] != 255 {
+		t.Errorf("a warm-lit white wall balanced to %v, want white", warmWall[:3])
+	}
+}
+
+func unbalanced(img image.Image) []float32 { return colourDescriptor(img, false) }
