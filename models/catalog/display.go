@@ -134,8 +134,8 @@ func BuildDisplay(items []Item, header []string, opt DisplayOptions) ([]byte, er
 
 // Display is the parsed display metadata, for the page.
 type Display struct {
-	d       displayJSON
-	byID    map[string]int
+	d       *displayData
+	byID    *idTable
 	attrPos map[string]int
 }
 
@@ -148,114 +148,104 @@ type DisplayItem struct {
 // ErrDisplay is wrapped by every ParseDisplay error.
 var ErrDisplay = errors.New("catalog: bad display metadata")
 
-// ParseDisplay decodes and checks a display metadata file.
+// ParseDisplay decodes and checks a display metadata file. The Display
+// keeps data (its strings are read from it when an item is): the caller
+// must not modify it afterwards.
 func ParseDisplay(data []byte) (*Display, error) {
-	var d displayJSON
-	if err := json.Unmarshal(data, &d); err != nil {
+	d, err := readDisplay(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDisplay, err)
 	}
-	if d.Format != DisplayFormat {
-		return nil, fmt.Errorf("%w: format %q, want %q", ErrDisplay, d.Format, DisplayFormat)
+	if d.format != DisplayFormat {
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrDisplay, d.format, DisplayFormat)
 	}
-	if d.Version != DisplayVersion {
-		return nil, fmt.Errorf("%w: version %d, this reader knows %d; rebuild the assets with a matching builder", ErrDisplay, d.Version, DisplayVersion)
+	if d.version != DisplayVersion {
+		return nil, fmt.Errorf("%w: version %d, this reader knows %d; rebuild the assets with a matching builder", ErrDisplay, d.version, DisplayVersion)
 	}
-	n := d.Count
-	if n < 0 || len(d.ID) != n {
-		return nil, fmt.Errorf("%w: count %d but %d ids", ErrDisplay, n, len(d.ID))
+	n := d.count
+	if d.id == nil {
+		d.id = &strCol{}
 	}
-	for name, c := range map[string][]string{"title": d.Title, "url": d.URL, "price": d.Price, "thumbs": d.Thumbs} {
-		if c != nil && len(c) != n {
-			return nil, fmt.Errorf("%w: column %s has %d values for %d items", ErrDisplay, name, len(c), n)
+	if n < 0 || d.id.len() != n {
+		return nil, fmt.Errorf("%w: count %d but %d ids", ErrDisplay, n, d.id.len())
+	}
+	for _, c := range []struct {
+		name string
+		col  *strCol
+	}{{"title", d.title}, {"url", d.url}, {"price", d.price}, {"thumbs", d.tmbs}} {
+		if c.col != nil && c.col.len() != n {
+			return nil, fmt.Errorf("%w: column %s has %d values for %d items", ErrDisplay, c.name, c.col.len(), n)
 		}
 	}
-	checkDict := func(name string, c *dictColumn) error {
+	checkDict := func(name string, c *dict) error {
 		if c == nil {
 			return nil
 		}
-		if len(c.Index) != n {
-			return fmt.Errorf("%w: column %s has %d values for %d items", ErrDisplay, name, len(c.Index), n)
+		if len(c.idx) != n {
+			return fmt.Errorf("%w: column %s has %d values for %d items", ErrDisplay, name, len(c.idx), n)
 		}
-		for _, x := range c.Index {
-			if x < 0 || x >= len(c.Values) {
+		for _, x := range c.idx {
+			if int(x) >= len(c.Values) {
 				return fmt.Errorf("%w: column %s refers to value %d of %d", ErrDisplay, name, x, len(c.Values))
 			}
 		}
 		return nil
 	}
-	if err := checkDict("currency", d.Currency); err != nil {
+	if err := checkDict("currency", d.currency); err != nil {
 		return nil, err
 	}
-	if err := checkDict("section", d.Section); err != nil {
+	if err := checkDict("section", d.section); err != nil {
 		return nil, err
 	}
-	ds := &Display{d: d, byID: make(map[string]int, n), attrPos: map[string]int{}}
-	for i := range d.Attributes {
-		if err := checkDict("attribute "+d.Attributes[i].Column, &d.Attributes[i]); err != nil {
+	ds := &Display{d: d, byID: newIDTable(n), attrPos: map[string]int{}}
+	for i := range d.attrs {
+		if err := checkDict("attribute "+d.attrs[i].Column, &d.attrs[i]); err != nil {
 			return nil, err
 		}
-		ds.attrPos[d.Attributes[i].Column] = i
+		ds.attrPos[d.attrs[i].Column] = i
 	}
-	for i, id := range d.ID {
-		if _, dup := ds.byID[id]; dup {
-			return nil, fmt.Errorf("%w: id %q appears twice", ErrDisplay, id)
+	for i := 0; i < n; i++ {
+		if j := ds.byID.insert(d, i); j >= 0 {
+			return nil, fmt.Errorf("%w: id %q appears twice", ErrDisplay, d.str(d.id, i))
 		}
-		ds.byID[id] = i
 	}
 	return ds, nil
 }
 
 // Len returns the number of items.
-func (ds *Display) Len() int { return ds.d.Count }
+func (ds *Display) Len() int { return ds.d.count }
 
 // IndexOf returns the index of the item with this id.
-func (ds *Display) IndexOf(id string) (int, bool) {
-	i, ok := ds.byID[id]
-	return i, ok
-}
-
-func at(c []string, i int) string {
-	if c == nil {
-		return ""
-	}
-	return c[i]
-}
-
-func (c *dictColumn) at(i int) string {
-	if c == nil {
-		return ""
-	}
-	return c.Values[c.Index[i]]
-}
+func (ds *Display) IndexOf(id string) (int, bool) { return ds.byID.find(ds.d, id) }
 
 // SectionColumn returns the section column name ("" without sections).
 func (ds *Display) SectionColumn() string {
-	if ds.d.Section == nil {
+	if ds.d.section == nil {
 		return ""
 	}
-	return ds.d.Section.Column
+	return ds.d.section.Column
 }
 
 // Sections returns the section names, most items first.
 func (ds *Display) Sections() []string {
-	if ds.d.Section == nil {
+	if ds.d.section == nil {
 		return nil
 	}
-	return ds.d.Section.Values
+	return ds.d.section.Values
 }
 
 // SectionIndex returns item i's index into Sections (-1 without sections).
 func (ds *Display) SectionIndex(i int) int {
-	if ds.d.Section == nil {
+	if ds.d.section == nil {
 		return -1
 	}
-	return ds.d.Section.Index[i]
+	return int(ds.d.section.idx[i])
 }
 
 // Attributes returns the filter columns.
 func (ds *Display) Attributes() []string {
-	out := make([]string, len(ds.d.Attributes))
-	for i, a := range ds.d.Attributes {
+	out := make([]string, len(ds.d.attrs))
+	for i, a := range ds.d.attrs {
 		out[i] = a.Column
 	}
 	return out
@@ -264,20 +254,21 @@ func (ds *Display) Attributes() []string {
 // AttributeValues returns the values of filter column col, most items first.
 func (ds *Display) AttributeValues(col string) []string {
 	if p, ok := ds.attrPos[col]; ok {
-		return ds.d.Attributes[p].Values
+		return ds.d.attrs[p].Values
 	}
 	return nil
 }
 
 // Item returns item i's display data (0 <= i < Len).
 func (ds *Display) Item(i int) DisplayItem {
+	d := ds.d
 	it := DisplayItem{
-		ID: ds.d.ID[i], Title: at(ds.d.Title, i), URL: ds.url(i), Price: at(ds.d.Price, i),
-		Currency: ds.d.Currency.at(i), Section: ds.d.Section.at(i), Thumb: ds.thumb(i),
-		Attrs: make(map[string]string, len(ds.d.Attributes)),
+		ID: d.str(d.id, i), Title: d.str(d.title, i), URL: ds.url(i), Price: d.str(d.price, i),
+		Currency: d.currency.at(i), Section: d.section.at(i), Thumb: ds.thumb(i),
+		Attrs: make(map[string]string, len(d.attrs)),
 	}
-	for a := range ds.d.Attributes {
-		it.Attrs[ds.d.Attributes[a].Column] = ds.d.Attributes[a].at(i)
+	for a := range d.attrs {
+		it.Attrs[d.attrs[a].Column] = d.attrs[a].at(i)
 	}
 	return it
 }
@@ -285,19 +276,19 @@ func (ds *Display) Item(i int) DisplayItem {
 // url is item i's link, or "" when the file holds one SafeURL refuses (a
 // display file from an older builder, or edited by hand).
 func (ds *Display) url(i int) string {
-	u, _ := SafeURL(at(ds.d.URL, i))
+	u, _ := SafeURL(ds.d.str(ds.d.url, i))
 	return u
 }
 
 func (ds *Display) thumb(i int) string {
-	if ds.d.Thumbs != nil {
-		return ds.d.Thumbs[i]
+	if ds.d.tmbs != nil {
+		return ds.d.str(ds.d.tmbs, i)
 	}
-	if ds.d.Thumb == "" {
+	if ds.d.thumb == "" {
 		return ""
 	}
-	r := strings.NewReplacer("{id}", pathEscape(ds.d.ID[i]), "{i}", strconv.Itoa(i))
-	return r.Replace(ds.d.Thumb)
+	r := strings.NewReplacer("{id}", pathEscape(ds.d.str(ds.d.id, i)), "{i}", strconv.Itoa(i))
+	return r.Replace(ds.d.thumb)
 }
 
 // pathEscape keeps ids safe as one path segment.
@@ -320,7 +311,7 @@ func (ds *Display) SectionFilter(name string) func(int) bool {
 	if name == "" {
 		return nil
 	}
-	return ds.dictFilter(ds.d.Section, name)
+	return dictFilter(ds.d.section, name)
 }
 
 // AttributeFilter returns a filter keeping items whose column col equals
@@ -330,10 +321,10 @@ func (ds *Display) AttributeFilter(col, value string) func(int) bool {
 	if !ok {
 		return func(int) bool { return false }
 	}
-	return ds.dictFilter(&ds.d.Attributes[p], value)
+	return dictFilter(&ds.d.attrs[p], value)
 }
 
-func (ds *Display) dictFilter(c *dictColumn, value string) func(int) bool {
+func dictFilter(c *dict, value string) func(int) bool {
 	if c == nil {
 		return func(int) bool { return false }
 	}
@@ -343,6 +334,9 @@ func (ds *Display) dictFilter(c *dictColumn, value string) func(int) bool {
 			want = i
 		}
 	}
-	idx := c.Index
-	return func(i int) bool { return i >= 0 && i < len(idx) && idx[i] == want }
+	if want < 0 {
+		return func(int) bool { return false }
+	}
+	idx, w := c.idx, uint32(want)
+	return func(i int) bool { return i >= 0 && i < len(idx) && idx[i] == w }
 }
