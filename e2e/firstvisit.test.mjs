@@ -135,8 +135,16 @@ test('a product small in a busy photo: the crop box is preset to where the engin
   const page = await ctx.newPage();
   const errors = collectErrors(page);
   try {
+    link.reset();
     await page.goto(link.url);
     await waitReady(page, 600_000);
+    // With nothing to show, the engine fetches the vector file at once
+    // (asset-plan.js LATER); from then on it re-scores as `builder query`
+    // does (which reads it from disk): wait for it, and for Go to take it.
+    const vectorsIn = () => link.log.some((e) => /\/vectors-[0-9a-f]+\.bin$/.test(e.url.split('?')[0]) && e.end > 0);
+    for (let i = 0; i < 600 && !vectorsIn(); i++) await page.waitForTimeout(100);
+    assert.ok(vectorsIn(), 'the vector file was not fetched after ready');
+    await page.waitForTimeout(500);
     const shirt = heldOut(SHIRTS);
     const at = { x: 180, y: 230 };
     const file = path.join(fs.mkdtempSync(path.join(repoRoot(), '.cache', 'fv-')), 'scene.jpg');

@@ -91,8 +91,9 @@ func queryCommand(args []string, stdout io.Writer) error {
 	filters := filterFlags{}
 	fs.Var(filters, "filter", "attribute filter col=value (repeatable), e.g. --filter baseColour=Blue")
 	exact := fs.Bool("exact", false, "scan every item instead of searching the index")
+	first := fs.Bool("first-search", false, "rank as the page's first search: by the product codes alone (the page fetches the vector file after its first results and re-scores with it from then on, as this command does without the flag)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./builder query --assets DIR [--k 10] [--section S] [--filter col=value] IMAGE...\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: go run ./builder query --assets DIR [--k 10] [--section S] [--filter col=value] [--first-search] IMAGE...\n\n"+
 			"Prints one JSON line per image: {\"image\":PATH,\"results\":[{\"id\":…,\"score\":…,\"visual\":…},…],\n"+
 			"\"box\":{x,y,w,h,auto} (the region searched; auto: found by localisation),\n"+
 			"\"predicted\":{column:{label,p}} (the learned heads' guesses)},\n"+
@@ -108,7 +109,7 @@ func queryCommand(args []string, stdout io.Writer) error {
 		fs.Usage()
 		return errors.New("--assets DIR and at least one IMAGE are required")
 	}
-	e, err := OpenAssets(*assets, search.Options{})
+	e, err := OpenAssets(*assets, search.Options{FirstSearch: *first})
 	if err != nil {
 		return err
 	}
