@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -23,6 +24,15 @@ var magic = [4]byte{'L', 'K', 'H', 'D'}
 var ErrFormat = errors.New("heads: malformed heads file")
 
 // Head is one softmax classifier over a label column.
+// IsColour reports whether a label column names a colour ("baseColour",
+// "color", …): the builder learns a colour head from such a column, and
+// the search lets only the other heads (the product's type) borrow from
+// the visual neighbours.
+func IsColour(column string) bool {
+	l := strings.ToLower(column)
+	return strings.Contains(l, "colour") || strings.Contains(l, "color")
+}
+
 type Head struct {
 	Column  string
 	Classes []string

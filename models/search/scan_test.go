@@ -7,6 +7,7 @@ import (
 
 	"github.com/lookalike/lookalike/internal/topk"
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/heads"
 	"github.com/lookalike/lookalike/models/pq"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
@@ -141,4 +142,42 @@ func leaveOutSelf(h []Hit, self, k int) []Hit {
 		}
 	}
 	return out
+}
+
+// The type head's neighbour vote: an unsure type prediction borrows from
+// the types of the visually nearest allowed products, a sure one and the
+// colour head are left alone, and the caller's predictions are not changed.
+func TestNeighbourVote(t *testing.T) {
+	const n = 20
+	typ, col := make([]uint16, n), make([]uint16, n)
+	scores := make([]float32, n)
+	for i := range scores {
+		scores[i] = 1 - float32(i)/n // items 0..9 are the visual top 10
+		if i < 10 {
+			typ[i] = 1
+		}
+		col[i] = 1
+	}
+	typ[3] = heads.NoLabel
+	e := &Engine{Heads: &heads.Set{Heads: []heads.Head{{Column: "articleType", Classes: []string{"a", "b"}}, {Column: "baseColour", Classes: []string{"x", "y"}}},
+		Labels: [][]uint16{typ, col}}}
+	unsure := [][]float32{{0.5, 0.5}, {0.5, 0.5}}
+	got := e.vote(unsure, scores, nil)
+	b := float32(VoteWeight * 0.5)
+	want := []float32{0.5 * (1 - b), 0.5*(1-b) + b*9/VoteK} // item 3 has no type
+	for l := range want {
+		if d := got[0][l] - want[l]; d > 1e-6 || d < -1e-6 {
+			t.Fatalf("type after the vote %v, want %v", got[0], want)
+		}
+	}
+	if got[1][0] != 0.5 || got[1][1] != 0.5 || unsure[0][0] != 0.5 || unsure[0][1] != 0.5 {
+		t.Fatalf("colour head %v, caller's type %v: want both unchanged", got[1], unsure[0])
+	}
+	if sure := e.vote([][]float32{{1, 0}, {0, 1}}, scores, nil); sure[0][0] != 1 || sure[0][1] != 0 {
+		t.Fatalf("a sure head moved: %v", sure[0])
+	}
+	// Within a filter the neighbours are the allowed ones: items 10..19, type a.
+	if got := e.vote(unsure, scores, func(i int) bool { return i >= 10 }); got[0][0] <= got[0][1] {
+		t.Fatalf("filtered vote %v: want type a ahead", got[0])
+	}
 }

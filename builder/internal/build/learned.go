@@ -84,8 +84,7 @@ func headColumns(cfg *BuildConfig, header, attrs []string, good []*item) []strin
 		cols = append(cols, l)
 	}
 	for _, a := range attrs {
-		l := strings.ToLower(a)
-		if strings.Contains(l, "colour") || strings.Contains(l, "color") {
+		if heads.IsColour(a) {
 			cols = append(cols, a)
 			break
 		}
