@@ -42,13 +42,18 @@ self.onmessage = (e) => {
   switch (m.type) {
     case 'init':
       if (!initPromise) {
-        initPromise = init(m.assets || 'assets/').catch((err) => {
+        // boot.js sends manifest.json and build.json in a 'meta' message
+        // that follows (metaFollows); they are fetched here otherwise.
+        initPromise = init(m.assets || 'assets/', m.metaFollows ? metaGiven : Promise.resolve({})).catch((err) => {
           post({ type: 'error', ...loadErrorFields(err) });
           throw err;
         });
         // Reported to the page above; requests that await it see it too.
         initPromise.catch(() => {});
       }
+      break;
+    case 'meta':
+      giveMeta(m.meta || {});
       break;
     case 'later':
       startLater();
@@ -87,36 +92,40 @@ function loadErrorFields(err) {
 
 // ---------------------------------------------------------------- loading
 
-async function init(base) {
+// The page's copies of manifest.json and build.json (boot.js), by URL; if
+// they do not come within META_WAIT_MS the worker fetches them itself.
+const META_WAIT_MS = 3000;
+let giveMeta;
+const metaGiven = new Promise((r) => { giveMeta = r; setTimeout(() => r({}), META_WAIT_MS); });
+
+async function init(base, preMeta) {
+  const pre = await preMeta;
   if (typeof WebAssembly !== 'object') throw new EngineError('no-wasm', 'WebAssembly is not available');
   // Resolved against this module's own URL, not the worker's location: the
   // embed may start it through a blob: or wrapper module (lookalike/worker.js).
   assetsBase = new URL(base, here).href;
   const buildURL = new URL('build/build.json', here).href;
-
+  const manifestURL = new URL('manifest.json', assetsBase).href;
+  // boot.js fetches both while this script is still on its way (one round
+  // trip earlier) and hands them over, by URL; what it could not get is
+  // fetched here.
+  const given = (url, what) => (pre[url] instanceof ArrayBuffer ? keepMeta(url, new Uint8Array(pre[url])) : fetchMeta(url, what));
   const [build, manifestBytes] = await Promise.all([
-    fetchMeta(buildURL, 'engine build'),
-    fetchMeta(new URL('manifest.json', assetsBase).href, 'catalogue manifest'),
+    given(buildURL, 'engine build'),
+    given(manifestURL, 'catalogue manifest'),
   ]);
   let buildInfo, manifest;
   try { buildInfo = JSON.parse(new TextDecoder().decode(build)); } catch { throw new EngineError('corrupt', 'build/build.json is not valid JSON'); }
   try { manifest = JSON.parse(new TextDecoder().decode(manifestBytes)); } catch { throw new EngineError('corrupt', 'manifest.json is not valid JSON'); }
   post({ type: 'progress', stage: 'manifest', loaded: manifestBytes.length, total: manifestBytes.length });
-  const [{ INDEX_NODE }, { planStages, FIRST }] = await Promise.all([formats, assetPlan]);
-  let stages, later;
-  try {
-    ({ stages, later } = planStages(manifest, INDEX_NODE, { saveData: !!self.navigator?.connection?.saveData }));
-  } catch (err) {
-    throw new EngineError('corrupt', err.message);
-  }
   const engineFile = buildInfo.engine;
   if (!engineFile) throw new EngineError('corrupt', 'build/build.json names no engine');
   const engineSize = buildInfo.sizes?.[engineFile] || 0;
 
   // Byte progress over everything in flight, with the rate so far and the
-  // time left at that rate.
+  // time left at that rate (the total is known once the plan is).
   const loaded = new Map();
-  const overallTotal = engineSize + stages.reduce((t, s) => t + s.parts.reduce((u, p) => u + (p.size || 0), 0), 0);
+  let overallTotal = 0;
   const started = performance.now();
   let lastPost = 0;
   const progress = (stage, file, n, force = false) => {
@@ -133,15 +142,26 @@ async function init(base) {
     post({ type: 'progress', stage, loaded: n, overallLoaded, overallTotal, bytesPerSecond: Math.round(rate), secondsLeft });
   };
 
-  // 1. The engine and the model (asset-plan.js FIRST) download now; the
-  // rest (projection, codes, heads, catalogue) once the model's bytes are
-  // in. On a slow link they would otherwise share it with the model and
-  // delay its end, and the model is what Go spends longest on: this way Go
+  // 1. The engine downloads now (it does not depend on the plan: on a slow
+  // link every round trip the link idles is bandwidth lost), the model
+  // (asset-plan.js FIRST) as soon as the plan is read; the rest
+  // (projection, codes, heads, catalogue) once the model's bytes are in.
+  // On a slow link they would otherwise share it with the model and delay
+  // its end, and the model is what Go spends longest on: this way Go
   // decodes it while the rest arrives.
   const buildBase = new URL('build/', here);
   const engineURL = new URL(engineFile, buildBase).href;
   const wasmJob = fetchBytes(engineURL, { stage: 'engine', size: engineSize, immutable: true,
     progress: (stage, n) => progress(stage, engineURL, n) });
+  wasmJob.catch(() => {}); // reported where it is awaited
+  const [{ INDEX_NODE }, { planStages, FIRST }] = await Promise.all([formats, assetPlan]);
+  let stages, later;
+  try {
+    ({ stages, later } = planStages(manifest, INDEX_NODE, { saveData: !!self.navigator?.connection?.saveData }));
+  } catch (err) {
+    throw new EngineError('corrupt', err.message);
+  }
+  overallTotal = engineSize + stages.reduce((t, s) => t + s.parts.reduce((u, p) => u + (p.size || 0), 0), 0);
   const first = stages.map((st) => FIRST.has(st.kind));
   // Bytes of FIRST still to come; the rest starts when they are all read
   // (before their sha256 is checked and before Go decodes them).
@@ -172,7 +192,6 @@ async function init(base) {
   if (firstLeft.size === 0) startRest();
   const rest = restStarted.then(() => stages.map((st, i) => jobs[i] || (jobs[i] = fetchParts(st))));
   const restRequested = rest.then(() => Promise.race([Promise.all(restAsked), new Promise((r) => setTimeout(r, 250))]));
-  wasmJob.catch(() => {});
 
   // 2. Go starts as soon as its own bytes are in, then takes each file in
   // order as it arrives; each part goes into Go as soon as it is verified
@@ -400,6 +419,15 @@ async function fetchMeta(url, what) {
     if (err instanceof EngineError) throw err;
     throw new EngineError('network', `${what}: ${err.message}`);
   }
+}
+
+/** A manifest.json or build.json the page fetched: kept as the last copy for offline visits. */
+async function keepMeta(url, bytes) {
+  try {
+    const cache = self.caches ? await caches.open(META_CACHE) : null;
+    cache?.put(url, new Response(bytes.slice(), { headers: { 'Content-Type': 'application/json' } })).catch(() => {});
+  } catch { /* no cache: the next visit fetches them again */ }
+  return bytes;
 }
 
 async function cacheCopy(url) {
