@@ -189,6 +189,7 @@ async function init(base, preMeta) {
     return job;
   });
   const jobs = stages.map((st, i) => (first[i] ? fetchParts(st) : null));
+  lookAhead(stages.flatMap((st, i) => (first[i] ? [] : st.parts.map((p) => new URL(p.file, assetsBase).href))));
   if (firstLeft.size === 0) startRest();
   const rest = restStarted.then(() => stages.map((st, i) => jobs[i] || (jobs[i] = fetchParts(st))));
   const restRequested = rest.then(() => Promise.race([Promise.all(restAsked), new Promise((r) => setTimeout(r, 250))]));
@@ -319,14 +320,35 @@ async function fetchBytes(url, { stage, size = 0, sha256 = '', name = '', progre
   try { return await fetchBytesInner(url, { stage, size, sha256, name, progress, immutable, asked }); } finally { asked?.(); }
 }
 
+// The asset cache and its lookups, memoised: the rest's lookups are made
+// while the model downloads (lookAhead), so that when its turn comes its
+// request goes out at once instead of after two Cache Storage round trips.
+let assetCache = null;
+const lookups = new Map();
+function openAssetCache() {
+  assetCache ??= caches.open(ASSET_CACHE);
+  return assetCache;
+}
+function lookup(url) {
+  if (!lookups.has(url)) lookups.set(url, openAssetCache().then((c) => c.match(url)));
+  const p = lookups.get(url);
+  p.catch(() => {});
+  return p;
+}
+/** Starts the cache lookups of urls now (their fetchBytes uses them). */
+function lookAhead(urls) {
+  if (self.caches) for (const u of urls) lookup(u);
+}
+
 /** fetchBytes; asked() is called once the request is on its way (or answered from the cache). */
 async function fetchBytesInner(url, { stage, size, sha256, name, progress, immutable, asked }) {
   const label = name || url.split('/').pop();
   let cache = null;
   if (immutable && self.caches) {
     try {
-      cache = await caches.open(ASSET_CACHE);
-      const hit = await cache.match(url);
+      cache = await openAssetCache();
+      const hit = await lookup(url);
+      lookups.delete(url); // one use: a later fetch looks again
       if (hit) {
         const b = new Uint8Array(await hit.arrayBuffer());
         if (!sha256 || hex(await crypto.subtle.digest('SHA-256', b)) === sha256) {
