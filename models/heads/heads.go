@@ -23,7 +23,6 @@ var magic = [4]byte{'L', 'K', 'H', 'D'}
 // ErrFormat is wrapped by every error about malformed file bytes.
 var ErrFormat = errors.New("heads: malformed heads file")
 
-// Head is one softmax classifier over a label column.
 // IsColour reports whether a label column names a colour ("baseColour",
 // "color", …): the builder learns a colour head from such a column, and
 // the search lets only the other heads (the product's type) borrow from
@@ -33,6 +32,7 @@ func IsColour(column string) bool {
 	return strings.Contains(l, "colour") || strings.Contains(l, "color")
 }
 
+// Head is one softmax classifier over a label column.
 type Head struct {
 	Column  string
 	Classes []string

@@ -77,16 +77,7 @@ func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit 
 		}
 		top.Push(h.Index, s)
 	}
-	res := top.Sorted()
-	out := make([]Hit, len(res))
-	for j, r := range res {
-		vis := r.Score
-		if withHeads {
-			vis -= e.headTerm(hp, r.Item)
-		}
-		out[j] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: vis, Base: r.Score}
-	}
-	return out
+	return e.hitsOf(top.Sorted(), hp)
 }
 
 // The type heads' neighbour vote: the query's predicted type is mixed with
@@ -165,7 +156,12 @@ func (e *Engine) scanOnce(v []float32, hp [][]float32, k int, f annoy.Filter) ([
 			}
 		}
 	}
-	res := best(scores, k, f)
+	return e.hitsOf(best(scores, k, f), hp), hp
+}
+
+// hitsOf turns scored items (visual + head terms with hp) into hits whose
+// Visual is the score without the head terms.
+func (e *Engine) hitsOf(res []topk.Entry, hp [][]float32) []Hit {
 	out := make([]Hit, len(res))
 	for j, r := range res {
 		vis := r.Score
@@ -174,7 +170,7 @@ func (e *Engine) scanOnce(v []float32, hp [][]float32, k int, f annoy.Filter) ([
 		}
 		out[j] = Hit{Index: r.Item, ID: e.Display.Item(r.Item).ID, Score: r.Score, Visual: vis, Base: r.Score}
 	}
-	return out, hp
+	return out
 }
 
 // best returns the k best allowed scores, best first, ties by index.

@@ -198,9 +198,7 @@ func loadIndex(b []byte, n, dim int, vecs *vecfile.Vectors, from int64) (*annoy.
 	if vecs == nil {
 		return nil, errors.New("search: the index was loaded without its item nodes, but there is no vector file to score with")
 	}
-	if vecs.Len() != n || vecs.Dim() != dim {
-		return nil, fmt.Errorf("search: vector file has %d×%d, catalogue %d×%d: assets from different builds", vecs.Len(), vecs.Dim(), n, dim)
-	}
+	// vecs fits the catalogue: Open read it with parseVectors.
 	items := annoy.ItemsSize(n, dim)
 	if from > items || items-from > int64(len(b)) {
 		return nil, fmt.Errorf("search: index bytes from offset %d do not reach the split nodes at %d", from, items)
@@ -550,7 +548,8 @@ func parseVectors(b []byte, n, dim int) (*vecfile.Vectors, error) {
 
 // Attach adds an optional asset that the engine can do without at first
 // (the neighbours, the CF table, and with codes the vector file) to an
-// open engine: the page loads them after its first search. Not safe for concurrent use with searches.
+// open engine: the page loads them after its first search. Not safe for
+// concurrent use with searches.
 func (e *Engine) Attach(kind string, b []byte) error {
 	n := e.Display.Len()
 	switch kind {
