@@ -207,7 +207,14 @@ func PlainBorder(img image.Image) bool {
 			px = append(px, [3]uint8{row[3*x], row[3*x+1], row[3*x+2]})
 		}
 	}
-	var med [3]int
+	_, plain := plainMedian(px)
+	return plain
+}
+
+// plainMedian returns the per-channel median of the pixels and whether
+// they are one plain colour: at least 60 % of them within 24 levels of the
+// median in every channel (PlainBorder's rule, also balance's).
+func plainMedian(px [][3]uint8) (med [3]int, plain bool) {
 	for c := 0; c < 3; c++ {
 		var hist [256]int
 		for _, p := range px {
@@ -234,7 +241,7 @@ func PlainBorder(img image.Image) bool {
 			near++
 		}
 	}
-	return near*10 >= len(px)*6
+	return med, near*10 >= len(px)*6
 }
 
 // balance undoes a light's cast when the photo shows one: when the
@@ -248,41 +255,18 @@ func balance(px []uint8, w, h int) {
 	if w < 3 || h < 3 {
 		return
 	}
-	var border []int
+	var border [][3]uint8
+	at := func(i int) [3]uint8 { return [3]uint8{px[3*i], px[3*i+1], px[3*i+2]} }
 	for x := 0; x < w; x++ {
-		border = append(border, x, (h-1)*w+x)
+		border = append(border, at(x), at((h-1)*w+x))
 	}
 	for y := 1; y < h-1; y++ {
-		border = append(border, y*w, y*w+w-1)
+		border = append(border, at(y*w), at(y*w+w-1))
 	}
-	var med [3]float64
-	for c := 0; c < 3; c++ {
-		var hist [256]int
-		for _, i := range border {
-			hist[px[3*i+c]]++
-		}
-		half, acc := len(border)/2, 0
-		for v, n := range hist {
-			if acc += n; acc > half {
-				med[c] = float64(v)
-				break
-			}
-		}
-	}
-	near := 0
-	for _, i := range border {
-		ok := true
-		for c := 0; c < 3; c++ {
-			if d := float64(px[3*i+c]) - med[c]; d > 24 || d < -24 {
-				ok = false
-			}
-		}
-		if ok {
-			near++
-		}
-	}
+	m, plain := plainMedian(border)
+	med := [3]float64{float64(m[0]), float64(m[1]), float64(m[2])}
 	hi, lo := max(med[0], med[1], med[2]), min(med[0], med[1], med[2])
-	if near*10 < len(border)*6 || hi < 80 || (hi-lo)/hi > 0.35 || lo >= 247 {
+	if !plain || hi < 80 || (hi-lo)/hi > 0.35 || lo >= 247 {
 		return
 	}
 	var gain [3]float64
