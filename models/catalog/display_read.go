@@ -56,14 +56,20 @@ func (d *displayData) str(c *strCol, i int) string {
 		return ""
 	}
 	off, n := c.off[i], c.ln[i]
-	if n&escaped == 0 {
-		return string(d.data[off : off+n])
-	}
-	n &^= escaped
-	var s string
-	// The bytes passed json.Valid and the scanner; the quotes are around them.
-	_ = json.Unmarshal(d.data[off-1:off+n+1], &s)
+	// The bytes passed json.Valid and the scanner: no error.
+	s, _ := unquote(d.data, int(off), int(off+n&^escaped), n&escaped != 0)
 	return s
+}
+
+// unquote returns the string literal whose content is b[start:end] (the
+// quotes around it), its JSON escapes undone when esc.
+func unquote(b []byte, start, end int, esc bool) (string, error) {
+	if !esc {
+		return string(b[start:end]), nil
+	}
+	var s string
+	err := json.Unmarshal(b[start-1:end+1], &s)
+	return s, err
 }
 
 // eq reports whether item i of column c is s, without allocating for an
@@ -116,12 +122,7 @@ func (s *scanner) string(what string) (string, error) {
 		return "", fmt.Errorf("%s is not a string", what)
 	}
 	a, b, esc := s.literal()
-	if !esc {
-		return string(s.b[a:b]), nil
-	}
-	var v string
-	err := json.Unmarshal(s.b[a-1:b+1], &v)
-	return v, err
+	return unquote(s.b, a, b, esc)
 }
 
 // null consumes a null and reports whether there was one.
