@@ -109,7 +109,7 @@ async function init(base, preMeta) {
   // boot.js fetches both while this script is still on its way (one round
   // trip earlier) and hands them over, by URL; what it could not get is
   // fetched here.
-  const given = (url, what) => (pre[url] instanceof ArrayBuffer ? keepMeta(url, new Uint8Array(pre[url])) : fetchMeta(url, what));
+  const given = (url, what) => fetchMeta(url, what, pre[url] instanceof ArrayBuffer ? new Uint8Array(pre[url]) : null);
   const [build, manifestBytes] = await Promise.all([
     given(buildURL, 'engine build'),
     given(manifestURL, 'catalogue manifest'),
@@ -424,15 +424,18 @@ async function readWithProgress(res, limit, hint, onBytes) {
   return n === buf.length ? buf : buf.slice(0, n);
 }
 
-/** manifest.json and build.json: the network first, the last copy offline. */
-async function fetchMeta(url, what) {
+/** manifest.json and build.json: the page's copy or the network first, the last copy offline. */
+async function fetchMeta(url, what, given = null) {
   let cache = null;
   try { cache = self.caches ? await caches.open(META_CACHE) : null; } catch { cache = null; }
   try {
-    const res = await fetch(url, { cache: 'no-cache', credentials: 'same-origin' });
-    if (res.status === 404) throw new EngineError('network', `${what} not found at ${new URL(url).pathname}`);
-    if (!res.ok) throw new EngineError('network', `${what}: HTTP ${res.status}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    let bytes = given; // the page's copy (boot.js), else the network's
+    if (!bytes) {
+      const res = await fetch(url, { cache: 'no-cache', credentials: 'same-origin' });
+      if (res.status === 404) throw new EngineError('network', `${what} not found at ${new URL(url).pathname}`);
+      if (!res.ok) throw new EngineError('network', `${what}: HTTP ${res.status}`);
+      bytes = new Uint8Array(await res.arrayBuffer());
+    }
     cache?.put(url, new Response(bytes.slice(), { headers: { 'Content-Type': 'application/json' } })).catch(() => {});
     return bytes;
   } catch (err) {
@@ -443,25 +446,16 @@ async function fetchMeta(url, what) {
   }
 }
 
-/** A manifest.json or build.json the page fetched: kept as the last copy for offline visits. */
-async function keepMeta(url, bytes) {
-  try {
-    const cache = self.caches ? await caches.open(META_CACHE) : null;
-    cache?.put(url, new Response(bytes.slice(), { headers: { 'Content-Type': 'application/json' } })).catch(() => {});
-  } catch { /* no cache: the next visit fetches them again */ }
-  return bytes;
-}
-
 async function cacheCopy(url) {
   if (!self.caches) return;
-  const cache = await caches.open(ASSET_CACHE);
+  const cache = await openAssetCache();
   if (!(await cache.match(url))) await cache.add(url);
 }
 
 /** Drops cached content-hashed files that the current build no longer uses. */
 async function pruneCaches(keepData) {
   if (!self.caches) return;
-  const cache = await caches.open(ASSET_CACHE);
+  const cache = await openAssetCache();
   const keep = new Set(keepData);
   for (const req of await cache.keys()) {
     const u = req.url;
