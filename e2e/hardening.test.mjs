@@ -123,9 +123,12 @@ after(async () => {
 });
 
 /** A fresh context and page that fails the test on any dialog. */
-async function openPage(url) {
+async function openPage(url, { holdAppMs = 0 } = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await ctx.addInitScript(() => localStorage.setItem('lookalike.personal', 'off'));
+  // app.js late, as on a slow link or a busy phone: the engine worker
+  // boot.js started may have failed (or finished) before the page adopts it.
+  if (holdAppMs) await ctx.route(/\/app\.js$/, async (r) => { await new Promise((ok) => setTimeout(ok, holdAppMs)); await r.continue(); });
   const page = await ctx.newPage();
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
@@ -262,7 +265,11 @@ function badManifests() {
 
 for (const name of ['negative-size', 'empty-sha256', 'dim-2-31', 'dotdot-name', 'size-9e18', 'flipped-byte', 'another-build']) {
   test(`damaged assets (${name}): the page blames the shop's data, never the photo or memory`, { timeout: 300_000 }, async () => {
-    const { ctx, page } = await openPage(`${host.url}/c/${name}/`);
+    // A damaged manifest fails the worker within a few round trips: with
+    // app.js held back, the failure is already queued when the page adopts
+    // the worker (it must still reach the page, not leave it loading).
+    const early = !['flipped-byte', 'another-build'].includes(name);
+    const { ctx, page } = await openPage(`${host.url}/c/${name}/`, { holdAppMs: early ? 1500 : 0 });
     try {
       await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 240_000 });
       const st = await page.evaluate(() => ({ state: document.body.dataset.state, msg: document.getElementById('message-text').textContent }));

@@ -151,6 +151,7 @@ test('client: adopts the worker boot.js started, replaying what it said meanwhil
   });
   assert.equal(FakeWorker.last, w, 'a second worker was started');
   assert.deepEqual(w.posted, [{ type: 'init', assets: 'https://shop.test/assets/' }], 'init posted twice');
+  await null; // replayed in a microtask, once the caller holds the client
   assert.deepEqual(seen, ['manifest', 'Go']);
   assert.equal(queue.length, 0);
   w.send({ type: 'ready', items: 3 });
@@ -171,5 +172,23 @@ test('client: an early worker that already failed to load fails the client', asy
   });
   await assert.rejects(c.ready, /engine worker failed/);
   assert.equal(fatal.length, 1);
+  assert.ok(w.terminated);
+});
+
+test('client: a load failure the early worker reported before the page adopted it reaches the page', async () => {
+  // app.js's pattern: `const c = worker = engineClient(…, { fatal: (err) => {
+  // if (c === worker) … } })`. Replayed during the call, the failure would
+  // meet `c` before it is assigned (and, in app.js, be lost: the page waited
+  // for ever on a damaged manifest when the worker failed before app.js ran).
+  const w = new FakeWorker('https://shop.test/engine-worker.js', { type: 'module' });
+  const queue = [{ type: 'message', data: { type: 'error', code: 'bad-assets', message: 'manifest.json: the catalog asset has no safe file name' } }];
+  let current = null;
+  const fatal = [];
+  const c = current = engineClient(new URL('https://shop.test/engine-worker.js'), 'https://shop.test/assets/', {
+    early: { worker: w, assets: 'https://shop.test/assets/', queue },
+    fatal: (e) => fatal.push({ mine: c === current, code: e.code }),
+  });
+  await assert.rejects(c.ready, /no safe file name/);
+  assert.deepEqual(fatal, [{ mine: true, code: 'bad-assets' }]);
   assert.ok(w.terminated);
 });

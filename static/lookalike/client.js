@@ -32,7 +32,8 @@ const fault = (m) => Object.assign(new Error(m.message || m.code || 'engine erro
  * Requests are answered one at a time, in order; they may be sent before
  * ready (the worker waits for its assets). on.early adopts a worker already
  * started for the same assets ({worker, assets, queue}: static/boot.js),
- * replaying the events queued before this client existed.
+ * replaying the events queued before this client existed (in a microtask:
+ * the callbacks may refer to the client returned).
  */
 export function engineClient(workerURL, assets, on = {}) {
   const pending = new Map();
@@ -68,11 +69,19 @@ export function engineClient(workerURL, assets, on = {}) {
     else if (m.type === 'error' && m.id == null) fail(fault(m));
   };
   if (early) {
-    for (const ev of early.queue.splice(0)) {
-      if (ev.type === 'message') w.onmessage(ev);
-      else if (ev.type === 'error') w.onerror(ev);
-      else w.onmessageerror(ev);
-    }
+    // Replayed in a microtask, not here: the caller's callbacks must see
+    // the client this returns (app.js checks `w === worker` in on.fatal; a
+    // worker that failed before the page's scripts arrived would otherwise
+    // report to a client that does not exist yet, and the page would wait
+    // for ever). Events the worker sends from now on come as tasks, after
+    // this microtask, so the order is kept.
+    queueMicrotask(() => {
+      for (const ev of early.queue.splice(0)) {
+        if (ev.type === 'message') w.onmessage(ev);
+        else if (ev.type === 'error') w.onerror(ev);
+        else w.onmessageerror(ev);
+      }
+    });
   } else {
     w.postMessage({ type: 'init', assets });
   }
