@@ -19,6 +19,10 @@ type Options struct {
 	Seed     int64  // weight seed (default 1)
 	Spec     string // preprocessing JSON (default: S×S, RGB, 0…1, stretch)
 	Int8     bool   // store the conv weights as int8 QDQ like the real asset
+	// Conv5 adds the output `conv5` [N,C,S/32,S/32], the feature map at
+	// the real model's stride of 32 (16×16 average pools of the last
+	// conv's map), which localisation needs; S must be a multiple of 32.
+	Conv5 bool
 }
 
 // Build returns the model's ONNX bytes: Conv 3×3 stride 2 → Relu → Conv 1×1
@@ -84,11 +88,19 @@ func Build(o Options) []byte {
 			onnxpb.Node{Name: name + "_relu", OpType: "Relu", Inputs: []string{name + ".y"}, Outputs: []string{out}})
 	}
 	conv("conv1", "input", "a1", 3, c, 3, 2, 1)
-	conv("conv2", "a1", "conv5", c, c, 1, 1, 0)
+	last := "conv5"
+	if o.Conv5 {
+		last = "a2"
+	}
+	conv("conv2", "a1", last, c, c, 1, 1, 0)
+	if o.Conv5 {
+		g.Nodes = append(g.Nodes, onnxpb.Node{Name: "c5_pool", OpType: "AveragePool", Inputs: []string{last}, Outputs: []string{"conv5"},
+			Attrs: []onnxpb.Attr{onnxpb.IntsAttr("kernel_shape", 16, 16), onnxpb.IntsAttr("strides", 16, 16)}})
+	}
 	g.Nodes = append(g.Nodes,
-		onnxpb.Node{Name: "gap_pool", OpType: "GlobalAveragePool", Inputs: []string{"conv5"}, Outputs: []string{"gap4"}},
+		onnxpb.Node{Name: "gap_pool", OpType: "GlobalAveragePool", Inputs: []string{last}, Outputs: []string{"gap4"}},
 		onnxpb.Node{Name: "gap_flat", OpType: "Flatten", Inputs: []string{"gap4"}, Outputs: []string{"gap"}, Attrs: []onnxpb.Attr{onnxpb.IntAttr("axis", 1)}},
-		onnxpb.Node{Name: "gmp_pool", OpType: "GlobalMaxPool", Inputs: []string{"conv5"}, Outputs: []string{"gmp4"}},
+		onnxpb.Node{Name: "gmp_pool", OpType: "GlobalMaxPool", Inputs: []string{last}, Outputs: []string{"gmp4"}},
 		onnxpb.Node{Name: "gmp_flat", OpType: "Flatten", Inputs: []string{"gmp4"}, Outputs: []string{"gmp"}, Attrs: []onnxpb.Attr{onnxpb.IntAttr("axis", 1)}},
 	)
 	s := int64(o.Size)
@@ -96,6 +108,9 @@ func Build(o Options) []byte {
 	g.Outputs = []onnxpb.ValueInfo{
 		{Name: "gap", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}}},
 		{Name: "gmp", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}}},
+	}
+	if o.Conv5 {
+		g.Outputs = append(g.Outputs, onnxpb.ValueInfo{Name: "conv5", ElemType: onnxpb.Float, Dims: []onnxpb.Dim{{Param: "N"}, {Value: c}, {Value: s / 32}, {Value: s / 32}}})
 	}
 	m := &onnxpb.Model{IRVersion: 8, Opset: 13, ProducerName: "lookalike-tinymodel",
 		Metadata: []onnxpb.KV{{Key: "lookalike.preprocessing", Value: o.Spec}}, Graph: g}

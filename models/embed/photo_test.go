@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lookalike/lookalike/internal/tinymodel"
+	"github.com/lookalike/lookalike/models/imageprep"
 )
 
 func TestLocalise(t *testing.T) {
@@ -81,5 +82,81 @@ func TestPhotoRecordRoundTrip(t *testing.T) {
 	}
 	if _, err := e.PhotoFromRecord(rec[:5]); err == nil {
 		t.Fatal("a short record was accepted")
+	}
+}
+
+// TestEmbedPhotoTwoViews: a photo whose product does not fill a busy
+// frame is searched as the mean of the whole photo and the box (pooled
+// outputs and colour descriptors alike); one on a plain backdrop, as the
+// whole photo alone.
+func TestEmbedPhotoTwoViews(t *testing.T) {
+	e, err := New(tinymodel.Build(tinymodel.Options{Size: 128, Channels: 8, Conv5: true}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.CanLocalise() {
+		t.Fatal("the tiny model with conv5 cannot localise")
+	}
+	// A bright textured product in the lower left of a dim, noisy scene.
+	busy := image.NewRGBA(image.Rect(0, 0, 160, 120))
+	plain := image.NewRGBA(busy.Rect)
+	for y := 0; y < 120; y++ {
+		for x := 0; x < 160; x++ {
+			o := busy.PixOffset(x, y)
+			n := byte((x*37 + y*91 + x*y) % 150)
+			copy(busy.Pix[o:], []byte{40 + n, 60 + n, 50 + n, 255})
+			copy(plain.Pix[o:], []byte{255, 255, 255, 255})
+			if x >= 20 && x < 70 && y >= 60 && y < 110 {
+				v := byte(150 + (x*y)%100)
+				copy(busy.Pix[o:], []byte{v, 30, 200, 255})
+				copy(plain.Pix[o:], []byte{v, 30, 200, 255})
+			}
+		}
+	}
+	p, err := e.EmbedPhoto(busy, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Auto || p.Box != p.Proposed || p.Box == busy.Bounds() {
+		t.Fatalf("busy scene: auto %v box %v proposed %v", p.Auto, p.Box, p.Proposed)
+	}
+	whole, err := e.EmbedPhoto(busy, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crop, err := imageprep.Crop(busy, p.Box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := e.EmbedPhoto(crop, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Raw {
+		if want := (whole.Raw[i] + inner.Raw[i]) / 2; math.Abs(float64(p.Raw[i]-want)) > 1e-6 {
+			t.Fatalf("raw[%d] %v, want the mean of %v (photo) and %v (box)", i, p.Raw[i], whole.Raw[i], inner.Raw[i])
+		}
+	}
+	for i := range p.Colour {
+		if want := (whole.Colour[i] + inner.Colour[i]) / 2; math.Abs(float64(p.Colour[i]-want)) > 1e-6 {
+			t.Fatalf("colour[%d] %v, want %v", i, p.Colour[i], want)
+		}
+	}
+	// The same product on a white backdrop: nothing to look past.
+	q, err := e.EmbedPhoto(plain, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := e.EmbedPhoto(plain, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Auto || q.Box != plain.Bounds() || q.Proposed.Empty() {
+		t.Fatalf("plain backdrop: auto %v box %v proposed %v", q.Auto, q.Box, q.Proposed)
+	}
+	for i := range q.Raw {
+		if q.Raw[i] != alone.Raw[i] {
+			t.Fatalf("plain backdrop: raw[%d] %v, the photo alone %v", i, q.Raw[i], alone.Raw[i])
+		}
 	}
 }

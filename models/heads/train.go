@@ -13,7 +13,7 @@ type TrainOptions struct {
 	Epochs int     // passes over the data (default: enough for 3,000 steps, 20..200)
 	Batch  int     // rows per step (default 256)
 	LR     float64 // Adam step size (default 0.01)
-	L2     float64 // weight decay on the standardised inputs' weights (default 1e-4)
+	L2     float64 // weight decay on the standardised inputs' weights (default 0.2/√rows; < 0: none)
 	Seed   uint64  // order of the rows
 }
 
@@ -34,11 +34,6 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 	if opt.LR <= 0 {
 		opt.LR = 0.01
 	}
-	if opt.L2 < 0 {
-		opt.L2 = 0
-	} else if opt.L2 == 0 {
-		opt.L2 = 1e-4
-	}
 	var rows []int
 	for i, c := range y {
 		if c >= classes {
@@ -47,6 +42,18 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 		if c >= 0 {
 			rows = append(rows, i)
 		}
+	}
+	// The weight decay shrinks as the examples grow: 0.2/√rows is 2.6e-3
+	// at 6,000 rows (a 3k catalogue and as many shopper-like variants) and
+	// 9.6e-4 at 43,600 (40k and 4,000 variants). Against the fixed 1e-4 before, on the held-out splits
+	// (docs/quality.md) the type head's accuracy rose +0.02 on clean photos
+	// at 3k and at 40k and the colour head's +0.05 at 3k: with a few
+	// dozen photos of a type, the weaker decay learnt the photos rather
+	// than the type.
+	if opt.L2 < 0 {
+		opt.L2 = 0
+	} else if opt.L2 == 0 {
+		opt.L2 = 0.2 / math.Sqrt(float64(max(1, len(rows))))
 	}
 	if opt.Epochs <= 0 {
 		steps := max(1, len(rows)/min(opt.Batch, max(1, len(rows))))

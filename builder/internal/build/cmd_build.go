@@ -88,8 +88,9 @@ type BuildConfig struct {
 	// "none" = no heads); HeadWeights their blend weights.
 	Heads       string
 	HeadWeights []float64
-	// Augment is how many products get a shopper-like variant for the
-	// heads' training (0 = default, < 0 = none).
+	// Augment is how many shopper-like variants of the catalogue's photos
+	// the heads also learn from: one per product of a sample, several per
+	// product past the catalogue's size (0 = default, < 0 = none).
 	Augment int
 	// Blend defaults written into the manifest (docs/personal.md).
 	WCF, WPersonal, HalfLifeHours float64
@@ -138,7 +139,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.IntVar(&cfg.ProjectionBits, "projection-bits", defaultProjectionBits, "bits per weight of the projection the page downloads: 8 or 4 (docs/quality.md)")
 	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
-	fs.IntVar(&cfg.Augment, "augment", defaultAugment, "products that also teach the heads through a shopper-like variant (busy scene, crop, dim light, heavy JPEG); -1 = none")
+	fs.IntVar(&cfg.Augment, "augment", 0, "shopper-like variants (busy scene, crop, dim light, heavy JPEG) of the catalogue's photos that also teach the heads: one per product of a sample, several past the catalogue's size; 0 = one for each of up to 4,000 products, -1 = none")
 	headW := fs.String("head-weights", "", "blend weights of the heads, comma-separated in --heads order (default 1,0.5)")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
 	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
@@ -784,6 +785,10 @@ var embedBatchHook func()
 
 // embedAll fills it.feat for every item (from the cache or the model) and
 // marks bad rows. Items are embedded in batches by cfg.Workers goroutines.
+// deblockKey is added to the bytes of a photo embedded smoothed (its
+// cache key): the rule's version.
+const deblockKey = "|deblock-1"
+
 func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cache *embedcache.Cache, cfg *BuildConfig, report *Report) error {
 	seen := map[[32]byte]int{}
 	var todo []*item
@@ -807,6 +812,13 @@ func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cac
 		cfgImg, _, err := image.DecodeConfig(bytesReader(data))
 		if err == nil {
 			it.w, it.h = cfgImg.Width, cfgImg.Height
+			// A small, heavily compressed photo is embedded smoothed, as
+			// the search embeds it (embed.Deblocked), under a key of its own.
+			if min(it.w, it.h) <= imageprep.DeblockMaxSide {
+				if img, err := emb.Decode(data, nil); err == nil && embed.Blocky(img) {
+					it.hash = sha256.Sum256(append(append([]byte(nil), data...), deblockKey...))
+				}
+			}
 		}
 		if v, ok := cache.Get(it.hash); ok {
 			it.feat = cached.Features(v)
@@ -855,6 +867,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cac
 						continue
 					}
 					b := img.Bounds()
+					img, _ = embed.Deblocked(img)
 					it.w, it.h = b.Dx(), b.Dy()
 					imgs = append(imgs, img)
 					ok = append(ok, it)

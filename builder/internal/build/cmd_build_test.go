@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/crc32"
+	"image/jpeg"
 	"io"
 	"io/fs"
 	"math"
@@ -29,6 +30,8 @@ import (
 	"github.com/lookalike/lookalike/builder/internal/buildtest"
 	"github.com/lookalike/lookalike/models/annoy"
 	"github.com/lookalike/lookalike/models/catalog"
+	"github.com/lookalike/lookalike/models/embed"
+	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/search"
 	"github.com/lookalike/lookalike/models/vecfile"
 )
@@ -1046,4 +1049,57 @@ func buildQuiet(args []string) error {
 	}
 	cfg.Log = io.Discard
 	return Build(context.Background(), cfg)
+}
+
+// TestBuildDeblocksAsTheSearchDoes: a heavily compressed catalogue photo
+// is embedded smoothed, as the search embeds a query photo
+// (embed.Deblocked), so searching the shop's own photo still finds that
+// product first at ≈ 1; and a second build takes it from the cache.
+func TestBuildDeblocksAsTheSearchDoes(t *testing.T) {
+	model := buildtest.TinyModel(t)
+	f := buildtest.NewFixture(t, 12)
+	var blocky []int
+	for i := 0; i < 12; i++ {
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, buildtest.Photo(i, 0), &jpeg.Options{Quality: 5}); err != nil {
+			t.Fatal(err)
+		}
+		f.WriteImage(t, "images/p"+strconv.Itoa(i)+".jpg", b.Bytes())
+		img, _, err := imageprep.Decode(b.Bytes(), imageprep.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if embed.Blocky(img) {
+			blocky = append(blocky, i)
+		}
+	}
+	if len(blocky) < 3 {
+		t.Fatalf("only %d of 12 photos at quality 5 are over the gate", len(blocky))
+	}
+	out, cache := t.TempDir(), t.TempDir()
+	if r := btBuild(t, model, f.Catalog(), out, cache, "--vectors", "float32"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	m := btCheckPublished(t, out)
+	e, err := search.Open(m, func(a catalog.Asset) ([]byte, error) { return btAssetBytes(t, out, a), nil }, search.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range blocky {
+		data, err := os.ReadFile(filepath.Join(f.Dir, "images", "p"+strconv.Itoa(i)+".jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits, _, err := e.SearchImage(data, nil, search.Query{K: 2, Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := "p" + strconv.Itoa(i); len(hits) == 0 || hits[0].ID != id || hits[0].Visual < 0.999 {
+			t.Errorf("searching %s's own photo: %+v; want %s first at ≈ 1", id, hits, id)
+		}
+	}
+	r := btBuild(t, model, f.Catalog(), t.TempDir(), cache, "--vectors", "float32")
+	if r.err != nil || r.report.Embedded != 0 || r.report.FromCache != 12 {
+		t.Fatalf("second build: err %v, embedded %d, from cache %d", r.err, r.report.Embedded, r.report.FromCache)
+	}
 }

@@ -301,6 +301,7 @@ func colourDescriptors(cfg *BuildConfig, good []*item) ([][]float32, error) {
 				if err == nil {
 					img, _, derr := imageprep.Decode(data, imageprep.Options{})
 					if err = derr; err == nil {
+						img, _ = embed.Deblocked(img) // as the photo pipeline
 						out[i] = imageprep.ColourDescriptor(img)
 					}
 				}
@@ -321,25 +322,41 @@ func colourDescriptors(cfg *BuildConfig, good []*item) ([][]float32, error) {
 	return out, nil
 }
 
-// defaultAugment is how many products get a shopper-like variant for the
-// heads' training (all of a smaller catalogue).
+// defaultAugment is how many shopper-like variants the heads learn from:
+// one for each of 4,000 products, or for all of a smaller catalogue (on
+// the 3k split two per product, 6,000, changed nothing beyond noise:
+// docs/quality.md).
 const defaultAugment = 4000
 
-// augmentedRows embeds one shopper-like variant of up to cfg.Augment
-// products (a seeded sample) through the photo pipeline (localisation
-// included), cached by the variant's pixels, and returns their head inputs
-// and the products they show.
+// augmentedRows embeds cfg.Augment shopper-like variants (one per product
+// of a seeded sample; over the catalogue's size, more than one) through
+// the photo pipeline (localisation included), cached by the variant's
+// pixels, and returns their head inputs and the products they show.
 func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embedcache.Cache, in int) ([]float32, []int, error) {
 	want := cfg.Augment
 	if want < 0 || pc == nil {
 		return nil, nil, nil
 	}
 	if want == 0 {
-		want = defaultAugment
+		want = min(defaultAugment, len(good))
 	}
 	n := len(good)
-	pick := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x617567)).Perm(n)[:min(want, n)]
-	sort.Ints(pick)
+	// Round 0 gives up to n products one variant each (a seeded sample);
+	// a larger want goes round again, another sample each time, with
+	// variants of their own (round r seeds the generators differently).
+	var pick, round []int
+	for r := 0; len(pick) < want && n > 0; r++ {
+		seq := uint64(0x617567)
+		if r > 0 {
+			seq ^= uint64(r) * 0x9e3779b97f4a7c15
+		}
+		some := rand.New(rand.NewPCG(uint64(cfg.Seed), seq)).Perm(n)[:min(want-len(pick), n)]
+		sort.Ints(some)
+		pick = append(pick, some...)
+		for range some {
+			round = append(round, r)
+		}
+	}
 	rows := make([][]float32, len(pick))
 	errs := make([]error, len(pick))
 	decode := func(i int) image.Image {
@@ -365,7 +382,7 @@ func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embe
 			for j := range next {
 				i := pick[j]
 				h := sha256.Sum256([]byte(good[i].ID))
-				rng := rand.New(rand.NewPCG(uint64(cfg.Seed), binary.LittleEndian.Uint64(h[:8])))
+				rng := rand.New(rand.NewPCG(uint64(cfg.Seed), binary.LittleEndian.Uint64(h[:8])^uint64(round[j])*0x9e3779b97f4a7c15))
 				img := decode(i)
 				if img == nil {
 					errs[j] = fmt.Errorf("row %d (%s): %s no longer decodes", good[i].Row, good[i].ID, good[i].Image)

@@ -21,10 +21,7 @@ import (
 // box on eval's scene photos (where the product is known). A study, not a
 // check: LOOKALIKE_STUDY=1 and a model in .cache/model-out.
 func TestLocaliseStudy(t *testing.T) {
-	if os.Getenv("LOOKALIKE_STUDY") == "" {
-		t.Skip("LOOKALIKE_STUDY=1 to run")
-	}
-	root, _ := filepath.Abs("../../..")
+	root := studyRoot(t)
 	model, err := os.ReadFile(filepath.Join(root, ".cache/model-out/resnet50-int8.onnx"))
 	if err != nil {
 		t.Skip(err)
@@ -193,4 +190,15 @@ func studyBox(m []float32, c, side int, bounds image.Rectangle, k, pad float64, 
 	f := float64(side)
 	return image.Rect(int(math.Max(0, (float64(x0)-pad)/f)*W), int(math.Max(0, (float64(y0)-pad)/f)*H),
 		int(math.Min(1, (float64(x1)+1+pad)/f)*W), int(math.Min(1, (float64(y1)+1+pad)/f)*H))
+}
+
+// studyRoot skips a study unless LOOKALIKE_STUDY is set and returns the
+// repository root (its .cache holds the model and the splits).
+func studyRoot(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("LOOKALIKE_STUDY") == "" {
+		t.Skip("LOOKALIKE_STUDY=1 to run")
+	}
+	root, _ := filepath.Abs("../../..")
+	return root
 }
