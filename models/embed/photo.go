@@ -22,7 +22,7 @@ const Conv5 = "conv5"
 // (LocaliseBelow) and the photo's border is not one plain colour
 // (imageprep.PlainBorder: a backdrop with nothing to look past), the
 // region inside the box is embedded too and the search takes the mean of
-// both views' pooled outputs and colour descriptors: on the held-out 3k
+// both views' pooled outputs, and the box's colour descriptor: on the held-out 3k
 // split (docs/quality.md) the busy scene gains +0.037 on type over the box
 // alone when the background looked busy (the rule before: outside/inside
 // activation ≥ 0.33), and a tight or cut-off shot +0.018, where the box
@@ -113,9 +113,9 @@ func (e *Embedder) CanLocalise() bool {
 // EmbedPhoto embeds a photo for search. With localise (and CanLocalise),
 // the last feature map's activation finds the product (Localise); when it
 // does not fill the frame and the background is not a plain backdrop, the
-// box is embedded too and both views are averaged, so a busy background
-// does not swamp the product and a tight shot keeps what lies outside the
-// box. A heavily compressed photo is smoothed first (Deblocked). Safe
+// box is embedded too and both views' pooled outputs are averaged, so a
+// busy background does not swamp the product and a tight shot keeps what
+// lies outside the box; the colour is the box's. A heavily compressed photo is smoothed first (Deblocked). Safe
 // for concurrent use.
 func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 	img, _ = Deblocked(img)
@@ -156,9 +156,12 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 	p.Features = e.fromRaw(p.Raw)
 	e.featDim.Store(int64(len(p.Features)))
 	p.Vector = e.Project(p.Features)
-	p.Colour = imageprep.ColourDescriptor(img)
+	// The product's colour is the box's: outside it lies the scene (a
+	// striped wall behind a brown T-shirt must not make it blue).
 	if inner != nil {
-		meanInto(p.Colour, imageprep.ColourDescriptor(inner))
+		p.Colour = imageprep.ColourDescriptor(inner)
+	} else {
+		p.Colour = imageprep.ColourDescriptor(img)
 	}
 	return p, nil
 }
