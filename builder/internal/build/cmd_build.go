@@ -323,6 +323,7 @@ type Report struct {
 type item struct {
 	catalog.Item
 	hash   [32]byte
+	blocky bool // embedded smoothed (embed.Blocky), under its own hash
 	feat   []float32
 	w, h   int
 	failed *rowProblem
@@ -783,12 +784,12 @@ func imageDetail(cfg *BuildConfig, path string, err error) string {
 // gone to the cache; the resume test kills the process from it.
 var embedBatchHook func()
 
-// embedAll fills it.feat for every item (from the cache or the model) and
-// marks bad rows. Items are embedded in batches by cfg.Workers goroutines.
 // deblockKey is added to the bytes of a photo embedded smoothed (its
 // cache key): the rule's version.
 const deblockKey = "|deblock-1"
 
+// embedAll fills it.feat for every item (from the cache or the model) and
+// marks bad rows. Items are embedded in batches by cfg.Workers goroutines.
 func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cache *embedcache.Cache, cfg *BuildConfig, report *Report) error {
 	seen := map[[32]byte]int{}
 	var todo []*item
@@ -816,6 +817,7 @@ func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cac
 			// the search embeds it (embed.Deblocked), under a key of its own.
 			if min(it.w, it.h) <= imageprep.DeblockMaxSide {
 				if img, err := emb.Decode(data, nil); err == nil && embed.Blocky(img) {
+					it.blocky = true
 					it.hash = sha256.Sum256(append(append([]byte(nil), data...), deblockKey...))
 				}
 			}
@@ -867,7 +869,9 @@ func embedAll(work []*item, emb *embed.Embedder, cached embedcache.Features, cac
 						continue
 					}
 					b := img.Bounds()
-					img, _ = embed.Deblocked(img)
+					if it.blocky { // embed.Deblocked's rule, measured above
+						img = imageprep.Deblock(img)
+					}
 					it.w, it.h = b.Dx(), b.Dy()
 					imgs = append(imgs, img)
 					ok = append(ok, it)
