@@ -22,11 +22,11 @@ const Conv5 = "conv5"
 // (LocaliseBelow) and the photo's border is not one plain colour
 // (imageprep.PlainBorder: a backdrop with nothing to look past), the
 // region inside the box is embedded too and the search takes the mean of
-// both views' pooled outputs, and the box's colour descriptor: on the held-out 3k
-// split (docs/quality.md) the busy scene gains +0.037 on type over the box
-// alone when the background looked busy (the rule before: outside/inside
-// activation ≥ 0.33), and a tight or cut-off shot +0.018, where the box
-// alone lost what lay outside it.
+// both views' pooled outputs, with the box's colour descriptor: on the
+// held-out 3k split (docs/quality.md) the busy scene gains +0.037 on type
+// over the box alone when the background looked busy (the rule before:
+// outside/inside activation ≥ 0.33), and a tight or cut-off shot +0.018,
+// where the box alone lost what lay outside it.
 const (
 	LocaliseSigma = 1.0
 	LocaliseBelow = 0.9
@@ -36,7 +36,7 @@ const (
 type Photo struct {
 	Features []float32 // pooled features of the searched region (the Embedder's pooling)
 	Vector   []float32 // the projected unit embedding of the same region
-	Colour   []float32 // imageprep.ColourDescriptor of the region
+	Colour   []float32 // imageprep.ColourDescriptor of Box
 	// Box is the searched region in the image's coordinates: the whole
 	// image, or the box localisation found (Auto: the search took the mean
 	// of the whole photo and of this box).
@@ -115,8 +115,8 @@ func (e *Embedder) CanLocalise() bool {
 // does not fill the frame and the background is not a plain backdrop, the
 // box is embedded too and both views' pooled outputs are averaged, so a
 // busy background does not swamp the product and a tight shot keeps what
-// lies outside the box; the colour is the box's. A heavily compressed photo is smoothed first (Deblocked). Safe
-// for concurrent use.
+// lies outside the box; the colour is the box's. A heavily compressed
+// photo is smoothed first (Deblocked). Safe for concurrent use.
 func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 	img, _ = Deblocked(img)
 	b := img.Bounds()

@@ -45,11 +45,11 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 	}
 	// The weight decay shrinks as the examples grow: 0.2/√rows is 2.6e-3
 	// at 6,000 rows (a 3k catalogue and as many shopper-like variants) and
-	// 9.6e-4 at 43,600 (40k and 4,000 variants). Against the fixed 1e-4 before, on the held-out splits
-	// (docs/quality.md) the type head's accuracy rose +0.02 on clean photos
-	// at 3k and at 40k and the colour head's +0.05 at 3k: with a few
-	// dozen photos of a type, the weaker decay learnt the photos rather
-	// than the type.
+	// 9.6e-4 at 43,600 (40k and 4,000 variants). Against the fixed 1e-4
+	// before, on the held-out splits (docs/quality.md) the type head's
+	// accuracy rose +0.02 on clean photos at 3k and at 40k and the colour
+	// head's +0.05 at 3k: with a few dozen photos of a type, the weaker
+	// decay learnt the photos rather than the type.
 	if opt.L2 < 0 {
 		opt.L2 = 0
 	} else if opt.L2 == 0 {
