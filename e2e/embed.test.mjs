@@ -249,7 +249,7 @@ async function openPage({ width = 1200, height = 1000, init } = {}) {
     if (process.env.LOOKALIKE_E2E_DEBUG) console.log(`# console.${m.type()}: ${m.text()}`);
   });
   // The context sees the page's requests and its workers'.
-  context.on('request', (r) => seen.requests.push({ url: r.url(), range: r.headers().range || '' }));
+  context.on('request', (r) => seen.requests.push({ url: r.url(), range: r.headers().range || '', t: Date.now() }));
   if (process.env.LOOKALIKE_E2E_DEBUG) context.on('response', (r) => { if (r.status() >= 400) console.log(`# HTTP ${r.status()} ${r.url()}`); });
   await page.addInitScript(() => {
     window.addEventListener('unhandledrejection', (e) => { (window.__rejections ||= []).push(String(e.reason)); });
@@ -604,6 +604,13 @@ describe('embed', () => {
       const ev = (await page.evaluate(() => window.__results)).find((r) => r.source === 'search');
       assert.deepEqual(ev.results.map((r) => r.productId), ids);
       await page.waitForFunction(() => [...document.querySelector('lookalike-search').shadowRoot.querySelectorAll('img')].every((i) => i.complete));
+      // With the thumbnails in, the box lets the engine fetch its
+      // background files (the vector file that makes the next search
+      // exact) at once, not at the worker's fallback 8 s after ready.
+      const thumbsIn = Date.now();
+      const laterReq = () => seen.requests.find((r) => /vectors-/.test(r.url));
+      while (!laterReq() && Date.now() - thumbsIn < 3000) await page.waitForTimeout(100);
+      assert.ok(laterReq(), `no vector-file request within 3 s of the results' thumbnails: ${JSON.stringify(seen.requests.map((r) => r.url.replace(/^.*\//, '')))}`);
       await page.locator('.search-block').screenshot({ path: path.join(artifacts, 'embed-search-results.png') });
       assert.deepEqual(seen.errors, []);
       assert.deepEqual(await seen.rejections(), []);
