@@ -249,7 +249,7 @@ async function openPage({ width = 1200, height = 1000, init } = {}) {
     if (process.env.LOOKALIKE_E2E_DEBUG) console.log(`# console.${m.type()}: ${m.text()}`);
   });
   // The context sees the page's requests and its workers'.
-  context.on('request', (r) => seen.requests.push({ url: r.url(), range: r.headers().range || '', t: Date.now() }));
+  context.on('request', (r) => seen.requests.push({ url: r.url(), range: r.headers().range || '' }));
   if (process.env.LOOKALIKE_E2E_DEBUG) context.on('response', (r) => { if (r.status() >= 400) console.log(`# HTTP ${r.status()} ${r.url()}`); });
   await page.addInitScript(() => {
     window.addEventListener('unhandledrejection', (e) => { (window.__rejections ||= []).push(String(e.reason)); });

@@ -88,7 +88,6 @@ function startWorker() {
   worker?.close();
   state.ready = false;
   state.fatal = null;
-  state.laterSent = false;
   state.inflight = 0;
   setBodyState('loading');
   setLoadStatus('loading', 'Starting the search engine…', 0);
@@ -151,19 +150,10 @@ function onReady(m) {
 // The engine's background downloads (asset-plan.js LATER: the vector file
 // that makes later searches exact, the similar-product lists) wait until
 // the first results' thumbnails are in, so that on a slow link those come
-// first; with nothing to show they start at once.
-function allowLater() {
-  if (state.laterSent || !worker) return;
-  state.laterSent = true;
-  worker.later();
-}
+// first; with nothing to show they start at once (lookalike/client.js).
+function allowLater() { worker?.later(); }
 
-function allowLaterAfterThumbs() {
-  if (state.laterSent) return;
-  const waiting = [...el.results.querySelectorAll('img')].slice(0, 12).filter((img) => !img.complete)
-    .map((img) => new Promise((r) => { img.addEventListener('load', r, { once: true }); img.addEventListener('error', r, { once: true }); }));
-  Promise.race([Promise.all(waiting), new Promise((r) => setTimeout(r, 4000))]).then(allowLater);
-}
+function allowLaterAfterThumbs() { worker?.laterAfterThumbs(el.results.querySelectorAll('img')); }
 
 function engineFailed(err) {
   state.ready = false;

@@ -57,6 +57,9 @@ test('client: later() lets the worker start its background downloads; not once t
   const { c, w } = start();
   c.later();
   assert.deepEqual(w.posted.at(-1), { type: 'later' });
+  const sent = w.posted.length;
+  c.later();
+  assert.equal(w.posted.length, sent, 'only the first later() is sent');
   c.close();
   const n = w.posted.length;
   c.later();

@@ -37,7 +37,7 @@ const fault = (m) => Object.assign(new Error(m.message || m.code || 'engine erro
  */
 export function engineClient(workerURL, assets, on = {}) {
   const pending = new Map();
-  let seq = 0, ok, ko, dead = null;
+  let seq = 0, ok, ko, dead = null, laterSent = false;
   const ready = new Promise((resolve, reject) => { ok = resolve; ko = reject; });
   ready.catch(() => {});
   let w;
@@ -55,7 +55,7 @@ export function engineClient(workerURL, assets, on = {}) {
     w = early ? early.worker : startWorker(workerURL);
   } catch (err) {
     fail(Object.assign(new Error(`the engine worker cannot start: ${err.message}`), { code: 'internal' }));
-    return { ready, request: () => Promise.reject(dead), close() {} };
+    return { ready, request: () => Promise.reject(dead), later() {}, laterAfterThumbs() {}, close() {} };
   }
   w.onerror = (ev) => { ev.preventDefault?.(); fail(Object.assign(new Error(`the engine worker failed (${ev.message || 'blocked or not found'}): ${workerURL.href}`), { code: 'internal' })); };
   w.onmessageerror = () => fail(Object.assign(new Error('a message from the engine could not be read'), { code: 'internal' }));
@@ -85,7 +85,7 @@ export function engineClient(workerURL, assets, on = {}) {
   } else {
     w.postMessage({ type: 'init', assets });
   }
-  return {
+  const client = {
     ready,
     request(msg, transfer = []) {
       if (dead) return Promise.reject(dead);
@@ -97,11 +97,26 @@ export function engineClient(workerURL, assets, on = {}) {
     },
     /**
      * Lets the worker start its background downloads (asset-plan.js LATER)
-     * now rather than a few seconds after ready: call it once the first
-     * results' thumbnails are in, or when there is nothing to show.
+     * now rather than a few seconds after ready: call it when there is
+     * nothing to show. Only the first call is sent.
      */
-    later() { if (!dead) w.postMessage({ type: 'later' }); },
+    later() {
+      if (dead || laterSent) return;
+      laterSent = true;
+      w.postMessage({ type: 'later' });
+    },
+    /**
+     * later() once the first results' thumbnails among imgs are in (at
+     * most 4 s), so that on a slow link those come first.
+     */
+    laterAfterThumbs(imgs) {
+      if (dead || laterSent) return;
+      const waiting = [...imgs].slice(0, 12).filter((img) => !img.complete)
+        .map((img) => new Promise((r) => { img.addEventListener('load', r, { once: true }); img.addEventListener('error', r, { once: true }); }));
+      Promise.race([Promise.all(waiting), new Promise((r) => setTimeout(r, 4000))]).then(() => client.later());
+    },
     /** Stops the worker; waiting requests are rejected (on.fatal is not called). */
     close() { fail(Object.assign(new Error('closed'), { code: 'closed' }), true); },
   };
+  return client;
 }

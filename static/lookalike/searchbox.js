@@ -31,19 +31,6 @@ const ERRORS = {
   empty: 'That file is empty.',
 };
 
-// The engine's background downloads (asset-plan.js LATER: the vector file
-// that makes later searches exact, the similar-product lists) start once
-// the first results' thumbnails are in (at most 4 s), as on the shop's
-// page (app.js), so on a slow link the thumbnails come first and the next
-// search is exact without waiting for the worker's fallback timer.
-function allowLater(e, grid) {
-  if (e.laterSent) return;
-  e.laterSent = true;
-  const waiting = [...grid.querySelectorAll('img')].slice(0, 12).filter((img) => !img.complete)
-    .map((img) => new Promise((r) => { img.addEventListener('load', r, { once: true }); img.addEventListener('error', r, { once: true }); }));
-  Promise.race([Promise.all(waiting), new Promise((r) => setTimeout(r, 4000))]).then(() => e.later());
-}
-
 /** Searches file's photo for the search box view; never throws. */
 export async function search(view, file) {
   const token = ++view.token;
@@ -72,7 +59,10 @@ export async function search(view, file) {
     view.say(items.length ? `${items.length} similar items` : 'No similar items found.');
     view.host.dataset.state = 'results';
     if (view.dialog && items.length && !view.dialog.open) view.dialog.showModal();
-    allowLater(e, view.grid);
+    // The engine's background downloads (the vector file that makes the
+    // next search exact) start once these thumbnails are in, as on the
+    // shop's page, not at the worker's fallback timer.
+    e.laterAfterThumbs(view.grid.querySelectorAll('img'));
     view.emit('lookalike-results', { source: 'search', results: items.map(({ id, score, title, url }) => ({ productId: id, score, title, url: safeURL(url) || null })) });
   } catch (err) {
     if (token !== view.token) return;
