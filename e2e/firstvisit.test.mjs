@@ -94,6 +94,9 @@ test('a photo chosen before the engine is ready is searched once it is, with the
     assert.ok(model.end - model.start >= floorMs * 0.95, `model took ${model.end - model.start} ms for ${model.bytes} bytes: faster than ${MBIT} Mbit/s`);
     // The model had the link to itself (static/asset-plan.js FIRST): the
     // files Go takes after it were requested only once it had arrived.
+    // The product finder (8 KB) is requested with the model.
+    const finder = link.log.find((x) => /\/assets\/objectness-/.test(x.url));
+    assert.ok(finder && finder.start < model.end, 'the product finder was not requested before the model had arrived');
     for (const kind of ['projection', 'codes', 'heads', 'catalog']) {
       const e = link.log.find((x) => new RegExp(`/assets/${kind}-`).test(x.url));
       assert.ok(e, `no ${kind} request`);
@@ -165,8 +168,11 @@ test('a product small in a busy photo: the crop box is preset to where the engin
     assert.ok(box.w < 90 || box.h < 90, `the preset box is the whole photo: ${JSON.stringify(box)}`);
 
     // The page (Go in js/wasm, in Chromium) and `builder query` (Go
-    // natively) run one photo pipeline: the same box, the same predicted
-    // type and colour, the same results in the same order.
+    // natively) run one photo pipeline — the learned product finder
+    // (objectness asset) included: the same box, the same predicted type
+    // and colour, the same results in the same order.
+    const manifest = JSON.parse(fs.readFileSync(path.join(fx.assets, 'manifest.json'), 'utf8'));
+    assert.ok(manifest.assets.some((a) => a.kind === 'objectness'), 'the fixture build has no product finder (objectness asset)');
     const cli = JSON.parse(execFileSync('go', ['run', './builder', 'query', '--assets', fx.assets, '--k', '24', file], { cwd: repoRoot(), encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n').pop());
     assert.equal(cli.box.auto, true, `builder query did not crop: ${JSON.stringify(cli.box)}`);
     for (const [k, v] of Object.entries({ x0: cli.box.x, y0: cli.box.y, x1: cli.box.x + cli.box.w, y1: cli.box.y + cli.box.h })) {

@@ -108,6 +108,7 @@ const STAGE_NAMES = {
   manifest: 'catalogue list', engine: 'search engine', model: 'image model', index: 'search index',
   vectors: 'product vectors', neighbors: 'similar-product lists', catalog: 'product details', start: 'engine start',
   codes: 'product codes', heads: 'type and colour guides', projection: 'image features',
+  objectness: 'product finder',
 };
 
 function mb(n) { return (n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0); }

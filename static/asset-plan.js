@@ -15,6 +15,9 @@ const MAX_PART = 25 * 1024 * 1024; // the most a listed file may be: models/cata
 // product-quantisation code per product, scanned exhaustively) the page
 // needs neither the tree index nor the vector file.
 export const STAGES = [
+  // The learned product finder (8 KB): Go must have it when the model is
+  // in, before a photo chosen while loading runs through it.
+  { kind: 'objectness', optional: true },
   { kind: 'model' },
   { kind: 'projection', optional: true },
   { kind: 'codes', optional: true },
@@ -23,11 +26,12 @@ export const STAGES = [
   { kind: 'vectors', optional: true, unlessCodes: true },
   { kind: 'catalog' },
 ];
-// What downloads first, alone with the engine: the rest of STAGES starts
+// What downloads first, alone with the engine (the product finder beside
+// the model is a few kilobytes): the rest of STAGES starts
 // once it has arrived (engine-worker.js), so that on a slow link the model,
 // on which Go spends longest (decoding it, then running a waiting photo
 // through it), is not slowed by files that take Go milliseconds.
-export const FIRST = new Set(['model']);
+export const FIRST = new Set(['objectness', 'model']);
 // Not needed for the first photo search: fetched once the engine is ready
 // ("more like this" scans the codes until the neighbours arrive). Past
 // maxBytes (decoded) a later file is not fetched at all: at a million

@@ -462,7 +462,7 @@ async function pruneCaches(keepData) {
     if (keep.has(u)) continue;
     // Only prune catalogue data and engine builds; thumbnails and scripts
     // are small and the service worker manages them.
-    if (u.startsWith(assetsBase) && /\/(model|projection|index|vectors|neighbors|neighbours|cf|catalog|codes|heads)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
+    if (u.startsWith(assetsBase) && /\/(model|projection|index|vectors|neighbors|neighbours|cf|catalog|codes|heads|objectness)-[0-9a-f]{8,}/.test(u)) await cache.delete(req);
     if (/\/build\/engine-[0-9a-f]{8,}\.wasm$/.test(u)) await cache.delete(req);
   }
 }

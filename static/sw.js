@@ -23,7 +23,7 @@ const SHELL = [
 ];
 
 const HASHED = /-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
-const ENGINE_DATA = /^(model|projection|index|vectors|neighbors|neighbours|catalog|cf|codes|heads|engine)-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
+const ENGINE_DATA = /^(model|projection|index|vectors|neighbors|neighbours|catalog|cf|codes|heads|objectness|engine)-[0-9a-f]{8,64}(\.[A-Za-z0-9]+)+$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

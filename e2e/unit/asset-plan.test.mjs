@@ -14,10 +14,11 @@ const asset = (kind, size, parts = 0) => {
 };
 
 test('with codes the page fetches neither the index nor the vectors first; the vectors come later (not under Data Saver); later files past LATER_MAX_BYTES are left alone', () => {
-  const base = [asset('projection', 1e6), asset('model', 15e6), asset('codes', 16e6), asset('heads', 4e6),
+  const base = [asset('projection', 1e6), asset('model', 15e6), asset('objectness', 8216), asset('codes', 16e6), asset('heads', 4e6),
     asset('index', 50e6, 2), asset('vectors', 20e6), asset('catalog', 99e6, 4)];
   const small = planStages({ item_count: 40142, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', 11e6)] }, { base: 12, perDim: 4 });
-  assert.deepEqual(small.stages.map((s) => s.kind), ['model', 'projection', 'codes', 'heads', 'catalog']);
+  assert.deepEqual(small.stages.map((s) => s.kind), ['objectness', 'model', 'projection', 'codes', 'heads', 'catalog'],
+    'the product finder before the model: Go localises a photo chosen while the rest loads');
   assert.deepEqual(small.later.map((s) => s.kind), ['vectors', 'neighbors'], 'the vector file first: it makes every later search exact');
   const saving = planStages({ item_count: 40142, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', 11e6)] }, { base: 12, perDim: 4 }, { saveData: true });
   assert.deepEqual(saving.later.map((s) => s.kind), ['neighbors'], 'Data Saver: no vector file');

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lookalike/lookalike/models/engine"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/objectness"
 	"github.com/lookalike/lookalike/models/project"
 )
 
@@ -55,6 +56,7 @@ type Embedder struct {
 	decode   imageprep.Options
 	batch    int
 	proj     *project.Projection
+	obj      *objectness.Map
 	sessions sync.Pool
 	featDim  atomic.Int64
 }
@@ -141,6 +143,14 @@ func (e *Embedder) SetProjection(p *project.Projection) { e.proj = p }
 
 // Projection returns the installed projection, or nil.
 func (e *Embedder) Projection() *project.Projection { return e.proj }
+
+// SetObjectness installs the learned product finder EmbedPhoto localises
+// with (nil: the activation heuristic, Localise). Not safe concurrently
+// with EmbedPhoto.
+func (e *Embedder) SetObjectness(m *objectness.Map) { e.obj = m }
+
+// Objectness returns the installed product finder, or nil.
+func (e *Embedder) Objectness() *objectness.Map { return e.obj }
 
 // FeatureDim is the length of Features' vectors. The engine infers output
 // shapes when it runs, so the first call runs the model once on a blank

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lookalike/lookalike/models/engine"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/objectness"
 )
 
 // Conv5 is the name of the model output holding the last feature map
@@ -111,11 +112,14 @@ func (e *Embedder) CanLocalise() bool {
 }
 
 // EmbedPhoto embeds a photo for search. With localise (and CanLocalise),
-// the last feature map's activation finds the product (Localise); when it
-// does not fill the frame and the background is not a plain backdrop, the
-// box is embedded too and both views' pooled outputs are averaged, so a
-// busy background does not swamp the product and a tight shot keeps what
-// lies outside the box; the colour is the box's. A heavily compressed
+// the last feature map finds the product: the learned finder when one is
+// installed (SetObjectness) and it sees a product, else the activation
+// heuristic (Localise). When the box does not fill the frame and the
+// background is not a plain backdrop, the box is embedded too: alone when
+// the learned finder drew it, averaged with the whole photo's pooled
+// outputs when the heuristic did (its box is looser: a tight shot keeps
+// what lies outside it), so a busy background does not swamp the
+// product; the colour is the box's. A heavily compressed
 // photo is smoothed first (Deblocked). Safe for concurrent use.
 func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 	img, _ = Deblocked(img)
@@ -139,7 +143,18 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 		if side < 1 || len(c5)%(side*side) != 0 {
 			return nil, fmt.Errorf("embed: conv5 has %d values, not square maps of %d×%d", len(c5), side, side)
 		}
-		box, share, _ := Localise(c5, len(c5)/(side*side), side, side, b)
+		// The learned finder, when the build has one and it sees a
+		// product; else the activation heuristic.
+		box, share, learned := b, 1.0, false
+		if e.obj != nil {
+			var err error
+			if box, share, learned, err = e.obj.Box(c5, side, side, b); err != nil {
+				return nil, fmt.Errorf("embed: %w", err)
+			}
+		}
+		if !learned {
+			box, share, _ = Localise(c5, len(c5)/(side*side), side, side, b)
+		}
 		p.Proposed = box
 		if share < LocaliseBelow && !imageprep.PlainBorder(img) {
 			crop, err := imageprep.Crop(img, box)
@@ -148,7 +163,13 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 				if err != nil {
 					return nil, err
 				}
-				meanInto(p.Raw, pool(res2, 0, 1, raw))
+				if learned {
+					// Its box is tight enough to search alone: the scene
+					// around it only adds clutter (docs/quality.md).
+					p.Raw = pool(res2, 0, 1, raw)
+				} else {
+					meanInto(p.Raw, pool(res2, 0, 1, raw))
+				}
 				inner, p.Box, p.Auto = crop, box, true
 			}
 		}
@@ -216,48 +237,25 @@ func Localise(m []float32, c, h, w int, bounds image.Rectangle) (box image.Recta
 			s[i] += float64(v)
 		}
 	}
-	mean, best := 0.0, 0
-	for i, v := range s {
+	mean, top := 0.0, 0.0
+	for _, v := range s {
 		mean += v
-		if v > s[best] {
-			best = i
-		}
+		top = max(top, v)
 	}
 	mean /= float64(n)
-	if s[best] <= 0 {
+	if top <= 0 {
 		return bounds, 1, 0
 	}
 	sd := 0.0
 	for _, v := range s {
 		sd += (v - mean) * (v - mean)
 	}
-	th := mean + LocaliseSigma*math.Sqrt(sd/float64(n))
-	in := make([]bool, n)
-	stack := []int{best}
-	in[best] = true
-	x0, x1, y0, y1 := best%w, best%w, best/w, best/w
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		x, y := i%w, i/w
-		x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
-		for _, d := range [4][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
-			nx, ny := x+d[0], y+d[1]
-			if nx < 0 || ny < 0 || nx >= w || ny >= h {
-				continue
-			}
-			j := ny*w + nx
-			if !in[j] && s[j] > th {
-				in[j] = true
-				stack = append(stack, j)
-			}
-		}
-	}
+	cells, _ := objectness.Region(s, h, w, mean+LocaliseSigma*math.Sqrt(sd/float64(n)))
 	var sin, sout float64
 	var nin, nout int
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			if x >= x0 && x <= x1 && y >= y0 && y <= y1 {
+			if image.Pt(x, y).In(cells) {
 				sin += s[y*w+x]
 				nin++
 			} else {
@@ -269,19 +267,11 @@ func Localise(m []float32, c, h, w int, bounds image.Rectangle) (box image.Recta
 	if nout > 0 && sin > 0 {
 		clutter = (sout / float64(nout)) / (sin / float64(nin))
 	}
-	W, H := float64(bounds.Dx()), float64(bounds.Dy())
-	fx0 := (float64(x0) - 0.5) / float64(w)
-	fx1 := (float64(x1) + 1.5) / float64(w)
-	fy0 := (float64(y0) - 0.5) / float64(h)
-	fy1 := (float64(y1) + 1.5) / float64(h)
-	r := image.Rect(
-		bounds.Min.X+int(max(0, fx0)*W), bounds.Min.Y+int(max(0, fy0)*H),
-		bounds.Min.X+int(min(1, fx1)*W+0.5), bounds.Min.Y+int(min(1, fy1)*H+0.5),
-	).Intersect(bounds)
-	if r.Dx() < 2 || r.Dy() < 2 {
+	r, ok := objectness.CellsBox(cells, h, w, 0.5, bounds)
+	if !ok {
 		return bounds, 1, 0
 	}
-	return r, float64(r.Dx()*r.Dy()) / (W * H), clutter
+	return r, float64(r.Dx()*r.Dy()) / float64(bounds.Dx()*bounds.Dy()), clutter
 }
 
 // Deblocked returns img smoothed (imageprep.Deblock) when it is a heavily

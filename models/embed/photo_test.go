@@ -7,6 +7,7 @@ import (
 
 	"github.com/lookalike/lookalike/internal/tinymodel"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/objectness"
 )
 
 func TestLocalise(t *testing.T) {
@@ -159,5 +160,87 @@ func TestEmbedPhotoTwoViews(t *testing.T) {
 		if q.Raw[i] != alone.Raw[i] {
 			t.Fatalf("plain backdrop: raw[%d] %v, the photo alone %v", i, q.Raw[i], alone.Raw[i])
 		}
+	}
+}
+
+// TestEmbedPhotoLearnedFinder: with a product finder installed, its box is
+// searched alone (not averaged with the whole photo); a finder that sees
+// no product leaves the heuristic's two views; one of another model's
+// depth is an error.
+func TestEmbedPhotoLearnedFinder(t *testing.T) {
+	e, err := New(tinymodel.Build(tinymodel.Options{Size: 128, Channels: 8, Conv5: true}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := image.NewRGBA(image.Rect(0, 0, 128, 128))
+	product := image.Rect(0, 64, 64, 128) // the lower-left quarter: 2×2 of the 4×4 cells
+	for y := 0; y < 128; y++ {
+		for x := 0; x < 128; x++ {
+			o := busy.PixOffset(x, y)
+			n := byte((x*37 + y*91 + x*y) % 150)
+			copy(busy.Pix[o:], []byte{40 + n, 60 + n, 50 + n, 255})
+			if image.Pt(x, y).In(product) {
+				copy(busy.Pix[o:], []byte{byte(150 + (x*y)%100), 30, 200, 255})
+			}
+		}
+	}
+	heuristic, err := e.EmbedPhoto(busy, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm, c, side, err := e.Map(busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder, err := objectness.Train([]objectness.Sample{{Map: fm, Cover: objectness.Cover(product, busy.Bounds(), side, side)}}, c, side*side, objectness.TrainOptions{Margin: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetObjectness(finder)
+	p, err := e.EmbedPhoto(busy, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Auto || p.Box != p.Proposed {
+		t.Fatalf("auto %v box %v proposed %v", p.Auto, p.Box, p.Proposed)
+	}
+	if iou := objectness.IoU(p.Box, product); iou < 0.8 {
+		t.Fatalf("the finder's box %v, the product %v: IoU %.2f", p.Box, product, iou)
+	}
+	crop, err := imageprep.Crop(busy, p.Box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := e.EmbedPhoto(crop, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Raw {
+		if p.Raw[i] != inner.Raw[i] {
+			t.Fatalf("raw[%d] %v, want the box's alone %v", i, p.Raw[i], inner.Raw[i])
+		}
+	}
+
+	// Sees nothing: the heuristic's result, unchanged.
+	e.SetObjectness(&objectness.Map{W: make([]float32, c), B: -20, Threshold: 0.7, Margin: 0.25})
+	q, err := e.EmbedPhoto(busy, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Box != heuristic.Box || q.Auto != heuristic.Auto || q.Proposed != heuristic.Proposed {
+		t.Fatalf("a finder that sees nothing: box %v auto %v, the heuristic's %v %v", q.Box, q.Auto, heuristic.Box, heuristic.Auto)
+	}
+	for i := range q.Raw {
+		if q.Raw[i] != heuristic.Raw[i] {
+			t.Fatalf("raw[%d] %v, the heuristic's %v", i, q.Raw[i], heuristic.Raw[i])
+		}
+	}
+
+	e.SetObjectness(&objectness.Map{W: make([]float32, c+1), Threshold: 0.7})
+	if _, err := e.EmbedPhoto(busy, true); err == nil {
+		t.Fatal("a finder for another model's depth was accepted")
+	}
+	if _, err := e.EmbedPhoto(busy, false); err != nil {
+		t.Fatalf("without localisation the finder is not used: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/lookalike/lookalike/models/engine"
 	"github.com/lookalike/lookalike/models/heads"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/objectness"
 	"github.com/lookalike/lookalike/models/pq"
 	"github.com/lookalike/lookalike/models/project"
 	"github.com/lookalike/lookalike/models/vecfile"
@@ -31,6 +32,10 @@ const (
 	KindCF         = "cf"
 	KindCodes      = "codes" // product-quantisation codes (models/pq): the page's index
 	KindHeads      = "heads" // learned type/colour heads (models/heads)
+	// KindObjectness is the learned product finder (models/objectness):
+	// tiny, and needed before a photo runs through the model, so the page
+	// fetches it with the model.
+	KindObjectness = "objectness"
 )
 
 // Options control Open.
@@ -236,6 +241,15 @@ func OpenModel(m *catalog.Manifest, load Loader, opt Options) (*embed.Embedder, 
 	emb, err := embed.New(b, eo)
 	if err != nil {
 		return nil, err
+	}
+	if ob, err := get(KindObjectness, false); err != nil {
+		return nil, err
+	} else if ob != nil {
+		o, err := objectness.Parse(ob)
+		if err != nil {
+			return nil, err
+		}
+		emb.SetObjectness(o)
 	}
 	if pb, err := get(KindProjection, false); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/imageprep"
+	"github.com/lookalike/lookalike/models/objectness"
 	"github.com/lookalike/lookalike/models/project"
 	"github.com/lookalike/lookalike/models/search"
 	"github.com/lookalike/lookalike/models/vecfile"
@@ -245,10 +246,23 @@ func (s *session) partDone(kind string, i, parts int) error {
 		}
 		s.emb = emb
 		delete(s.files, search.KindModel)
+		delete(s.files, search.KindObjectness) // installed by OpenModel when it was in
 		if emb.Projection() != nil {
 			delete(s.files, search.KindProjection)
 		}
 		runtime.GC()
+	case search.KindObjectness:
+		// It comes before the model (asset-plan.js STAGES); should it come
+		// after, a photo prepared meanwhile was localised without it.
+		if s.emb != nil && s.emb.Objectness() == nil {
+			o, err := objectness.Parse(s.files[search.KindObjectness])
+			if err != nil {
+				return openError(err)
+			}
+			s.emb.SetObjectness(o)
+			delete(s.files, search.KindObjectness)
+			s.prepPhoto, s.prepMs = nil, nil
+		}
 	case search.KindProjection:
 		if s.emb != nil && s.emb.Projection() == nil {
 			p, err := project.Decode(s.files[search.KindProjection])
@@ -290,6 +304,9 @@ func (s *session) ready() (*readyInfo, error) {
 		_, hasModel := s.files[search.KindModel]
 		if _, proj := s.man.Asset(search.KindProjection); proj && s.emb != nil && s.emb.Projection() == nil {
 			return nil, coded("internal", "engine: the projection was not loaded")
+		}
+		if _, obj := s.man.Asset(search.KindObjectness); obj && s.emb != nil && s.emb.Objectness() == nil {
+			return nil, coded("internal", "engine: the objectness was not loaded")
 		}
 		e, err := search.Open(s.man, s.loader, search.Options{SkipModel: !hasModel, Embedder: s.emb, IndexFrom: s.from[search.KindIndex]})
 		if err != nil {

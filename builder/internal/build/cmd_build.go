@@ -92,6 +92,10 @@ type BuildConfig struct {
 	// the heads also learn from: one per product of a sample, several per
 	// product past the catalogue's size (0 = default, < 0 = none).
 	Augment int
+	// Objectness is how many busy scenes of the catalogue's photos the
+	// learned product finder trains on (0: defaultObjectness; -1: none,
+	// the page localises with the activation heuristic).
+	Objectness int
 	// Blend defaults written into the manifest (docs/personal.md).
 	WCF, WPersonal, HalfLifeHours float64
 	Log                           io.Writer
@@ -139,6 +143,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.IntVar(&cfg.ProjectionBits, "projection-bits", defaultProjectionBits, "bits per weight of the projection the page downloads: 8 or 4 (docs/quality.md)")
 	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
+	fs.IntVar(&cfg.Objectness, "objectness", 0, "busy scenes of the catalogue's photos the product finder learns from, which finds the product in a shopper's photo; 0 = 600, -1 = none (the activation heuristic)")
 	fs.IntVar(&cfg.Augment, "augment", 0, "shopper-like variants (busy scene, crop, dim light, heavy JPEG) of the catalogue's photos that also teach the heads: one per product of a sample, several past the catalogue's size; 0 = one for each of up to 4,000 products, -1 = none")
 	headW := fs.String("head-weights", "", "blend weights of the heads, comma-separated in --heads order (default 1,0.5)")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
@@ -569,6 +574,10 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		return err
 	}
 	if err := addCodes(cfg, vecs, dim, w); err != nil {
+		return err
+	}
+	// Before the heads: their shopper-like variants are localised by it.
+	if err := addObjectness(cfg, good, emb, modelSHA, cacheRoot, w); err != nil {
 		return err
 	}
 	var floor *float32

@@ -266,10 +266,13 @@ func relevanceFloor(set *heads.Set, vecs []float32, dim int, x []float32, src []
 }
 
 // parallel runs f(0..n-1) on all cores.
-func parallel(n int, f func(i int)) {
+func parallel(n int, f func(i int)) { parallelN(n, runtime.GOMAXPROCS(0), f) }
+
+// parallelN runs f(0..n-1) on workers goroutines (at least 1).
+func parallelN(n, workers int, f func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
+	for range max(1, workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -46,11 +46,12 @@ func (c Features) Dim() (int, error) {
 // PhotoVersion names the photo pipeline (embed.Embedder.EmbedPhoto:
 // localisation, colour) in the key of the cache of photo records; bump it
 // when that pipeline changes.
-const PhotoVersion = "photo-7"
+const PhotoVersion = "photo-8"
 
 // OpenPhotos opens the cache of embed.Photo records (shopper-like photos:
 // the builder's augmented training photos, eval's query photos) of emb's
-// model (its SHA-256) under root, keyed like the embedding cache.
+// model (its SHA-256) and product finder (emb.Objectness) under root,
+// keyed like the embedding cache.
 func OpenPhotos(root, modelSHA string, emb *embed.Embedder) (*Cache, error) {
 	f := NewFeatures(emb)
 	raw, err := f.Dim()
@@ -58,7 +59,11 @@ func OpenPhotos(root, modelSHA string, emb *embed.Embedder) (*Cache, error) {
 		return nil, err
 	}
 	spec, _ := emb.Spec().MarshalJSON()
-	return Open(root, modelSHA, f.Key+"|"+string(spec)+"|"+PhotoVersion, embed.PhotoRecordDim(raw))
+	pipeline := f.Key + "|" + string(spec) + "|" + PhotoVersion
+	if o := emb.Objectness(); o != nil {
+		pipeline += "|objectness:" + o.Digest() // its boxes are the records' boxes
+	}
+	return Open(root, modelSHA, pipeline, embed.PhotoRecordDim(raw))
 }
 
 // Photo embeds img through the photo pipeline, or takes the result from
