@@ -396,6 +396,9 @@ func pipelineName(e *search.Engine) string {
 	}
 	if e.Embedder.CanLocalise() {
 		s += ", localised"
+		if e.Embedder.Objectness() != nil {
+			s += " (learned product finder)"
+		}
 	}
 	return s
 }
