@@ -322,6 +322,18 @@ type Report struct {
 	Status              string       `json:"status"` // "ok" or the error
 	Problems            []rowProblem `json:"problems"`
 	AssetsBytes         int64        `json:"assets_bytes,omitempty"`
+	// Objectness is the learned product finder's check (nil: none built).
+	Objectness *ObjectnessReport `json:"objectness,omitempty"`
+}
+
+// ObjectnessReport says how well the product finder finds the product in
+// busy scenes it was not trained on, against the activation heuristic.
+type ObjectnessReport struct {
+	Scenes       int     `json:"scenes"`        // trained on
+	Checked      int     `json:"checked"`       // measured on
+	IoU          float64 `json:"iou"`           // mean IoU with the product's box
+	HeuristicIoU float64 `json:"heuristic_iou"` // the same for embed.Localise
+	Cached       bool    `json:"cached"`
 }
 
 // item is a catalogue row on its way into the build.
@@ -577,7 +589,7 @@ func Build(ctx context.Context, cfg *BuildConfig) (err error) {
 		return err
 	}
 	// Before the heads: their shopper-like variants are localised by it.
-	if err := addObjectness(cfg, good, emb, modelSHA, cacheRoot, w); err != nil {
+	if report.Objectness, err = addObjectness(cfg, good, emb, modelSHA, cacheRoot, w); err != nil {
 		return err
 	}
 	var floor *float32

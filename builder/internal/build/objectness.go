@@ -52,9 +52,9 @@ type objectnessResult struct {
 // it on emb and writes its asset. It does nothing for a model without the
 // conv5 output, with --objectness -1, or for fewer than minHeadItems
 // products.
-func addObjectness(cfg *BuildConfig, good []*item, emb *embed.Embedder, modelSHA, cacheRoot string, w *assetWriter) error {
+func addObjectness(cfg *BuildConfig, good []*item, emb *embed.Embedder, modelSHA, cacheRoot string, w *assetWriter) (*ObjectnessReport, error) {
 	if cfg.Objectness < 0 || !emb.CanLocalise() || len(good) < minHeadItems {
-		return nil
+		return nil, nil
 	}
 	t0 := time.Now()
 	n := cfg.Objectness
@@ -83,7 +83,7 @@ func addObjectness(cfg *BuildConfig, good []*item, emb *embed.Embedder, modelSHA
 			fmt.Fprintf(cfg.Log, "build: the cached product finder %s is unreadable (%v): training it again\n", cachePath, err)
 		}
 		if res, err = trainObjectness(cfg, good, emb, pick, tex, n); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writeObjectness(cachePath, res); err != nil {
 			fmt.Fprintf(cfg.Log, "build: could not cache the product finder: %v\n", err)
@@ -91,10 +91,10 @@ func addObjectness(cfg *BuildConfig, good []*item, emb *embed.Embedder, modelSHA
 	}
 	b, err := res.Map.MarshalBinary()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := w.add(search.KindObjectness, "bin", b); err != nil {
-		return err
+		return nil, err
 	}
 	emb.SetObjectness(res.Map)
 	how := fmt.Sprintf("learned on %d busy scenes", n)
@@ -103,8 +103,10 @@ func addObjectness(cfg *BuildConfig, good []*item, emb *embed.Embedder, modelSHA
 	}
 	fmt.Fprintf(cfg.Log, "build: product finder %s in %s (%.1f KB): mean IoU with the product %.2f on %d scenes it never saw (the activation heuristic: %.2f)\n",
 		how, time.Since(t0).Round(time.Millisecond), float64(len(b))/1e3, res.IoU, objectnessCheck, res.HeuristicIoU)
-	return nil
+	return &ObjectnessReport{Scenes: n, Checked: objectnessCheck, IoU: round3(res.IoU), HeuristicIoU: round3(res.HeuristicIoU), Cached: cached}, nil
 }
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // trainObjectness pastes product pick[j] into a scene textured by product
 // tex[j], runs the model for its feature map, trains on the first n and

@@ -53,6 +53,9 @@ func TestBuildObjectness(t *testing.T) {
 	if !strings.Contains(ra.log, "product finder learned on 40 busy scenes") {
 		t.Errorf("the log does not say the finder was learned:\n%s", ra.log)
 	}
+	if o := ra.report.Objectness; o == nil || o.Scenes != 40 || o.Checked != objectnessCheck || o.IoU <= 0 || o.IoU > 1 || o.HeuristicIoU <= 0 || o.Cached {
+		t.Errorf("build-report.json objectness: %+v", o)
+	}
 	rb := btBuild(t, model, f.Catalog(), outB, t.TempDir(), "--workers", "2", "--objectness", "40", "--augment", "-1")
 	if rb.err != nil {
 		t.Fatal(rb.err)
@@ -64,8 +67,10 @@ func TestBuildObjectness(t *testing.T) {
 	if rc.err != nil {
 		t.Fatal(rc.err)
 	}
-	if !strings.Contains(rc.log, "product finder from the cache") {
+	if !strings.Contains(rc.log, "product finder from the cache") || rc.report.Objectness == nil || !rc.report.Objectness.Cached {
 		t.Errorf("the second build with the same cache trained again:\n%s", rc.log)
+	} else if *rc.report.Objectness != (ObjectnessReport{Scenes: 40, Checked: objectnessCheck, IoU: ra.report.Objectness.IoU, HeuristicIoU: ra.report.Objectness.HeuristicIoU, Cached: true}) {
+		t.Errorf("cached finder's report %+v, the first build's %+v", rc.report.Objectness, ra.report.Objectness)
 	}
 	outD := t.TempDir()
 	if rd := btBuild(t, model, f.Catalog(), outD, cache, "--objectness", "40", "--augment", "-1", "--seed", "2"); rd.err != nil {
@@ -76,7 +81,7 @@ func TestBuildObjectness(t *testing.T) {
 	outE := t.TempDir()
 	if re := btBuild(t, model, f.Catalog(), outE, cache, "--objectness", "-1", "--augment", "-1"); re.err != nil {
 		t.Fatal(re.err)
-	} else if finder(outE) != nil {
+	} else if finder(outE) != nil || re.report.Objectness != nil {
 		t.Error("--objectness -1 still wrote a finder")
 	}
 }
