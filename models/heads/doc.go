@@ -18,10 +18,15 @@
 //	header 16 bytes: magic "LKHD", uint16 version, uint16 heads,
 //	       uint32 items, uint32 input length
 //	per head: uint16 column length, column, float32 weight, uint32 classes,
-//	       per class uint16 length + name, then classes×input float32
-//	       weights (class-major) and classes float32 biases
+//	       per class uint16 length + name; version 2 only: uint32 hidden
+//	       units h, and when h > 0, h×input binary16 first-layer weights
+//	       (unit-major) and h float32 biases; then classes×(h or input)
+//	       float32 weights (class-major) and classes float32 biases
 //	labels: per head, items uint16 class ids (0xFFFF: no label), in
 //	       catalogue order
+//
+// A head may have one hidden layer of ReLU units (TrainMLP; `builder
+// build --head-hidden N`); a set without one is written as version 1.
 //
 // Training is seeded and deterministic on one machine. A Set is read-only
 // after Parse and safe for concurrent use. Native and js/wasm.

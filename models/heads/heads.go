@@ -7,10 +7,17 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lookalike/lookalike/internal/half"
 )
 
-// Version is the format version this package reads and writes.
-const Version = 1
+// Version is the newest format version this package reads and writes:
+// 2 adds an optional hidden layer per head; a set without one is written
+// as version 1, which it also reads.
+const Version = 2
+
+// MaxHidden bounds a head's hidden layer.
+const MaxHidden = 4096
 
 // NoLabel marks a product without a value in a head's column.
 const NoLabel = 0xFFFF
@@ -38,8 +45,11 @@ type Head struct {
 	Classes []string
 	// Weight is how much p(a product's label) adds to its score.
 	Weight float32
-	// W is len(Classes)×In, class-major; B one bias per class.
-	W, B []float32
+	// W is len(Classes)×In, class-major; B one bias per class. With a
+	// hidden layer (B1 not empty), W is len(Classes)×len(B1) over its
+	// activations relu(W1·x + B1), W1 being len(B1)×In, unit-major.
+	W, B   []float32
+	W1, B1 []float32
 }
 
 // Set is the heads of one build and the labels of its products.
@@ -67,8 +77,17 @@ func (s *Set) Predict(x []float32) [][]float32 {
 	return out
 }
 
-// Predict returns softmax(W·x + B) in dst (grown as needed).
+// Predict returns softmax(W·x + B) in dst (grown as needed), x going
+// through the hidden layer first when the head has one.
 func (h *Head) Predict(x []float32, dst []float32) []float32 {
+	if hid := len(h.B1); hid > 0 {
+		in := len(h.W1) / hid
+		a := make([]float32, hid)
+		for u := range a {
+			a[u] = max(0, dot(h.W1[u*in:(u+1)*in], x)+h.B1[u])
+		}
+		x = a
+	}
 	k := len(h.Classes)
 	in := len(h.W) / max(1, k)
 	if cap(dst) < k {
@@ -76,22 +95,28 @@ func (h *Head) Predict(x []float32, dst []float32) []float32 {
 	}
 	dst = dst[:k]
 	for c := range k {
-		row := h.W[c*in : (c+1)*in]
-		var s0, s1, s2, s3 float32
-		j := 0
-		for ; j+4 <= in; j += 4 {
-			s0 += row[j] * x[j]
-			s1 += row[j+1] * x[j+1]
-			s2 += row[j+2] * x[j+2]
-			s3 += row[j+3] * x[j+3]
-		}
-		for ; j < in; j++ {
-			s0 += row[j] * x[j]
-		}
-		dst[c] = (s0 + s1) + (s2 + s3) + h.B[c]
+		dst[c] = dot(h.W[c*in:(c+1)*in], x) + h.B[c]
 	}
 	softmax(dst)
 	return dst
+}
+
+// dot is Σ row[j]·x[j] over row, in four lanes (the same order natively and
+// in js/wasm).
+func dot(row, x []float32) float32 {
+	in := len(row)
+	var s0, s1, s2, s3 float32
+	j := 0
+	for ; j+4 <= in; j += 4 {
+		s0 += row[j] * x[j]
+		s1 += row[j+1] * x[j+1]
+		s2 += row[j+2] * x[j+2]
+		s3 += row[j+3] * x[j+3]
+	}
+	for ; j < in; j++ {
+		s0 += row[j] * x[j]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // softmax normalises logits in place.
@@ -118,9 +143,15 @@ func (s *Set) Marshal() ([]byte, error) {
 	if len(s.Labels) != len(s.Heads) {
 		return nil, fmt.Errorf("heads: %d label lists for %d heads", len(s.Labels), len(s.Heads))
 	}
+	version := uint16(1)
+	for _, h := range s.Heads {
+		if len(h.B1) > 0 {
+			version = 2
+		}
+	}
 	b := make([]byte, 16)
 	copy(b, magic[:])
-	binary.LittleEndian.PutUint16(b[4:], Version)
+	binary.LittleEndian.PutUint16(b[4:], version)
 	binary.LittleEndian.PutUint16(b[6:], uint16(len(s.Heads)))
 	binary.LittleEndian.PutUint32(b[8:], uint32(items))
 	binary.LittleEndian.PutUint32(b[12:], uint32(s.In))
@@ -135,8 +166,14 @@ func (s *Set) Marshal() ([]byte, error) {
 	}
 	for _, h := range s.Heads {
 		k := len(h.Classes)
-		if k == 0 || k > MaxClasses || len(h.W) != k*s.In || len(h.B) != k || len(h.Column) > math.MaxUint16 {
-			return nil, fmt.Errorf("heads: head %q: %d classes, %d weights, %d biases for input %d", h.Column, k, len(h.W), len(h.B), s.In)
+		hid := len(h.B1)
+		in := s.In
+		if hid > 0 {
+			in = hid
+		}
+		if k == 0 || k > MaxClasses || len(h.W) != k*in || len(h.B) != k || len(h.Column) > math.MaxUint16 ||
+			hid > MaxHidden || len(h.W1) != hid*s.In {
+			return nil, fmt.Errorf("heads: head %q: %d classes, %d weights, %d biases, %d hidden (%d weights) for input %d", h.Column, k, len(h.W), len(h.B), hid, len(h.W1), s.In)
 		}
 		str(h.Column)
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(h.Weight))
@@ -146,6 +183,13 @@ func (s *Set) Marshal() ([]byte, error) {
 				return nil, fmt.Errorf("heads: class name of %d bytes", len(c))
 			}
 			str(c)
+		}
+		if version >= 2 {
+			b = binary.LittleEndian.AppendUint32(b, uint32(hid))
+			for _, v := range h.W1 {
+				b = binary.LittleEndian.AppendUint16(b, half.From32(v))
+			}
+			f32(h.B1)
 		}
 		f32(h.W)
 		f32(h.B)
@@ -167,8 +211,9 @@ func Parse(b []byte, items int) (*Set, error) {
 	if len(b) < 16 || [4]byte(b[:4]) != magic {
 		return nil, fmt.Errorf("%w: not a heads file", ErrFormat)
 	}
-	if v := binary.LittleEndian.Uint16(b[4:]); v != Version {
-		return nil, fmt.Errorf("%w: format version %d, this reader knows %d; rebuild the assets with a matching builder", ErrFormat, v, Version)
+	version := binary.LittleEndian.Uint16(b[4:])
+	if version < 1 || version > Version {
+		return nil, fmt.Errorf("%w: format version %d, this reader knows 1 to %d; rebuild the assets with a matching builder", ErrFormat, version, Version)
 	}
 	nh := int(binary.LittleEndian.Uint16(b[6:]))
 	n := int(binary.LittleEndian.Uint32(b[8:]))
@@ -192,7 +237,19 @@ func Parse(b []byte, items int) (*Set, error) {
 		for c := 0; c < k && r.err == nil; c++ {
 			h.Classes = append(h.Classes, r.str())
 		}
-		h.W = r.floats(k * in)
+		wIn := in
+		if version >= 2 {
+			hid := int(r.u32())
+			if r.err == nil && hid > MaxHidden {
+				r.err = fmt.Errorf("head %q: %d hidden units", h.Column, hid)
+			}
+			if hid > 0 && r.err == nil {
+				h.W1 = r.halves(hid * in)
+				h.B1 = r.floats(hid)
+				wIn = hid
+			}
+		}
+		h.W = r.floats(k * wIn)
 		h.B = r.floats(k)
 		if r.err == nil && !(h.Weight >= 0 && h.Weight <= 100) {
 			r.err = fmt.Errorf("head %q: weight %v", h.Column, h.Weight)
@@ -264,6 +321,23 @@ func (r *reader) str() string {
 		r.err = errors.New("a name is not UTF-8")
 	}
 	return string(s)
+}
+
+func (r *reader) halves(n int) []float32 {
+	raw := r.bytes(2 * n)
+	if raw == nil {
+		return nil
+	}
+	out := make([]float32, n)
+	for i := range out {
+		v := half.To32(binary.LittleEndian.Uint16(raw[2*i:]))
+		if v != v || math.IsInf(float64(v), 0) {
+			r.err = errors.New("a weight is not finite")
+			return nil
+		}
+		out[i] = v
+	}
+	return out
 }
 
 func (r *reader) floats(n int) []float32 {

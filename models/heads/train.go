@@ -22,68 +22,17 @@ type TrainOptions struct {
 // cross-entropy plus L2, and returns W (classes×in, class-major) and B.
 // The same inputs and seed give the same weights on one machine.
 func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []float32, err error) {
-	if in <= 0 || len(x)%in != 0 || len(x)/in != len(y) {
-		return nil, nil, fmt.Errorf("heads: %d values and %d labels for input length %d", len(x), len(y), in)
-	}
-	if classes < 1 || classes > MaxClasses {
-		return nil, nil, fmt.Errorf("heads: %d classes", classes)
-	}
-	if opt.Batch <= 0 {
-		opt.Batch = 256
-	}
 	if opt.LR <= 0 {
 		opt.LR = 0.01
 	}
-	var rows []int
-	for i, c := range y {
-		if c >= classes {
-			return nil, nil, fmt.Errorf("heads: label %d of row %d ≥ %d classes", c, i, classes)
-		}
-		if c >= 0 {
-			rows = append(rows, i)
-		}
-	}
-	// The weight decay shrinks as the examples grow: 0.2/√rows is 2.6e-3
-	// at 6,000 rows (a 3k catalogue and as many shopper-like variants) and
-	// 9.6e-4 at 43,600 (40k and 4,000 variants). Against the fixed 1e-4
-	// before, on the held-out splits (docs/quality.md) the type head's
-	// accuracy rose +0.02 on clean photos at 3k and at 40k and the colour
-	// head's +0.05 at 3k: with a few dozen photos of a type, the weaker
-	// decay learnt the photos rather than the type.
-	if opt.L2 < 0 {
-		opt.L2 = 0
-	} else if opt.L2 == 0 {
-		opt.L2 = 0.2 / math.Sqrt(float64(max(1, len(rows))))
-	}
-	if opt.Epochs <= 0 {
-		steps := max(1, len(rows)/min(opt.Batch, max(1, len(rows))))
-		opt.Epochs = max(20, min(200, (3000+steps-1)/steps))
+	rows, err := opt.check(x, in, y, classes)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Standardised inputs (each column to mean 0, sd 1 over the labelled
 	// rows), so one step size suits every column; folded back into W and B
 	// at the end, so Predict takes the raw input.
-	mu, inv := make([]float64, in), make([]float64, in)
-	for _, i := range rows {
-		for j := 0; j < in; j++ {
-			mu[j] += float64(x[i*in+j])
-		}
-	}
-	for j := range mu {
-		mu[j] /= float64(len(rows))
-	}
-	for _, i := range rows {
-		for j := 0; j < in; j++ {
-			d := float64(x[i*in+j]) - mu[j]
-			inv[j] += d * d
-		}
-	}
-	for j := range inv {
-		sd := math.Sqrt(inv[j] / float64(len(rows)))
-		inv[j] = 0
-		if sd > 1e-12 {
-			inv[j] = 1 / sd
-		}
-	}
+	mu, inv := standardise(x, in, rows)
 	std := func(i, j int) float32 { return float32((float64(x[i*in+j]) - mu[j]) * inv[j]) }
 	k := classes
 	wt := make([]float32, in*k) // in×k during training (the GEMM's layout)
@@ -165,4 +114,44 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 		bias[c] = float32(float64(bias[c]) - off)
 	}
 	return w, bias, nil
+}
+
+// check validates the training data, fills in the defaults that depend on
+// it and returns the labelled rows.
+func (opt *TrainOptions) check(x []float32, in int, y []int, classes int) ([]int, error) {
+	if in <= 0 || len(x)%in != 0 || len(x)/in != len(y) {
+		return nil, fmt.Errorf("heads: %d values and %d labels for input length %d", len(x), len(y), in)
+	}
+	if classes < 1 || classes > MaxClasses {
+		return nil, fmt.Errorf("heads: %d classes", classes)
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 256
+	}
+	var rows []int
+	for i, c := range y {
+		if c >= classes {
+			return nil, fmt.Errorf("heads: label %d of row %d ≥ %d classes", c, i, classes)
+		}
+		if c >= 0 {
+			rows = append(rows, i)
+		}
+	}
+	// The weight decay shrinks as the examples grow: 0.2/√rows is 2.6e-3
+	// at 6,000 rows (a 3k catalogue and as many shopper-like variants) and
+	// 9.6e-4 at 43,600 (40k and 4,000 variants). Against the fixed 1e-4
+	// before, on the held-out splits (docs/quality.md) the type head's
+	// accuracy rose +0.02 on clean photos at 3k and at 40k and the colour
+	// head's +0.05 at 3k: with a few dozen photos of a type, the weaker
+	// decay learnt the photos rather than the type.
+	if opt.L2 < 0 {
+		opt.L2 = 0
+	} else if opt.L2 == 0 {
+		opt.L2 = 0.2 / math.Sqrt(float64(max(1, len(rows))))
+	}
+	if opt.Epochs <= 0 {
+		steps := max(1, len(rows)/min(opt.Batch, max(1, len(rows))))
+		opt.Epochs = max(20, min(200, (3000+steps-1)/steps))
+	}
+	return rows, nil
 }

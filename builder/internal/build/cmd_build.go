@@ -33,6 +33,7 @@ import (
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/engine"
+	"github.com/lookalike/lookalike/models/heads"
 	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/project"
 	"github.com/lookalike/lookalike/models/search"
@@ -88,6 +89,9 @@ type BuildConfig struct {
 	// "none" = no heads); HeadWeights their blend weights.
 	Heads       string
 	HeadWeights []float64
+	// HeadHidden is the heads' hidden layer (ReLU units; 0: none, a
+	// softmax over the inputs).
+	HeadHidden int
 	// Augment is how many shopper-like variants of the catalogue's photos
 	// the heads also learn from: one per product of a sample, several per
 	// product past the catalogue's size (0 = default, < 0 = none).
@@ -142,6 +146,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.IntVar(&cfg.MaxRowBytes, "max-row-bytes", catalog.DefaultMaxRowBytes, "longest catalogue row (CSV record or JSON line); longer ones are bad rows, never held in memory")
 	fs.IntVar(&cfg.ProjectionBits, "projection-bits", defaultProjectionBits, "bits per weight of the projection the page downloads: 8 or 4 (docs/quality.md)")
 	fs.IntVar(&cfg.CodeBytes, "code-bytes", defaultCodeBytes, "bytes per product of the product-quantisation codes the page scans (0: none; the page then loads the index and vectors)")
+	fs.IntVar(&cfg.HeadHidden, "head-hidden", 0, "hidden units (ReLU) in each head; 0 = none (a softmax over the features)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
 	fs.IntVar(&cfg.Objectness, "objectness", 0, "busy scenes of the catalogue's photos the product finder learns from, which finds the product in a shopper's photo; 0 = 600, -1 = none (the activation heuristic)")
 	fs.IntVar(&cfg.Augment, "augment", 0, "shopper-like variants (busy scene, crop, dim light, heavy JPEG) of the catalogue's photos that also teach the heads: one per product of a sample, several past the catalogue's size; 0 = one for each of up to 4,000 products, -1 = none")
@@ -172,6 +177,9 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 				cfg.Attrs = append(cfg.Attrs, a)
 			}
 		}
+	}
+	if cfg.HeadHidden < 0 || cfg.HeadHidden > heads.MaxHidden {
+		return nil, fmt.Errorf("--head-hidden %d: want 0..%d", cfg.HeadHidden, heads.MaxHidden)
 	}
 	if *headW != "" {
 		for _, f := range strings.Split(*headW, ",") {

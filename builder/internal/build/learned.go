@@ -177,15 +177,21 @@ func addHeads(cfg *BuildConfig, cols []string, good []*item, vecs []float32, dim
 				y[r] = int(labels[i])
 			}
 		}
-		wts, b, err := heads.Train(x, in, y, len(names), heads.TrainOptions{Seed: uint64(cfg.Seed) + uint64(hi)})
+		opt := heads.TrainOptions{Seed: uint64(cfg.Seed) + uint64(hi)}
+		var head heads.Head
+		if cfg.HeadHidden > 0 {
+			head, err = heads.TrainMLP(x, in, y, len(names), heads.MLPOptions{TrainOptions: opt, Hidden: cfg.HeadHidden})
+		} else {
+			head.W, head.B, err = heads.Train(x, in, y, len(names), opt)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("head %q: %w", col, err)
 		}
-		weight := defaultHeadWeight[hi]
+		head.Column, head.Classes, head.Weight = col, names, defaultHeadWeight[hi]
 		if hi < len(cfg.HeadWeights) {
-			weight = float32(cfg.HeadWeights[hi])
+			head.Weight = float32(cfg.HeadWeights[hi])
 		}
-		set.Heads = append(set.Heads, heads.Head{Column: col, Classes: names, Weight: weight, W: wts, B: b})
+		set.Heads = append(set.Heads, head)
 		set.Labels = append(set.Labels, labels)
 	}
 	b, err := set.Marshal()

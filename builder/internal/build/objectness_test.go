@@ -14,6 +14,7 @@ import (
 
 	"github.com/lookalike/lookalike/builder/internal/buildtest"
 	"github.com/lookalike/lookalike/internal/tinymodel"
+	"github.com/lookalike/lookalike/models/heads"
 	"github.com/lookalike/lookalike/models/objectness"
 	"github.com/lookalike/lookalike/models/search"
 )
@@ -107,5 +108,32 @@ func TestAugSceneBox(t *testing.T) {
 				t.Fatalf("seed %d: %v at the box's corner %v, want the product's red", seed, v.RGBAAt(p.X, p.Y), p)
 			}
 		}
+	}
+}
+
+// TestBuildHeadHidden: --head-hidden writes heads with a hidden layer
+// (format version 2) that the search reads; out of range is refused
+// before anything is built.
+func TestBuildHeadHidden(t *testing.T) {
+	model := buildtest.TinyModel(t)
+	f := buildtest.NewFixture(t, 110)
+	out := t.TempDir()
+	if r := btBuild(t, model, f.Catalog(), out, t.TempDir(), "--head-hidden", "8", "--augment", "-1"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	a, ok := buildtest.Manifest(t, out).Asset(search.KindHeads)
+	if !ok {
+		t.Fatal("no heads asset")
+	}
+	b := btAssetBytes(t, out, a)
+	set, err := heads.Parse(b, 110)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[4] != 2 || len(set.Heads) == 0 || len(set.Heads[0].B1) != 8 {
+		t.Fatalf("heads file version %d, %d heads, hidden %d", b[4], len(set.Heads), len(set.Heads[0].B1))
+	}
+	if _, err := ParseBuildFlags([]string{"--catalog", f.Catalog(), "--out", t.TempDir(), "--head-hidden", "-1"}); err == nil || !strings.Contains(err.Error(), "--head-hidden") {
+		t.Errorf("--head-hidden -1: %v", err)
 	}
 }
