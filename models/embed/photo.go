@@ -15,9 +15,11 @@ import (
 // ResNet50 has it. Localisation needs it.
 const Conv5 = "conv5"
 
-// Localisation's settings, from a study on eval's scene photos and on
-// clean catalogue shots (builder/internal/evaluate/locstudy_test.go): the
-// box is the group of cells above mean + LocaliseSigma·sd of the summed
+// The activation heuristic's settings (used without a learned product
+// finder, models/objectness, or when it sees no product), from a study
+// on eval's scene photos and on clean catalogue shots
+// (builder/internal/evaluate/locstudy_test.go): the box is the group of
+// cells above mean + LocaliseSigma·sd of the summed
 // activation (mean IoU with the pasted product 0.63, against 0.49 at the
 // mean). When the box leaves out at least a tenth of the photo
 // (LocaliseBelow) and the photo's border is not one plain colour
@@ -27,7 +29,8 @@ const Conv5 = "conv5"
 // held-out 3k split (docs/quality.md) the busy scene gains +0.037 on type
 // over the box alone when the background looked busy (the rule before:
 // outside/inside activation ≥ 0.33), and a tight or cut-off shot +0.018,
-// where the box alone lost what lay outside it.
+// where the box alone lost what lay outside it. LocaliseBelow and the
+// backdrop rule apply to the learned finder's box too.
 const (
 	LocaliseSigma = 1.0
 	LocaliseBelow = 0.9
@@ -39,8 +42,9 @@ type Photo struct {
 	Vector   []float32 // the projected unit embedding of the same region
 	Colour   []float32 // imageprep.ColourDescriptor of Box
 	// Box is the searched region in the image's coordinates: the whole
-	// image, or the box localisation found (Auto: the search took the mean
-	// of the whole photo and of this box).
+	// image, or the box localisation found (Auto: the search took this
+	// box, alone when the learned finder drew it, else averaged with the
+	// whole photo).
 	Box  image.Rectangle
 	Auto bool
 	// Proposed is the box localisation found even when it was not used
