@@ -34,6 +34,11 @@ const Conv5 = "conv5"
 const (
 	LocaliseSigma = 1.0
 	LocaliseBelow = 0.9
+	// SmallBox: a box under half the photo is searched even when the
+	// border is plain, unless it is a white backdrop (the catalogue's kind
+	// of photo, embedded whole): a product small on a coloured wall or
+	// table (docs/quality.md).
+	SmallBox = 0.5
 )
 
 // Photo is a query photo as the search sees it.
@@ -119,7 +124,8 @@ func (e *Embedder) CanLocalise() bool {
 // the last feature map finds the product: the learned finder when one is
 // installed (SetObjectness) and it sees a product, else the activation
 // heuristic (Localise). When the box does not fill the frame and the
-// background is not a plain backdrop, the box is embedded too: alone when
+// background is not a plain backdrop (or the box is under SmallBox of the
+// photo and the backdrop is not a white one), the box is embedded too: alone when
 // the learned finder drew it, averaged with the whole photo's pooled
 // outputs when the heuristic did (its box is looser: a tight shot keeps
 // what lies outside it), so a busy background does not swamp the
@@ -160,7 +166,7 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 			box, share, _ = Localise(c5, len(c5)/(side*side), side, side, b)
 		}
 		p.Proposed = box
-		if share < LocaliseBelow && !imageprep.PlainBorder(img) {
+		if share < LocaliseBelow && (!imageprep.PlainBorder(img) || (share < SmallBox && !imageprep.WhiteBackdrop(img))) {
 			crop, err := imageprep.Crop(img, box)
 			if err == nil {
 				res2, err := e.runOne(crop, outputsFor(raw))

@@ -244,3 +244,61 @@ func TestEmbedPhotoLearnedFinder(t *testing.T) {
 		t.Fatalf("without localisation the finder is not used: %v", err)
 	}
 }
+
+// TestEmbedPhotoSmallOnPlainWall: a product small on a plain coloured wall
+// is cropped to (the border is plain but not a white backdrop); the same
+// product small on a white backdrop, the catalogue's kind of photo, is
+// searched whole.
+func TestEmbedPhotoSmallOnPlainWall(t *testing.T) {
+	e, err := New(tinymodel.Build(tinymodel.Options{Size: 128, Channels: 8, Conv5: true}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	product := image.Rect(64, 64, 128, 128)
+	scene := func(bg [3]byte) *image.RGBA {
+		img := image.NewRGBA(image.Rect(0, 0, 128, 128))
+		for y := 0; y < 128; y++ {
+			for x := 0; x < 128; x++ {
+				c := bg[:]
+				if image.Pt(x, y).In(product) {
+					c = []byte{byte(150 + (x*y)%100), 30, byte(60 + (x*7)%120)}
+				}
+				copy(img.Pix[img.PixOffset(x, y):], []byte{c[0], c[1], c[2], 255})
+			}
+		}
+		return img
+	}
+	for _, tc := range []struct {
+		name string
+		bg   [3]byte
+		crop bool
+	}{
+		{"blue wall", [3]byte{40, 120, 200}, true},
+		{"white backdrop", [3]byte{255, 255, 255}, false},
+		{"white backdrop in dim light", [3]byte{110, 110, 104}, false},
+	} {
+		img := scene(tc.bg)
+		if !imageprep.PlainBorder(img) {
+			t.Fatalf("%s: the border is not plain", tc.name)
+		}
+		fm, c, side, err := e.Map(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		finder, err := objectness.Train([]objectness.Sample{{Map: fm, Cover: objectness.Cover(product, img.Bounds(), side, side)}}, c, side*side, objectness.TrainOptions{Margin: 0.01})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetObjectness(finder)
+		p, err := e.EmbedPhoto(img, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if objectness.IoU(p.Proposed, product) < 0.8 {
+			t.Fatalf("%s: the finder's box %v, the product %v", tc.name, p.Proposed, product)
+		}
+		if p.Auto != tc.crop {
+			t.Errorf("%s: searched the box: %v, want %v", tc.name, p.Auto, tc.crop)
+		}
+	}
+}

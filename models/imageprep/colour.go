@@ -186,9 +186,16 @@ func backdrop(px []uint8, w, h int) []bool {
 // median in every channel): a studio backdrop, a wall, a table — nothing
 // the search has to look past. Safe for concurrent use.
 func PlainBorder(img image.Image) bool {
+	_, plain := borderMedian(img)
+	return plain
+}
+
+// borderMedian samples the photo's four edges (about 64 pixels along
+// each) and returns their median colour and whether they are plain.
+func borderMedian(img image.Image) ([3]int, bool) {
 	b := img.Bounds()
 	if b.Dx() < 3 || b.Dy() < 3 {
-		return true
+		return [3]int{255, 255, 255}, true
 	}
 	read := rowReader(img)
 	row := make([]uint8, 3*b.Dx())
@@ -207,8 +214,7 @@ func PlainBorder(img image.Image) bool {
 			px = append(px, [3]uint8{row[3*x], row[3*x+1], row[3*x+2]})
 		}
 	}
-	_, plain := plainMedian(px)
-	return plain
+	return plainMedian(px)
 }
 
 // plainMedian returns the per-channel median of the pixels and whether
@@ -244,6 +250,23 @@ func plainMedian(px [][3]uint8) (med [3]int, plain bool) {
 	return med, near*10 >= len(px)*6
 }
 
+// litWhite reports whether a plain border's median colour can be a white
+// backdrop or wall under some light: not dark (its largest channel at
+// least 80) and only faintly tinted (saturation at most 0.35).
+func litWhite(m [3]int) bool {
+	hi, lo := float64(max(m[0], m[1], m[2])), float64(min(m[0], m[1], m[2]))
+	return hi >= 80 && (hi-lo)/hi <= 0.35
+}
+
+// WhiteBackdrop reports whether the photo's border is plain (PlainBorder)
+// and of a colour a white backdrop takes under warm, cool or dim light
+// (the catalogue's own kind of photo), rather than a coloured wall or
+// table.
+func WhiteBackdrop(img image.Image) bool {
+	med, plain := borderMedian(img)
+	return plain && litWhite(med)
+}
+
 // balance undoes a light's cast when the photo shows one: when the
 // sampled border is plain (at least 60 % of its pixels within 24 levels of
 // its median in every channel), not dark (the median's largest channel at
@@ -265,8 +288,7 @@ func balance(px []uint8, w, h int) {
 	}
 	m, plain := plainMedian(border)
 	med := [3]float64{float64(m[0]), float64(m[1]), float64(m[2])}
-	hi, lo := max(med[0], med[1], med[2]), min(med[0], med[1], med[2])
-	if !plain || hi < 80 || (hi-lo)/hi > 0.35 || lo >= 247 {
+	if !plain || !litWhite(m) || min(med[0], med[1], med[2]) >= 247 {
 		return
 	}
 	var gain [3]float64

@@ -46,7 +46,7 @@ func (c Features) Dim() (int, error) {
 // PhotoVersion names the photo pipeline (embed.Embedder.EmbedPhoto:
 // localisation, colour) in the key of the cache of photo records; bump it
 // when that pipeline changes.
-const PhotoVersion = "photo-8"
+const PhotoVersion = "photo-9"
 
 // OpenPhotos opens the cache of embed.Photo records (shopper-like photos:
 // the builder's augmented training photos, eval's query photos) of emb's
