@@ -109,6 +109,9 @@ func FuzzParse(f *testing.F) {
 	s := &Set{In: 2, Heads: []Head{{Column: "c", Classes: []string{"x", "y"}, Weight: 1, W: make([]float32, 4), B: make([]float32, 2)}}, Labels: [][]uint16{{0, 1}}}
 	b, _ := s.Marshal()
 	f.Add(b)
+	mlp := &Set{In: 2, Heads: []Head{{Column: "c", Classes: []string{"x", "y"}, Weight: 1, W1: make([]float32, 6), B1: make([]float32, 3), W: make([]float32, 6), B: make([]float32, 2)}}, Labels: [][]uint16{{0, 1}}}
+	b2, _ := mlp.Marshal()
+	f.Add(b2) // version 2: a hidden layer
 	f.Fuzz(func(t *testing.T, b []byte) {
 		set, err := Parse(b, -1)
 		if err != nil {

@@ -172,3 +172,22 @@ func TestBoxOfMapsCellsOntoThePhoto(t *testing.T) {
 		t.Errorf("with half a cell's margin: %v", box)
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	b, _ := (&Map{W: []float32{0.5, -1, 2}, B: -0.25, Threshold: 0.7, Margin: 0.25}).MarshalBinary()
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(b)
+		if err != nil {
+			return
+		}
+		// Whatever parses boxes a map of its depth without panicking.
+		fm := make([]float32, m.Channels()*9)
+		for i := range fm {
+			fm[i] = float32(i % 5)
+		}
+		if _, _, _, err := m.Box(fm, 3, 3, image.Rect(0, 0, 30, 30)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
