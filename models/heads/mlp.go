@@ -58,13 +58,7 @@ func TrainMLP(x []float32, in int, y []int, classes int, opt MLPOptions) (Head, 
 		w2[i] = float32(rng.NormFloat64() * math.Sqrt(1/float64(hid)))
 	}
 	b2 := make([]float32, k)
-	freq := make([]float64, k)
-	for _, i := range rows {
-		freq[y[i]]++
-	}
-	for c := range b2 {
-		b2[c] = float32(math.Log((freq[c] + 0.5) / float64(len(rows))))
-	}
+	logPriors(b2, y, rows)
 	params := [][]float32{w1, b1, w2, b2}
 	decay := []bool{true, false, true, false}
 	adam := newAdam(params)
@@ -76,6 +70,7 @@ func TrainMLP(x []float32, in int, y []int, classes int, opt MLPOptions) (Head, 
 	logits := make([]float32, bs*k)
 	w2t := make([]float32, k*hid)
 	da1 := make([]float32, bs*hid)
+	gb2 := make([]float64, k)
 	grads := [][]float32{make([]float32, in*hid), make([]float32, hid), make([]float32, hid*k), make([]float32, k)}
 	scale := float32(1 / (1 - drop))
 	for ep := 0; ep < opt.Epochs; ep++ {
@@ -108,17 +103,9 @@ func TrainMLP(x []float32, in int, y []int, classes int, opt MLPOptions) (Head, 
 			for g := range grads {
 				clear(grads[g])
 			}
-			for r, i := range batch {
-				z := logits[r*k : (r+1)*k]
-				for c := range z {
-					z[c] += b2[c]
-				}
-				softmax(z)
-				z[y[i]] -= 1
-				for c := range z {
-					z[c] /= float32(bs)
-					grads[3][c] += z[c]
-				}
+			softmaxGrad(logits, b2, y, batch, gb2)
+			for c, g := range gb2 {
+				grads[3][c] = float32(g)
 			}
 			// Backward.
 			engine.Gemm(hid, k, bs, a1t, bs, logits, k, grads[2], k, false)

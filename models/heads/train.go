@@ -40,14 +40,7 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 	if len(rows) == 0 {
 		return make([]float32, k*in), bias, nil
 	}
-	// Start the biases at the log class frequencies.
-	freq := make([]float64, k)
-	for _, i := range rows {
-		freq[y[i]]++
-	}
-	for c := range bias {
-		bias[c] = float32(math.Log((freq[c] + 0.5) / float64(len(rows))))
-	}
+	logPriors(bias, y, rows)
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x68656164))
 	bs := min(opt.Batch, len(rows))
 	xb := make([]float32, bs*in)
@@ -72,19 +65,7 @@ func Train(x []float32, in int, y []int, classes int, opt TrainOptions) (w, b []
 				}
 			}
 			engine.Gemm(bs, k, in, xb, in, wt, k, logits, k, false)
-			clear(gb)
-			for r, i := range batch {
-				z := logits[r*k : (r+1)*k]
-				for c := range z {
-					z[c] += bias[c]
-				}
-				softmax(z)
-				z[y[i]] -= 1
-				for c := range z {
-					z[c] /= float32(bs)
-					gb[c] += float64(z[c])
-				}
-			}
+			softmaxGrad(logits, bias, y, batch, gb)
 			engine.Gemm(in, k, bs, xbt, bs, logits, k, gw, k, false)
 			step++
 			c1 := 1 - math.Pow(beta1, float64(step))
@@ -154,4 +135,37 @@ func (opt *TrainOptions) check(x []float32, in int, y []int, classes int) ([]int
 		opt.Epochs = max(20, min(200, (3000+steps-1)/steps))
 	}
 	return rows, nil
+}
+
+// logPriors starts the biases at the log frequencies of the labelled rows'
+// classes.
+func logPriors(bias []float32, y, rows []int) {
+	freq := make([]float64, len(bias))
+	for _, i := range rows {
+		freq[y[i]]++
+	}
+	for c := range bias {
+		bias[c] = float32(math.Log((freq[c] + 0.5) / float64(len(rows))))
+	}
+}
+
+// softmaxGrad turns logits (one row of len(bias) per batch row) into the
+// cross-entropy gradient of logits+bias for the rows' labels y[batch[r]],
+// divided by the batch size, and sets gb to its sum over the batch (the
+// bias gradient).
+func softmaxGrad(logits, bias []float32, y, batch []int, gb []float64) {
+	k := len(bias)
+	clear(gb)
+	for r, i := range batch {
+		z := logits[r*k : (r+1)*k]
+		for c := range z {
+			z[c] += bias[c]
+		}
+		softmax(z)
+		z[y[i]] -= 1
+		for c := range z {
+			z[c] /= float32(len(batch))
+			gb[c] += float64(z[c])
+		}
+	}
 }
