@@ -166,7 +166,7 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 			box, share, _ = Localise(c5, len(c5)/(side*side), side, side, b)
 		}
 		p.Proposed = box
-		if share < LocaliseBelow && (!imageprep.PlainBorder(img) || (share < SmallBox && !imageprep.WhiteBackdrop(img))) {
+		if worthCropping(img, share) {
 			crop, err := imageprep.Crop(img, box)
 			if err == nil {
 				res2, err := e.runOne(crop, outputsFor(raw))
@@ -195,6 +195,18 @@ func (e *Embedder) EmbedPhoto(img image.Image, localise bool) (*Photo, error) {
 		p.Colour = imageprep.ColourDescriptor(img)
 	}
 	return p, nil
+}
+
+// worthCropping reports whether a box covering share of img is searched:
+// it leaves out at least a tenth of the photo (LocaliseBelow), and the
+// border is not plain, or the box is under SmallBox and the plain border
+// is not a white backdrop.
+func worthCropping(img image.Image, share float64) bool {
+	if share >= LocaliseBelow {
+		return false
+	}
+	plain, white := imageprep.Backdrop(img)
+	return !plain || (share < SmallBox && !white)
 }
 
 // meanInto sets a to the mean of a and b (of equal length).

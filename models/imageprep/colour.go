@@ -258,13 +258,13 @@ func litWhite(m [3]int) bool {
 	return hi >= 80 && (hi-lo)/hi <= 0.35
 }
 
-// WhiteBackdrop reports whether the photo's border is plain (PlainBorder)
-// and of a colour a white backdrop takes under warm, cool or dim light
-// (the catalogue's own kind of photo), rather than a coloured wall or
-// table.
-func WhiteBackdrop(img image.Image) bool {
+// Backdrop samples the photo's border once and reports whether it is
+// plain (PlainBorder) and, if so, whether it is of a colour a white
+// backdrop takes under warm, cool or dim light (the catalogue's own kind
+// of photo) rather than a coloured wall or table.
+func Backdrop(img image.Image) (plain, white bool) {
 	med, plain := borderMedian(img)
-	return plain && litWhite(med)
+	return plain, plain && litWhite(med)
 }
 
 // balance undoes a light's cast when the photo shows one: when the

@@ -82,6 +82,26 @@ func TestPlainBorder(t *testing.T) {
 	if PlainBorder(busy) {
 		t.Fatal("a busy pattern counted as a plain border")
 	}
+	for _, tc := range []struct {
+		name         string
+		img          image.Image
+		plain, white bool
+	}{
+		{"white backdrop", product(color.RGBA{200, 20, 20, 255}), true, true},
+		{"white backdrop, dim light", cast(product(color.RGBA{200, 20, 20, 255}), 0.45, 0.45, 0.45, 0), true, true},
+		{"busy", busy, false, false},
+	} {
+		if plain, white := Backdrop(tc.img); plain != tc.plain || white != tc.white {
+			t.Errorf("%s: Backdrop = %v, %v; want %v, %v", tc.name, plain, white, tc.plain, tc.white)
+		}
+	}
+	wall := image.NewRGBA(image.Rect(0, 0, 60, 60))
+	for i := 0; i < len(wall.Pix); i += 4 {
+		copy(wall.Pix[i:], []byte{40, 120, 200, 255})
+	}
+	if plain, white := Backdrop(wall); !plain || white {
+		t.Errorf("a blue wall: Backdrop = %v, %v; want plain, not white", plain, white)
+	}
 }
 
 // cast applies a light's cast as builder eval's "warm" and "dim" do.
