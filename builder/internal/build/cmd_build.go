@@ -1027,11 +1027,7 @@ func buildThumbs(cfg *BuildConfig, good []*item, w *assetWriter) ([]string, erro
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				data, err := cfg.images.read(good[i].Image)
-				if err != nil {
-					continue
-				}
-				img, _, err := imageprep.Decode(data, imageprep.Options{})
+				img, err := cfg.images.decode(good[i].Image)
 				if err != nil {
 					continue
 				}

@@ -5,10 +5,13 @@ package build
 import (
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lookalike/lookalike/models/imageprep"
 )
 
 // Catalogue photos are named by the catalogue, which is hostile input: a
@@ -54,6 +57,17 @@ func newImageFiles(root string, max int64) (*imageFiles, error) {
 		f.root = "" // the whole file system: nothing to check
 	}
 	return f, nil
+}
+
+// decode reads the photo at path (read's checks) and decodes it with the
+// default limits.
+func (f *imageFiles) decode(path string) (image.Image, error) {
+	data, err := f.read(path)
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := imageprep.Decode(data, imageprep.Options{})
+	return img, err
 }
 
 // read returns the bytes of the regular file at path. It refuses anything

@@ -306,13 +306,10 @@ func colourDescriptors(cfg *BuildConfig, good []*item) ([][]float32, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				data, err := cfg.images.read(good[i].Image)
+				img, err := cfg.images.decode(good[i].Image)
 				if err == nil {
-					img, _, derr := imageprep.Decode(data, imageprep.Options{})
-					if err = derr; err == nil {
-						img, _ = embed.Deblocked(img) // as the photo pipeline
-						out[i] = imageprep.ColourDescriptor(img)
-					}
+					img, _ = embed.Deblocked(img) // as the photo pipeline
+					out[i] = imageprep.ColourDescriptor(img)
 				}
 				errs[i] = err
 			}
@@ -369,11 +366,7 @@ func augmentedRows(cfg *BuildConfig, good []*item, emb *embed.Embedder, pc *embe
 	rows := make([][]float32, len(pick))
 	errs := make([]error, len(pick))
 	decode := func(i int) image.Image {
-		data, err := cfg.images.read(good[i].Image)
-		if err != nil {
-			return nil
-		}
-		img, _, err := imageprep.Decode(data, imageprep.Options{})
+		img, err := cfg.images.decode(good[i].Image)
 		if err != nil {
 			return nil
 		}

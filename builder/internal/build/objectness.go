@@ -17,7 +17,6 @@ import (
 
 	"github.com/lookalike/lookalike/builder/internal/progress"
 	"github.com/lookalike/lookalike/models/embed"
-	"github.com/lookalike/lookalike/models/imageprep"
 	"github.com/lookalike/lookalike/models/objectness"
 	"github.com/lookalike/lookalike/models/search"
 )
@@ -121,14 +120,7 @@ func trainObjectness(cfg *BuildConfig, good []*item, emb *embed.Embedder, pick, 
 	}
 	scenes := make([]scene, len(pick))
 	errs := make([]error, len(pick))
-	decode := func(i int) (image.Image, error) {
-		data, err := cfg.images.read(good[i].Image)
-		if err != nil {
-			return nil, err
-		}
-		img, _, err := imageprep.Decode(data, imageprep.Options{})
-		return img, err
-	}
+	decode := func(i int) (image.Image, error) { return cfg.images.decode(good[i].Image) }
 	prog := progress.New(cfg.Log, "objectness: busy scenes", len(pick))
 	parallelN(len(pick), cfg.Workers, func(j int) {
 		i := pick[j]
