@@ -188,15 +188,7 @@ func TestEmbedPhotoLearnedFinder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fm, c, side, err := e.Map(busy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	finder, err := objectness.Train([]objectness.Sample{{Map: fm, Cover: objectness.Cover(product, busy.Bounds(), side, side)}}, c, side*side, objectness.TrainOptions{Margin: 0.01})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.SetObjectness(finder)
+	c := installFinder(t, e, busy, product)
 	p, err := e.EmbedPhoto(busy, true)
 	if err != nil {
 		t.Fatal(err)
@@ -281,15 +273,7 @@ func TestEmbedPhotoSmallOnPlainWall(t *testing.T) {
 		if !imageprep.PlainBorder(img) {
 			t.Fatalf("%s: the border is not plain", tc.name)
 		}
-		fm, c, side, err := e.Map(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		finder, err := objectness.Train([]objectness.Sample{{Map: fm, Cover: objectness.Cover(product, img.Bounds(), side, side)}}, c, side*side, objectness.TrainOptions{Margin: 0.01})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.SetObjectness(finder)
+		installFinder(t, e, img, product)
 		p, err := e.EmbedPhoto(img, true)
 		if err != nil {
 			t.Fatal(err)
@@ -301,4 +285,21 @@ func TestEmbedPhotoSmallOnPlainWall(t *testing.T) {
 			t.Errorf("%s: searched the box: %v, want %v", tc.name, p.Auto, tc.crop)
 		}
 	}
+}
+
+// installFinder trains a product finder on img alone (the product at
+// product) and installs it on e: a finder that sees exactly this product.
+// It returns the depth of e's feature map.
+func installFinder(t *testing.T, e *Embedder, img image.Image, product image.Rectangle) int {
+	t.Helper()
+	fm, c, side, err := e.Map(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder, err := objectness.Train([]objectness.Sample{{Map: fm, Cover: objectness.Cover(product, img.Bounds(), side, side)}}, c, side*side, objectness.TrainOptions{Margin: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetObjectness(finder)
+	return c
 }
