@@ -5,7 +5,8 @@ import (
 	"image"
 	"math"
 	"runtime"
-	"sync"
+
+	"github.com/lookalike/lookalike/internal/par"
 )
 
 // Sample is one training photo: its feature map (c×n, channel-major, as
@@ -122,7 +123,7 @@ func Train(samples []Sample, c, n int, opt TrainOptions) (*Map, error) {
 	}
 	const beta1, beta2 = 0.9, 0.999
 	for it := 1; it <= opt.Iters; it++ {
-		forShards(func(k int) {
+		par.For(shards, min(shards, runtime.GOMAXPROCS(0)), func(k int) {
 			g := grads[k]
 			clear(g)
 			gb := 0.0
@@ -175,26 +176,6 @@ func sqrt0(v float32) float64 {
 		return 0
 	}
 	return math.Sqrt(float64(v))
-}
-
-// forShards runs f(0..shards-1) on up to all cores.
-func forShards(f func(k int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(shards, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range next {
-				f(k)
-			}
-		}()
-	}
-	for k := 0; k < shards; k++ {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
 }
 
 // Cover returns, for an h×w grid laid over bounds, the share of each cell

@@ -30,6 +30,7 @@ import (
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/builder/internal/precompress"
 	"github.com/lookalike/lookalike/builder/internal/progress"
+	"github.com/lookalike/lookalike/internal/par"
 	"github.com/lookalike/lookalike/internal/topk"
 	"github.com/lookalike/lookalike/internal/vec"
 	"github.com/lookalike/lookalike/models/catalog"
@@ -188,7 +189,7 @@ func Synth(cfg *SynthConfig) (*SynthReport, error) {
 	// (j = 0: the real vector itself). Each copy's noise comes from its
 	// own seeded stream, so any worker order gives the same bytes.
 	vecs := make([]float32, total*dim)
-	parallel(n, func(f int) {
+	par.All(n, func(f int) {
 		src := real[f*dim : (f+1)*dim]
 		copy(vecs[f*c*dim:], src)
 		for j := 1; j < c; j++ {
@@ -425,7 +426,7 @@ func encodeParallel(cb *pq.Codebook, vecs []float32, log io.Writer) []byte {
 	const chunk = 4096
 	parts := make([][]byte, (n+chunk-1)/chunk)
 	prog := progress.New(log, "synth: codes", n)
-	parallel(len(parts), func(p int) {
+	par.All(len(parts), func(p int) {
 		lo, hi := p*chunk, min((p+1)*chunk, n)
 		parts[p] = cb.Encode(vecs[lo*cb.Dim : hi*cb.Dim])
 		prog.Add(hi - lo)
@@ -520,7 +521,7 @@ func synthNeighbors(vecs []float32, dim, c int, real *vecfile.Neighbors, log io.
 	}
 	var pool = sync.Pool{New: func() any { return topk.New(h.K) }}
 	prog := progress.New(log, "synth: neighbours", total)
-	parallel(total/c, func(f int) {
+	par.All(total/c, func(f int) {
 		t := pool.Get().(*topk.List)
 		defer pool.Put(t)
 		sec, glob := real.Section(f), real.Global(f)

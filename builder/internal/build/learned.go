@@ -17,6 +17,7 @@ import (
 
 	"github.com/lookalike/lookalike/builder/internal/embedcache"
 	"github.com/lookalike/lookalike/builder/internal/progress"
+	"github.com/lookalike/lookalike/internal/par"
 	"github.com/lookalike/lookalike/internal/topk"
 	"github.com/lookalike/lookalike/internal/vec"
 	"github.com/lookalike/lookalike/models/embed"
@@ -228,7 +229,7 @@ func relevanceFloor(set *heads.Set, vecs []float32, dim int, x []float32, src []
 		same  bool
 	}
 	pairs := make([][]pair, nq)
-	parallel(nq, func(q int) {
+	par.All(nq, func(q int) {
 		xq := x[q*in : (q+1)*in]
 		hp := set.Predict(xq)
 		top := topk.New(perQuery)
@@ -269,29 +270,6 @@ func relevanceFloor(set *heads.Set, vecs []float32, dim int, x []float32, src []
 		}
 	}
 	return all[len(all)-1].score, true
-}
-
-// parallel runs f(0..n-1) on all cores.
-func parallel(n int, f func(i int)) { parallelN(n, runtime.GOMAXPROCS(0), f) }
-
-// parallelN runs f(0..n-1) on workers goroutines (at least 1).
-func parallelN(n, workers int, f func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range max(1, workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 // colourDescriptors decodes every product photo once more for its colour

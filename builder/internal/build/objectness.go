@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lookalike/lookalike/builder/internal/progress"
+	"github.com/lookalike/lookalike/internal/par"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/objectness"
 	"github.com/lookalike/lookalike/models/search"
@@ -122,7 +123,7 @@ func trainObjectness(cfg *BuildConfig, good []*item, emb *embed.Embedder, pick, 
 	errs := make([]error, len(pick))
 	decode := func(i int) (image.Image, error) { return cfg.images.decode(good[i].Image) }
 	prog := progress.New(cfg.Log, "objectness: busy scenes", len(pick))
-	parallelN(len(pick), cfg.Workers, func(j int) {
+	par.For(len(pick), cfg.Workers, func(j int) {
 		i := pick[j]
 		img, err := decode(i)
 		if err != nil {

@@ -36,6 +36,7 @@ import (
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/builder/internal/embedcache"
 	"github.com/lookalike/lookalike/builder/internal/progress"
+	"github.com/lookalike/lookalike/internal/par"
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/imageprep"
@@ -638,7 +639,7 @@ func (ev *evaluator) ours(qs []queryImage, distortion string, first bool) (*meth
 	}
 	// The browser's pipeline for each photo: find the product
 	// (localisation), embed it, run the heads, scan.
-	parallelFor(len(qs), cfg.Workers, func(i int) {
+	par.For(len(qs), cfg.Workers, func(i int) {
 		key := sha256.Sum256(append([]byte(fmt.Sprintf("%v\x00", !cfg.NoLocalise)), qs[i].data...))
 		p, _, err := embedcache.Photo(pc, key, ev.eng.Embedder, qs[i].img, !cfg.NoLocalise)
 		if err != nil {
@@ -831,7 +832,7 @@ func (ev *evaluator) raw(qs []queryImage, distortion string) (*methodResult, err
 func (ev *evaluator) hist(qs []queryImage) (*methodResult, error) {
 	if ev.hists == nil {
 		ev.hists = make([][]float32, len(ev.items))
-		parallelFor(len(ev.items), ev.cfg.Workers, func(i int) {
+		par.For(len(ev.items), ev.cfg.Workers, func(i int) {
 			data, err := os.ReadFile(ev.items[i].Image)
 			if err != nil {
 				return
@@ -892,7 +893,7 @@ func embedImages(src *featureSource, qs []queryImage, workers int, log io.Writer
 	const batch = 4
 	var mu sync.Mutex
 	var firstErr error
-	parallelFor((len(todo)+batch-1)/batch, workers, func(b int) {
+	par.For((len(todo)+batch-1)/batch, workers, func(b int) {
 		idx := todo[b*batch : min((b+1)*batch, len(todo))]
 		var imgs []image.Image
 		var ok []int
@@ -932,26 +933,6 @@ func embedImages(src *featureSource, qs []queryImage, workers int, log io.Writer
 	})
 	p.Finish()
 	return feats, firstErr
-}
-
-// parallelFor calls f(0..n-1) on workers goroutines.
-func parallelFor(n, workers int, f func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < max(1, workers); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 // evalTopK returns the k indexes in 0..n-1 with the highest score, best first
