@@ -98,7 +98,11 @@ function startWorker() {
   const w = worker = engineClient(new URL('./engine-worker.js', import.meta.url), new URL('assets/', document.baseURI).href, {
     early,
     progress: onProgress,
-    info: (m) => { if (m.engine) el.engineInfo.textContent = m.engine; },
+    info: (m) => {
+      if (m.engine) el.engineInfo.textContent = m.engine;
+      // The vector file kept on this device (a catalogue too big for memory).
+      if (m.stored) el.engineInfo.textContent += ` Exact re-ranking from a ${Math.round(m.stored.bytes / 1e6)} MB copy of the product vectors stored on this device.`;
+    },
     fatal: (err) => { if (w === worker) engineFailed(err); },
   });
   w.ready.then((m) => { if (w === worker) onReady(m); }, () => {});

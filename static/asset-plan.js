@@ -38,24 +38,34 @@ export const FIRST = new Set(['objectness', 'model']);
 // products the neighbour lists are 288 MB, more than the page's whole
 // memory budget, and "more like this" keeps scanning the codes.
 export const LATER_MAX_BYTES = 64 * 1024 * 1024;
+// A vector file past LATER_MAX_BYTES (273 MB at a million products) is not
+// held in memory: with `disk`, the engine worker streams it, part by part,
+// into the browser's origin-private file system, up to DISK_MAX_BYTES and
+// the storage quota, and re-scores the codes' shortlist from records read
+// back from there (models/search StoredPool). A repeat visit reuses the
+// stored copy. The whole file is fetched whatever the shopper searches,
+// and no record is ever requested over the network.
+export const DISK_MAX_BYTES = 1024 * 1024 * 1024;
 // With codes, the vector file comes first: from then on every search
 // re-scores the codes' best RerankPool (models/search) exactly (recall of
 // the exact top 10: 0.5 → 0.99 at 40k). Not fetched under Data Saver
 // (saveData: true) — the codes alone answer as the first search did.
 export const LATER = [
-  { kind: 'vectors', optional: true, onlyWithCodes: true, maxBytes: LATER_MAX_BYTES, skipOnSaveData: true },
+  { kind: 'vectors', optional: true, onlyWithCodes: true, maxBytes: LATER_MAX_BYTES, diskMaxBytes: DISK_MAX_BYTES, skipOnSaveData: true },
   { kind: 'neighbors', optional: true, maxBytes: LATER_MAX_BYTES },
   { kind: 'cf', optional: true, maxBytes: LATER_MAX_BYTES },        // collaborative neighbours (build --interactions)
 ];
 
 /**
  * The plan for a manifest: {stages, later}, each a list of {kind, parts:
- * [{file, sha256, size}], from} in order. node is the index's node layout
+ * [{file, sha256, size}], from[, disk]} in order (disk: a later file kept
+ * on disk rather than in memory; see DISK_MAX_BYTES). node is the index's node layout
  * (INDEX_NODE in lookalike/gen_formats.js, from Go); saveData: the
- * browser asks for less data (navigator.connection.saveData). Throws an Error naming
+ * browser asks for less data (navigator.connection.saveData); laterMaxBytes
+ * replaces LATER_MAX_BYTES (a developer's test of the disk path). Throws an Error naming
  * what is wrong with the manifest.
  */
-export function planStages(manifest, node, { saveData = false } = {}) {
+export function planStages(manifest, node, { saveData = false, laterMaxBytes } = {}) {
   const files = assetFiles(manifest);
   const plan = (list) => {
     const out = [];
@@ -68,7 +78,13 @@ export function planStages(manifest, node, { saveData = false } = {}) {
         if (st.optional) continue;
         throw new Error(`manifest.json lists no ${st.kind} file`);
       }
-      if (st.maxBytes && parts.reduce((n, p) => n + p.size, 0) > st.maxBytes) continue;
+      const total = parts.reduce((n, p) => n + p.size, 0);
+      const maxBytes = st.maxBytes && (laterMaxBytes ?? st.maxBytes);
+      if (maxBytes && total > maxBytes) {
+        // Too big for memory: on disk when the kind may be, else not at all.
+        if (st.diskMaxBytes && total <= st.diskMaxBytes) out.push({ kind: st.kind, parts, from: 0, disk: true });
+        continue;
+      }
       out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts, node) : { parts, from: 0 }) });
     }
     return out;

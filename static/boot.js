@@ -20,7 +20,11 @@ try {
     worker.onmessage = (e) => queue.push(e);
     worker.onerror = (e) => { e.preventDefault(); queue.push(e); };
     worker.onmessageerror = (e) => queue.push(e);
-    worker.postMessage({ type: 'init', assets, metaFollows: true });
+    // A developer's knob (e2e/stored.test.mjs): later files past this many
+    // bytes are kept on disk or left out, as a million products' would be.
+    let laterMaxBytes;
+    try { laterMaxBytes = Number(localStorage.getItem('lookalike.laterMaxBytes')) || undefined; } catch { /* no storage */ }
+    worker.postMessage({ type: 'init', assets, metaFollows: true, laterMaxBytes });
     Promise.all(meta).then((bufs) => {
       const given = {};
       bufs.forEach((b, i) => { if (b) given[urls[i]] = b; });

@@ -44,7 +44,7 @@ self.onmessage = (e) => {
       if (!initPromise) {
         // boot.js sends manifest.json and build.json in a 'meta' message
         // that follows (metaFollows); they are fetched here otherwise.
-        initPromise = init(m.assets || 'assets/', m.metaFollows ? metaGiven : Promise.resolve({})).catch((err) => {
+        initPromise = init(m.assets || 'assets/', m.metaFollows ? metaGiven : Promise.resolve({}), { laterMaxBytes: Number(m.laterMaxBytes) || undefined }).catch((err) => {
           post({ type: 'error', ...loadErrorFields(err) });
           throw err;
         });
@@ -98,7 +98,7 @@ const META_WAIT_MS = 3000;
 let giveMeta;
 const metaGiven = new Promise((r) => { giveMeta = r; setTimeout(() => r({}), META_WAIT_MS); });
 
-async function init(base, preMeta) {
+async function init(base, preMeta, { laterMaxBytes } = {}) {
   const pre = await preMeta;
   if (typeof WebAssembly !== 'object') throw new EngineError('no-wasm', 'WebAssembly is not available');
   // Resolved against this module's own URL, not the worker's location: the
@@ -157,7 +157,7 @@ async function init(base, preMeta) {
   const [{ INDEX_NODE }, { planStages, FIRST }] = await Promise.all([formats, assetPlan]);
   let stages, later;
   try {
-    ({ stages, later } = planStages(manifest, INDEX_NODE, { saveData: !!self.navigator?.connection?.saveData }));
+    ({ stages, later } = planStages(manifest, INDEX_NODE, { saveData: !!self.navigator?.connection?.saveData, laterMaxBytes }));
   } catch (err) {
     throw new EngineError('corrupt', err.message);
   }
@@ -235,6 +235,8 @@ const laterGo = new Promise((r) => { startLater = r; });
  * attaches them to the running engine in order.
  */
 async function loadLater(later) {
+  const disk = later.filter((st) => st.disk).map((st) => storeOnDisk(st).catch(() => {}));
+  later = later.filter((st) => !st.disk);
   const jobs = later.map((st) => st.parts.map((p) => {
     const job = fetchBytes(new URL(p.file, assetsBase).href, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file, immutable: true });
     job.catch(() => {});
@@ -251,6 +253,107 @@ async function loadLater(later) {
       }
     } catch { /* optional: searches work without it */ }
   }
+  await Promise.all(disk);
+}
+
+// ---------------------------------------------------------------- on disk
+
+// The folder of the origin-private file system (OPFS) holding the files
+// kept on disk; each file is named after its content (the first part's
+// sha256) and has a `.done` sibling once every part is written and checked.
+const DISK_DIR = 'lookalike';
+let diskState = 'none'; // none | storing | stored (then an 'info' message with `stored`) | unavailable
+
+/**
+ * A later file too big for memory (asset-plan.js DISK_MAX_BYTES: the
+ * vector file at a million products): its parts are fetched one after the
+ * other, each checked against its
+ * sha256 and written into a file of the origin-private file system, never
+ * held whole; a repeat visit reuses the finished file. Go then reads the
+ * records of each search's shortlist from it synchronously (engine
+ * attachStored): no request about a search ever leaves the device.
+ * Needs a dedicated worker with FileSystemSyncAccessHandle and room in the
+ * storage quota; without them the codes keep answering alone.
+ */
+async function storeOnDisk(st) {
+  const total = st.parts.reduce((n, p) => n + p.size, 0);
+  const root = await self.navigator?.storage?.getDirectory?.().catch(() => null);
+  if (!root || !engine?.attachStored || typeof FileSystemFileHandle === 'undefined' || !FileSystemFileHandle.prototype.createSyncAccessHandle) {
+    diskState = 'unavailable';
+    return;
+  }
+  const dir = await root.getDirectoryHandle(DISK_DIR, { create: true });
+  const name = `${st.kind}-${st.parts[0].sha256.slice(0, 24)}.bin`;
+  let handle = await openStored(dir, name, total);
+  if (!handle) {
+    const est = await self.navigator.storage.estimate?.().catch(() => null);
+    if (est && est.quota - est.usage < total) { diskState = 'unavailable'; return; }
+    // Files of other builds go first: one copy of each kind on disk.
+    for await (const [other] of dir.entries()) {
+      if (other.startsWith(`${st.kind}-`) && other !== name) await dir.removeEntry(other).catch(() => {});
+    }
+    diskState = 'storing';
+    const file = await dir.getFileHandle(name, { create: true });
+    handle = await file.createSyncAccessHandle();
+    try {
+      handle.truncate(0);
+      // One part in memory at a time (a round trip a part is nothing
+      // beside 25 MB; two in flight cost the renderer 25 MB more).
+      let at = 0;
+      for (const p of st.parts) {
+        let bytes = await fetchBytes(new URL(p.file, assetsBase).href, { stage: st.kind, size: p.size, sha256: p.sha256, name: p.file });
+        if (handle.write(bytes, { at }) !== bytes.length) throw new EngineError('internal', `${p.file}: short write to the private file system`);
+        at += bytes.length;
+        bytes = null;
+      }
+      handle.flush();
+      await dir.getFileHandle(`${name}.done`, { create: true });
+    } catch (err) {
+      handle.close();
+      await dir.removeEntry(name).catch(() => {});
+      diskState = 'unavailable';
+      throw err;
+    }
+  }
+  const header = new Uint8Array(64);
+  handle.read(header, { at: 0 });
+  const read = (itemBytes, size) => {
+    try {
+      const items = new Int32Array(itemBytes.buffer, itemBytes.byteOffset, itemBytes.byteLength >> 2);
+      const out = new Uint8Array(items.length * size);
+      for (let j = 0; j < items.length; j++) {
+        if (handle.read(out.subarray(j * size, (j + 1) * size), { at: 32 + items[j] * size }) !== size) return null;
+      }
+      return out;
+    } catch { return null; } // the file was evicted or the handle closed: the codes answer
+  };
+  await (chain = chain.then(() => checkGo(engine.attachStored(header, read), name)).catch(() => { diskState = 'unavailable'; }));
+  if (diskState === 'unavailable') return;
+  diskState = 'stored';
+  post({ type: 'info', stored: { kind: st.kind, bytes: total } });
+}
+
+/**
+ * The finished stored file's sync handle (read-only where the browser lets
+ * tabs share it), or null when it is not finished; throws, leaving the
+ * files alone, when another tab holds it.
+ */
+async function openStored(dir, name, total) {
+  let file;
+  try {
+    await dir.getFileHandle(`${name}.done`);
+    file = await dir.getFileHandle(name);
+  } catch { return null; }
+  let handle;
+  try {
+    handle = await file.createSyncAccessHandle({ mode: 'read-only' });
+  } catch {
+    try { handle = await file.createSyncAccessHandle(); } catch { throw new EngineError('internal', `${name}: in use by another tab`); }
+  }
+  if (handle.getSize() === total) return handle;
+  handle.close();
+  await dir.removeEntry(`${name}.done`).catch(() => {});
+  return null;
 }
 
 async function startGo(wasmBytes, buildInfo, buildBase) {

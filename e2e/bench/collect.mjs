@@ -123,7 +123,13 @@ const KNOWN = {
   // Issue #16: a SYNTHETIC million (builder synth: 40,142 real products × 25, docs/scale.md).
   builder_synth_seconds_1m: 'SYNTHETIC 1M: builder synth from the 40k build\'s stored vectors, wall time reported by the builder (s)',
   builder_synth_peak_rss_mb_1m: 'SYNTHETIC 1M: builder synth peak RSS, /usr/bin/time -v (MB; target ≤ 8,000)',
-  search_wasm_p50_ms_1m: 'SYNTHETIC 1M: the page\'s search (codes scan, as the page loads it), js/wasm, p50 (ms; target ≤ 30)',
+  search_wasm_p50_ms_1m: 'SYNTHETIC 1M: the page\'s search once the vector file is on disk (codes scan, the best 2,048 re-scored from records read back one by one, synchronously, as the page reads its private file), js/wasm, p50 (ms; target ≤ 30)',
+  search_wasm_first_p50_ms_1m: 'SYNTHETIC 1M: the page\'s first search (codes scan alone), js/wasm, p50 (ms)',
+  recall_at_10_first_1m: 'SYNTHETIC 1M: the first search\'s top-10 (codes alone) vs exact float cosine, js/wasm (recall)',
+  search_stored_1m: 'SYNTHETIC 1M: the vector file was kept on disk (past LATER_MAX_BYTES) and the searches without _first re-scored from it',
+  page_later_bytes_1m: 'SYNTHETIC 1M: what the page fetches after its first results: the vector file, into the private file system (bytes on the wire)',
+  drop_to_results_stored_ms_1m: 'SYNTHETIC 1M, Chromium: photo in → results shown once the vector file is in the private file system (ms, median of 5)',
+  page_stored_after_ms_1m: 'SYNTHETIC 1M, Chromium: from the last of the first drops until the vector file is stored and attached, unthrottled loopback (ms)',
   search_wasm_section_p50_ms_1m: 'SYNTHETIC 1M: the same within the query product\'s section (a section tab), js/wasm, p50 (ms; target ≤ 30)',
   search_native_p50_ms_1m: 'SYNTHETIC 1M: the page\'s search natively, p50 (ms)',
   search_native_section_p50_ms_1m: 'SYNTHETIC 1M: the same within the section, natively, p50 (ms)',
@@ -262,7 +268,8 @@ if (Object.keys(out).some((k) => k.endsWith('_1m'))) {
     row('page search in a section, js/wasm, p50 (ms)', 'search_wasm_section_p50_ms_1m', '≤ 30', (v) => v <= 30),
     row('recall@10 vs exact float search', 'recall_at_10_1m', '≥ 0.95', (v) => v >= 0.95),
     row('recall@10 in a section', 'recall_at_10_section_1m', '≥ 0.95', (v) => v >= 0.95),
-    row('recall@10 if the codes\' best 999 were re-ranked exactly (native)', 'recall_at_10_native_rerank999_1m', '(what a re-rank stage would reach)', (v) => v >= 0.95),
+    row('recall@10 of the first search (codes alone, before the vector file is stored)', 'recall_at_10_first_1m', 'reported', () => true),
+    row('page download after the first results: the vector file, to disk (B)', 'page_later_bytes_1m', 'reported', () => true),
     row('page download before the first search (B)', 'page_download_bytes_1m', '≤ 40 MB', (v) => v <= 40e6),
     row('Chromium page renderer peak (MB)', 'chromium_page_renderer_peak_mb_1m', '≤ 700', (v) => v <= 700));
 }

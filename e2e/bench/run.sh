@@ -125,6 +125,6 @@ if want synth1m && [ -f "$FULL_ASSETS/manifest.json" ]; then
   piece search_wasm_1m wasm/exec/go_js_wasm_exec "$PIECES/benchgo.wasm" codes --assets "$SYNTH_1M" --queries 60 --suffix _1m
   piece sizes_1m node e2e/bench/sizes.mjs --assets "$SYNTH_1M" --suffix _1m
   # The page in Chromium on the million: its renderer's peak memory.
-  piece page_1m node e2e/bench/page.mjs --full-only --full-assets "$SYNTH_1M" --suffix _1m
+  piece page_1m node e2e/bench/page.mjs --full-only --wait-stored --full-assets "$SYNTH_1M" --suffix _1m
 fi
 node e2e/bench/collect.mjs "$PIECES"/*.json

@@ -259,6 +259,10 @@ func (e *Engine) ItemVector(i int, dst []float32) []float32 {
 		return e.Vectors.Vector(i, dst)
 	case e.Index != nil:
 		return append(dst[:0], e.Index.Item(i)...)
+	case e.Stored != nil:
+		if v, err := e.Stored.Vector(i, dst); err == nil {
+			return v
+		}
 	}
 	return e.Codes.Decode(i, dst)
 }

@@ -61,23 +61,64 @@ type scanBuf struct {
 // 10 0.96 with 100, 0.99 with 200, 1.0 with 1,000; docs/bench.md).
 const RerankPool = 200
 
+// StoredPool is how many of the codes' best are re-scored when the vector
+// file is read from disk (Engine.Stored): at a million products, where
+// near neighbours score within the codes' error of each other, the exact
+// top 10 is within the codes' best 1,000 with probability 0.92 and within
+// their best 2,048 with 0.96 (docs/scale.md), and 2,048 records are 0.5 MB
+// read from the local file.
+const StoredPool = 2048
+
 // scan scores every allowed product and keeps the best k.
 func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit {
-	if e.Codes == nil || e.Vectors == nil {
-		hits, _ := e.scanOnce(v, hp, k, f)
-		return hits
+	if e.Codes == nil || (e.Vectors == nil && e.Stored == nil) {
+		res, hp := e.scanOnce(v, hp, k, f)
+		return e.hitsOf(res, hp)
 	}
-	pool, hp := e.scanOnce(v, hp, max(k, RerankPool), f)
+	size := RerankPool
+	if e.Vectors == nil {
+		size = StoredPool
+	}
+	pool, hp := e.scanOnce(v, hp, max(k, size), f)
+	var exact []float32
+	if e.Vectors == nil {
+		buf := storedBufs.Get().(*storedBuf)
+		defer storedBufs.Put(buf)
+		buf.items = buf.items[:0]
+		for _, r := range pool {
+			buf.items = append(buf.items, r.Item)
+		}
+		var err error
+		if buf.scores, buf.bytes, err = e.Stored.Scores(v, buf.items, buf.scores, buf.bytes); err != nil {
+			// The file went away (storage cleared under the page) or was
+			// damaged: the codes' own order, as before it was attached.
+			return e.hitsOf(pool[:min(k, len(pool))], hp)
+		}
+		exact = buf.scores
+	}
 	withHeads := len(hp) != 0 && e.Heads != nil
 	top := topk.New(k)
-	for _, h := range pool {
-		s := e.Vectors.Score(v, h.Index)
-		if withHeads {
-			s += e.headTerm(hp, h.Index)
+	for j, r := range pool {
+		var s float32
+		if exact != nil {
+			s = exact[j]
+		} else {
+			s = e.Vectors.Score(v, r.Item)
 		}
-		top.Push(h.Index, s)
+		if withHeads {
+			s += e.headTerm(hp, r.Item)
+		}
+		top.Push(r.Item, s)
 	}
 	return e.hitsOf(top.Sorted(), hp)
+}
+
+var storedBufs = sync.Pool{New: func() any { return new(storedBuf) }}
+
+type storedBuf struct {
+	items  []int
+	scores []float32
+	bytes  []byte
 }
 
 // The type heads' neighbour vote: the query's predicted type is mixed with
@@ -126,7 +167,7 @@ func (e *Engine) vote(hp [][]float32, scores []float32, f annoy.Filter) [][]floa
 // scanOnce scores every allowed product by the codes (or, without codes,
 // the stored vectors) and keeps the best k; it returns the head
 // predictions it scored with (after the vote).
-func (e *Engine) scanOnce(v []float32, hp [][]float32, k int, f annoy.Filter) ([]Hit, [][]float32) {
+func (e *Engine) scanOnce(v []float32, hp [][]float32, k int, f annoy.Filter) ([]topk.Entry, [][]float32) {
 	buf := scoreBufs.Get().(*scanBuf)
 	defer scoreBufs.Put(buf)
 	n := e.Display.Len()
@@ -156,7 +197,7 @@ func (e *Engine) scanOnce(v []float32, hp [][]float32, k int, f annoy.Filter) ([
 			}
 		}
 	}
-	return e.hitsOf(best(scores, k, f), hp), hp
+	return best(scores, k, f), hp
 }
 
 // hitsOf turns scored items (visual + head terms with hp) into hits whose

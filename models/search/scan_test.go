@@ -1,6 +1,8 @@
 package search
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -179,5 +181,93 @@ func TestNeighbourVote(t *testing.T) {
 	// Within a filter the neighbours are the allowed ones: items 10..19, type a.
 	if got := e.vote(unsure, scores, func(i int) bool { return i >= 10 }); got[0][0] <= got[0][1] {
 		t.Fatalf("filtered vote %v: want type a ahead", got[0])
+	}
+}
+
+// countingReader is a vecfile.RecordReader over the file's bytes that
+// counts the records read and can be made to fail.
+type countingReader struct {
+	file  []byte
+	reads int
+	fail  bool
+}
+
+func (r *countingReader) ReadRecords(items []int, size int, dst []byte) error {
+	if r.fail {
+		return errors.New("the file is gone")
+	}
+	r.reads += len(items)
+	return vecfile.ReaderAtRecords{R: bytes.NewReader(r.file)}.ReadRecords(items, size, dst)
+}
+
+// With the vector file kept on disk (the page at a million products) the
+// codes' best StoredPool are re-scored from the records read back: the top
+// 10 is then the exact one, with the in-memory scores; a reader that fails
+// leaves the codes' answer, and a file of another build is refused. Runs
+// natively and in js/wasm.
+func TestCodesRerankedByStoredVectors(t *testing.T) {
+	const n, dim, k = 3000, 32, 10
+	f, flat := codesAssets(t, n, dim, 4)
+	e, err := Open(f.m, f.load, Options{SkipModel: true, FirstSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := f.files[f.m.Assets[2].File]
+	exactVecs, err := vecfile.ParseVectors(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codesOnly := make([][]Hit, 20)
+	for q := range codesOnly {
+		codesOnly[q], _ = e.SearchVector(flat[q*7*dim:(q*7+1)*dim], Query{K: k})
+	}
+	r := &countingReader{file: file}
+	if err := e.AttachStored(file[:vecfile.HeaderSize], r); err != nil {
+		t.Fatal(err)
+	}
+	differ := 0
+	for q := range codesOnly {
+		self := q * 7
+		v := flat[self*dim : (self+1)*dim]
+		before := r.reads
+		got, err := e.SearchVector(v, Query{K: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.reads-before != StoredPool {
+			t.Fatalf("query %d read %d records, want StoredPool %d", q, r.reads-before, StoredPool)
+		}
+		want := topk.New(k)
+		for i := 0; i < n; i++ {
+			want.Push(i, exactVecs.Score(v, i))
+		}
+		for j, w := range want.Sorted() {
+			if got[j].Index != w.Item || got[j].Score != w.Score {
+				t.Fatalf("query %d result %d: %d (%v), exact %d (%v)", q, j, got[j].Index, got[j].Score, w.Item, w.Score)
+			}
+		}
+		if ids(got) != ids(codesOnly[q]) {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Fatal("the codes alone already gave every exact top 10: the fixture does not test the re-rank")
+	}
+	r.fail = true
+	for q := range codesOnly {
+		got, err := e.SearchVector(flat[q*7*dim:(q*7+1)*dim], Query{K: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids(got) != ids(codesOnly[q]) {
+			t.Fatalf("query %d with a failing file: %s, the codes alone gave %s", q, ids(got), ids(codesOnly[q]))
+		}
+	}
+	other, _ := codesAssets(t, n-8, dim, 4)
+	if err := e.AttachStored(other.files[other.m.Assets[2].File][:vecfile.HeaderSize], r); err == nil {
+		t.Fatal("a stored vector file for another catalogue was attached")
+	}
+	if _, err := e.SearchVector(flat[:dim], Query{K: k}); err != nil {
+		t.Fatal(err)
 	}
 }

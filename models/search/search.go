@@ -73,6 +73,11 @@ type Engine struct {
 	// Codes, when loaded, are scanned for every search (the page loads
 	// them instead of the index and the vectors).
 	Codes *pq.Codes
+	// Stored, when attached (AttachStored) and Vectors is not, is the
+	// vector file read from disk: the codes' best StoredPool are re-scored
+	// from it (the page's copy in the browser's private file system at a
+	// million products, where the file is too big for memory).
+	Stored *vecfile.Stored
 	// Heads, when loaded, add type and colour agreement to the score.
 	Heads *heads.Set
 	// Signals weigh likes, views and searches in the blend (zero value =
@@ -558,6 +563,28 @@ func parseVectors(b []byte, n, dim int) (*vecfile.Vectors, error) {
 		return nil, fmt.Errorf("search: vector file has %d×%d, catalogue %d×%d: assets from different builds", v.Len(), v.Dim(), n, dim)
 	}
 	return v, nil
+}
+
+// AttachStored attaches the vector file kept out of memory: header is its
+// first vecfile.HeaderSize bytes (or more), r reads its records. From then
+// on the codes' best StoredPool are re-scored exactly from it, unless the
+// vector file itself is in memory. Not safe for concurrent use with
+// searches.
+func (e *Engine) AttachStored(header []byte, r vecfile.RecordReader) error {
+	if e.Codes == nil {
+		return errors.New("search: a stored vector file is attached only to an engine with codes")
+	}
+	st, err := vecfile.OpenStored(header, r)
+	if err != nil {
+		return err
+	}
+	h := st.Header()
+	n, dim := e.Display.Len(), e.Manifest.Model.Embedding.Dim
+	if h.Count != n || h.Dim != dim {
+		return fmt.Errorf("search: stored vectors for %d×%d, catalogue %d×%d: assets from different builds", h.Count, h.Dim, n, dim)
+	}
+	e.Stored = st
+	return nil
 }
 
 // Attach adds an optional asset that the engine can do without at first

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"unsafe"
+
+	"github.com/lookalike/lookalike/internal/vec"
 )
 
 // HeaderSize is the size of both file headers in bytes.
@@ -279,39 +281,55 @@ func (v *Vectors) Vector(i int, dst []float32) []float32 {
 // and stored vector i; it implements annoy.Scorer. Zero vectors score 0.
 func (v *Vectors) Score(q []float32, i int) float32 {
 	dim := v.h.Dim
-	q = q[:dim]
-	var d float32
 	if v.h.Encoding == Float32 {
-		y := v.f32[i*dim : (i+1)*dim]
-		var d0, d1, d2, d3 float32
-		j := 0
-		for ; j+4 <= dim; j += 4 {
-			d0 += q[j] * y[j]
-			d1 += q[j+1] * y[j+1]
-			d2 += q[j+2] * y[j+2]
-			d3 += q[j+3] * y[j+3]
-		}
-		for ; j < dim; j++ {
-			d0 += q[j] * y[j]
-		}
-		d = (d0 + d1) + (d2 + d3)
-	} else { // Int8: the scale cancels out of the cosine.
-		off := i*v.rs + 4
-		c := v.i8[off : off+dim]
-		var d0, d1, d2, d3 float32
-		j := 0
-		for ; j+4 <= dim; j += 4 {
-			d0 += q[j] * float32(c[j])
-			d1 += q[j+1] * float32(c[j+1])
-			d2 += q[j+2] * float32(c[j+2])
-			d3 += q[j+3] * float32(c[j+3])
-		}
-		for ; j < dim; j++ {
-			d0 += q[j] * float32(c[j])
-		}
-		d = (d0 + d1) + (d2 + d3)
+		return vec.Dot(q[:dim], v.f32[i*dim:(i+1)*dim]) * v.invNorm[i]
 	}
-	return d * v.invNorm[i]
+	// Int8: the scale cancels out of the cosine.
+	off := i*v.rs + 4
+	return dotInt8(q[:dim], v.i8[off:off+dim]) * v.invNorm[i]
+}
+
+// dotInt8 is q·c in the lanes of vec.Dot (the order every score here
+// sums in, so a record scored from memory or from a file is the same float).
+func dotInt8(q []float32, c []int8) float32 {
+	c = c[:len(q)]
+	var d0, d1, d2, d3 float32
+	j := 0
+	for ; j+4 <= len(q); j += 4 {
+		d0 += q[j] * float32(c[j])
+		d1 += q[j+1] * float32(c[j+1])
+		d2 += q[j+2] * float32(c[j+2])
+		d3 += q[j+3] * float32(c[j+3])
+	}
+	for ; j < len(q); j++ {
+		d0 += q[j] * float32(c[j])
+	}
+	return (d0 + d1) + (d2 + d3)
+}
+
+// invNormFloat32 is 1/|y| (0 for a zero or overflowing vector).
+func invNormFloat32(y []float32) float32 {
+	var n float64
+	for _, x := range y {
+		n += float64(x) * float64(x)
+	}
+	return invSqrt(n)
+}
+
+// invNormInt8 is 1/|c| (0 for a zero vector).
+func invNormInt8(c []int8) float32 {
+	var s int32
+	for _, x := range c {
+		s += int32(x) * int32(x)
+	}
+	return invSqrt(float64(s))
+}
+
+func invSqrt(n float64) float32 {
+	if n > 0 && !math.IsInf(n, 0) {
+		return float32(1 / math.Sqrt(n))
+	}
+	return 0
 }
 
 // inverseNorms returns 1/|record i| for every record (0 for a zero
@@ -320,20 +338,10 @@ func (v *Vectors) inverseNorms() []float32 {
 	dim := v.h.Dim
 	out := make([]float32, v.h.Count)
 	for i := range out {
-		var n float64
 		if v.h.Encoding == Float32 {
-			for _, x := range v.f32[i*dim : (i+1)*dim] {
-				n += float64(x) * float64(x)
-			}
+			out[i] = invNormFloat32(v.f32[i*dim : (i+1)*dim])
 		} else {
-			var s int32
-			for _, x := range v.i8[i*v.rs+4 : i*v.rs+4+dim] {
-				s += int32(x) * int32(x)
-			}
-			n = float64(s)
-		}
-		if n > 0 && !math.IsInf(n, 0) {
-			out[i] = float32(1 / math.Sqrt(n))
+			out[i] = invNormInt8(v.i8[i*v.rs+4 : i*v.rs+4+dim])
 		}
 	}
 	return out

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"syscall/js"
+
+	"github.com/lookalike/lookalike/models/vecfile"
 )
 
 // The only file with syscall/js: it converts JS values, calls the session
@@ -98,6 +100,21 @@ func main() {
 				return nil, err
 			}
 			return s.similar(a[0].String(), a[1].Int(), a[2].String(), f, p)
+		})
+	}))
+	// attachStored(header, read): the vector file kept in the browser's
+	// private file system (too big for memory), header its first bytes;
+	// read(items, size) returns the records of items (a Uint8Array of the
+	// items' int32 bytes, little-endian) as one Uint8Array, or null.
+	api.Set("attachStored", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return call(func() (any, error) {
+			if len(a) < 2 || a[1].Type() != js.TypeFunction {
+				return nil, coded("internal", "engine: attachStored(header, read)")
+			}
+			if err := s.attachStored(bytesOf(a[0]), vecfile.JSRecords(a[1])); err != nil {
+				return nil, err
+			}
+			return map[string]bool{"ok": true}, nil
 		})
 	}))
 	api.Set("vector", js.FuncOf(func(_ js.Value, a []js.Value) any {

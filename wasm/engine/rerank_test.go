@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"testing"
 
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/pq"
+	"github.com/lookalike/lookalike/models/vecfile"
 )
 
 // withCodes adds coarse product-quantisation codes of the fixture's
@@ -70,5 +72,46 @@ func TestVectorsAfterReady(t *testing.T) {
 	}
 	if reflect.DeepEqual(before, want) {
 		t.Error("the codes alone answered exactly as the re-rank: the fixture does not test it")
+	}
+}
+
+// The vector file kept on disk (engine-worker.js at a million products) is
+// attached after ready through a record reader, and from then on the
+// answers are those of an engine with the file in memory; before ready it
+// is refused.
+func TestStoredVectorsAfterReady(t *testing.T) {
+	f := newFixture(t, 400, 16, false, false)
+	withCodes(t, f)
+	ref := newSession()
+	loadKinds(t, ref, f, "manifest", "codes", "vectors", "catalog")
+	s := newSession()
+	loadKinds(t, s, f, "manifest", "codes", "catalog")
+	r := vecfile.ReaderAtRecords{R: bytes.NewReader(f.files["vectors"])}
+	if err := s.attachStored(f.files["vectors"][:vecfile.HeaderSize], r); err == nil {
+		t.Fatal("a stored vector file was attached before ready")
+	}
+	for _, x := range []*session{s, ref} {
+		if _, err := x.ready(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.attachStored(f.files["vectors"][:vecfile.HeaderSize], r); err != nil {
+		t.Fatal(err)
+	}
+	if s.eng.Stored == nil || s.eng.Vectors != nil {
+		t.Fatal("the stored file was not attached as stored")
+	}
+	for i := 0; i < 40; i++ {
+		a, err := s.similar(fmt.Sprintf("p%d", i), 10, "", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ref.similar(fmt.Sprintf("p%d", i), 10, "", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a.Results, b.Results) {
+			t.Fatalf("p%d: stored %v, in memory %v", i, a.Results, b.Results)
+		}
 	}
 }

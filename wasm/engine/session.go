@@ -276,6 +276,20 @@ func (s *session) partDone(kind string, i, parts int) error {
 	return nil
 }
 
+// attachStored attaches the vector file the page keeps on disk (too big
+// for memory; engine-worker.js stores it in the origin-private file
+// system): header is its first bytes, r reads its records. From then on
+// every search re-scores the codes' shortlist from it.
+func (s *session) attachStored(header []byte, r vecfile.RecordReader) error {
+	if s.eng == nil {
+		return coded("internal", "engine: the stored vector file is attached after ready")
+	}
+	if err := s.eng.AttachStored(header, r); err != nil {
+		return openError(err)
+	}
+	return nil
+}
+
 // loader hands search.Open the loaded bytes of an asset.
 func (s *session) loader(a catalog.Asset) ([]byte, error) {
 	b, ok := s.files[a.Kind]

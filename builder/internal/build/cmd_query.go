@@ -7,6 +7,8 @@ package build
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,12 +16,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/lookalike/lookalike/builder/internal/cli"
 	"github.com/lookalike/lookalike/models/catalog"
 	"github.com/lookalike/lookalike/models/embed"
 	"github.com/lookalike/lookalike/models/search"
+	"github.com/lookalike/lookalike/models/vecfile"
 )
 
 func init() {
@@ -92,8 +96,9 @@ func queryCommand(args []string, stdout io.Writer) error {
 	fs.Var(filters, "filter", "attribute filter col=value (repeatable), e.g. --filter baseColour=Blue")
 	exact := fs.Bool("exact", false, "scan every item instead of searching the index")
 	first := fs.Bool("first-search", false, "rank as the page's first search: by the product codes alone (the page fetches the vector file after its first results and re-scores with it from then on, as this command does without the flag)")
+	stored := fs.Bool("stored-vectors", false, "rank as the page does with a vector file too big for memory (a million products): the codes' best 2,048 re-scored from records read from the file on disk, never loaded whole")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./builder query --assets DIR [--k 10] [--section S] [--filter col=value] [--first-search] IMAGE...\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: go run ./builder query --assets DIR [--k 10] [--section S] [--filter col=value] [--first-search | --stored-vectors] IMAGE...\n\n"+
 			"Prints one JSON line per image: {\"image\":PATH,\"results\":[{\"id\":…,\"score\":…,\"visual\":…},…],\n"+
 			"\"box\":{x,y,w,h,auto} (the region searched; auto: found by localisation),\n"+
 			"\"predicted\":{column:{label,p}} (the learned heads' guesses)},\n"+
@@ -109,9 +114,16 @@ func queryCommand(args []string, stdout io.Writer) error {
 		fs.Usage()
 		return errors.New("--assets DIR and at least one IMAGE are required")
 	}
-	e, err := OpenAssets(*assets, search.Options{FirstSearch: *first})
+	e, err := OpenAssets(*assets, search.Options{FirstSearch: *first || *stored})
 	if err != nil {
 		return err
+	}
+	if *stored && !*first {
+		closeFn, err := AttachStoredVectors(*assets, e)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
 	}
 	q := search.Query{K: *k, Section: *section, Filters: filters, Exact: *exact}
 	return queryImages(stdout, e, q, fs.Args())
@@ -218,6 +230,86 @@ func LoadAsset(dir string, a catalog.Asset) ([]byte, error) {
 		return nil, fmt.Errorf("%s: SHA-256 does not match the manifest (assets from different builds?)", filepath.Join(dir, a.File))
 	}
 	return b, nil
+}
+
+// AttachStoredVectors attaches the folder's vector file to e as the page
+// keeps it past LATER_MAX_BYTES: on disk, each search's shortlist read
+// record by record (search.Engine.AttachStored). Every part is checked
+// against the manifest first. The returned function closes the files.
+func AttachStoredVectors(dir string, e *search.Engine) (func(), error) {
+	a, ok := e.Manifest.Asset(search.KindVectors)
+	if !ok {
+		return nil, fmt.Errorf("assets %s: no vector file to keep on disk", dir)
+	}
+	var pr partsReaderAt
+	done := func() {
+		for _, f := range pr.files {
+			f.Close()
+		}
+	}
+	for _, p := range a.Files() {
+		path := filepath.Join(dir, p.File)
+		f, err := os.Open(path)
+		if err != nil {
+			done()
+			return nil, err
+		}
+		pr.files = append(pr.files, f)
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err != nil {
+			done()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if n != p.Size || hex.EncodeToString(h.Sum(nil)) != p.SHA256 {
+			done()
+			return nil, fmt.Errorf("%s: SHA-256 does not match the manifest (assets from different builds?)", path)
+		}
+		pr.ends = append(pr.ends, pr.size+n)
+		pr.size += n
+	}
+	header := make([]byte, vecfile.HeaderSize)
+	if _, err := pr.ReadAt(header, 0); err != nil {
+		done()
+		return nil, fmt.Errorf("assets %s: vector file header: %w", dir, err)
+	}
+	if err := e.AttachStored(header, vecfile.ReaderAtRecords{R: &pr}); err != nil {
+		done()
+		return nil, fmt.Errorf("assets %s: %w", dir, err)
+	}
+	return done, nil
+}
+
+// partsReaderAt reads a file split into parts (catalog.MaxAssetSize each)
+// as one: ends[i] is the offset where part i ends.
+type partsReaderAt struct {
+	files []*os.File
+	ends  []int64
+	size  int64
+}
+
+func (p *partsReaderAt) ReadAt(b []byte, off int64) (int, error) {
+	n := 0
+	for n < len(b) {
+		at := off + int64(n)
+		i := sort.Search(len(p.ends), func(i int) bool { return p.ends[i] > at })
+		if i == len(p.ends) {
+			return n, io.EOF
+		}
+		var start int64
+		if i > 0 {
+			start = p.ends[i-1]
+		}
+		m, err := p.files[i].ReadAt(b[n:min(len(b), n+int(p.ends[i]-at))], at-start)
+		n += m
+		if err != nil && err != io.EOF {
+			return n, err
+		}
+		if m == 0 {
+			return n, io.ErrUnexpectedEOF
+		}
+	}
+	return n, nil
 }
 
 // OpenAssets opens a built asset folder with models/search.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/color"
 	"io"
 	"os"
@@ -150,5 +151,86 @@ func TestLoadAssetParts(t *testing.T) {
 	}
 	if _, err := LoadAsset(dir, a); err == nil || !strings.Contains(err.Error(), "SHA-256") {
 		t.Fatalf("err = %v, want a checksum error", err)
+	}
+}
+
+// --stored-vectors ranks as the page does with the vector file on disk:
+// the same answers as the vector file in memory (a tiny catalogue fits
+// either shortlist whole), read through the parts; a damaged part is an
+// error naming it.
+func TestQueryStoredVectors(t *testing.T) {
+	assets, _, _, _ := buildtest.TinyAssets(t, buildQuiet)
+	dir := t.TempDir()
+	red := filepath.Join(dir, "red.png")
+	buildtest.WriteSolidPNG(t, red, color.RGBA{250, 5, 5, 255}, 20, 20)
+	blue := filepath.Join(dir, "blue.png")
+	buildtest.WriteSolidPNG(t, blue, color.RGBA{5, 5, 250, 255}, 20, 20)
+	run := func(extra ...string) string {
+		var out bytes.Buffer
+		if err := queryCommand(append(append([]string{"--assets", assets, "--k", "4"}, extra...), red, blue), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if got, want := run("--stored-vectors"), run(); got != want {
+		t.Fatalf("--stored-vectors:\n%s\nin memory:\n%s", got, want)
+	}
+	e, err := OpenAssets(assets, search.Options{FirstSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeFn, err := AttachStoredVectors(assets, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeFn()
+	if e.Stored == nil || e.Vectors != nil {
+		t.Fatal("the vector file was not attached as stored")
+	}
+	a, _ := e.Manifest.Asset(search.KindVectors)
+	f := filepath.Join(assets, a.Files()[0].File)
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 1
+	if err := os.WriteFile(f, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AttachStoredVectors(assets, e); err == nil || !strings.Contains(err.Error(), a.Files()[0].File) {
+		t.Fatalf("a damaged vector file: err %v, want one naming %s", err, a.Files()[0].File)
+	}
+}
+
+// partsReaderAt reads across part boundaries as one file.
+func TestPartsReaderAt(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 1000)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	var pr partsReaderAt
+	for i, cut := range [][2]int{{0, 130}, {130, 131}, {131, 600}, {600, 1000}} {
+		path := filepath.Join(dir, fmt.Sprint("part", i))
+		if err := os.WriteFile(path, data[cut[0]:cut[1]], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		pr.files = append(pr.files, f)
+		pr.size += int64(cut[1] - cut[0])
+		pr.ends = append(pr.ends, pr.size)
+	}
+	for _, r := range [][2]int{{0, 1000}, {125, 140}, {130, 131}, {599, 601}, {990, 1000}, {0, 1}} {
+		got := make([]byte, r[1]-r[0])
+		if n, err := pr.ReadAt(got, int64(r[0])); err != nil || n != len(got) || !bytes.Equal(got, data[r[0]:r[1]]) {
+			t.Fatalf("ReadAt [%d, %d): %d bytes, %v", r[0], r[1], n, err)
+		}
+	}
+	if _, err := pr.ReadAt(make([]byte, 10), 995); err == nil {
+		t.Fatal("a read past the end succeeded")
 	}
 }

@@ -27,6 +27,7 @@ func benchCodes(args []string) (map[string]any, error) {
 	k := fs.Int("k", 10, "results per query")
 	suffix := fs.String("suffix", "", "suffix of every key (e.g. _1m)")
 	laterMax := fs.Int64("later-max-bytes", 64<<20, "the page fetches the vector file after its first results when it is at most this size (static/asset-plan.js LATER_MAX_BYTES)")
+	diskMax := fs.Int64("disk-max-bytes", 1<<30, "past later-max-bytes and up to this size the page keeps the vector file on disk and re-scores the codes' best StoredPool from it (static/asset-plan.js DISK_MAX_BYTES)")
 	rerank := fs.Int("rerank", 0, "also: recall when the codes' best R are re-ranked by exact cosine of the stored vectors (what a re-rank stage would reach; 0 = skip)")
 	fs.Parse(args)
 	man, err := readManifest(*dir)
@@ -99,20 +100,40 @@ func benchCodes(args []string) (map[string]any, error) {
 	if err := measure(e, vecs, secOf, sections, exact, *nq, *k, *rerank, "_first", *suffix, out); err != nil {
 		return nil, err
 	}
+	stored := false
 	if va.Size <= *laterMax {
 		if err := e.Attach(search.KindVectors, vb); err != nil {
 			return nil, err
 		}
+	} else if va.Size <= *diskMax {
+		// As the page past LATER_MAX_BYTES: the whole file on disk (the
+		// page's private file system; here a temporary file), the
+		// shortlist's records read back from it.
+		path, err := writeTemp(vb)
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(path)
+		r, closeFn, err := openRecords(path)
+		if err != nil {
+			return nil, err
+		}
+		defer closeFn()
+		if err := e.AttachStored(vb[:vecfile.HeaderSize], r); err != nil {
+			return nil, err
+		}
+		stored = true
 	}
 	if err := measure(e, vecs, secOf, sections, exact, *nq, *k, 0, "", *suffix, out); err != nil {
 		return nil, err
 	}
-	out["search_reranked"+*suffix] = e.Vectors != nil
+	out["search_reranked"+*suffix] = e.Vectors != nil || e.Stored != nil
+	out["search_stored"+*suffix] = stored
 	w := where()
 	out["search_"+w+"_open_ms"+*suffix] = open
 	out["search_"+w+"_peak_mb"+*suffix] = peak
 	out["search_items"+*suffix] = n
-	out["search_codes"+*suffix] = fmt.Sprintf("%d bytes per product (models/pq), scanned exhaustively, as the page loads them (no index; _first: no vectors, as the first search; without _first: the best %d re-scored by the vector file the page fetches after its first results, when it is at most %d bytes)", e.Codes.M, search.RerankPool, *laterMax)
+	out["search_codes"+*suffix] = fmt.Sprintf("%d bytes per product (models/pq), scanned exhaustively, as the page loads them (no index; _first: no vectors, as the first search; without _first: the best %d re-scored by the vector file the page fetches after its first results, when it is at most %d bytes, or the best %d re-scored from its copy on disk up to %d bytes)", e.Codes.M, search.RerankPool, *laterMax, search.StoredPool, *diskMax)
 	out["search_queries"+*suffix] = "stored vectors of random products, the product itself left out; _section: within the product's own section; truth: exact cosine over the stored vectors"
 	return out, nil
 }
@@ -179,4 +200,18 @@ func measure(e *search.Engine, vecs *vecfile.Vectors, secOf []int, sections []st
 		}
 	}
 	return nil
+}
+
+// writeTemp writes b to a new temporary file and returns its path.
+func writeTemp(b []byte) (string, error) {
+	f, err := os.CreateTemp("", "lookalike-vectors-*.bin")
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }
