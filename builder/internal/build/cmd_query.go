@@ -96,7 +96,7 @@ func queryCommand(args []string, stdout io.Writer) error {
 	fs.Var(filters, "filter", "attribute filter col=value (repeatable), e.g. --filter baseColour=Blue")
 	exact := fs.Bool("exact", false, "scan every item instead of searching the index")
 	first := fs.Bool("first-search", false, "rank as the page's first search: by the product codes alone (the page fetches the vector file after its first results and re-scores with it from then on, as this command does without the flag)")
-	stored := fs.Bool("stored-vectors", false, "rank as the page does with a vector file too big for memory (a million products): the codes' best 2,048 re-scored from records read from the file on disk, never loaded whole")
+	stored := fs.Bool("stored-vectors", false, "rank as the page does with a vector file too big for memory (a million products): the codes' best 2,560 (search.StoredPool) re-scored from records read from the file on disk, never loaded whole")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./builder query --assets DIR [--k 10] [--section S] [--filter col=value] [--first-search | --stored-vectors] IMAGE...\n\n"+
 			"Prints one JSON line per image: {\"image\":PATH,\"results\":[{\"id\":…,\"score\":…,\"visual\":…},…],\n"+
