@@ -44,7 +44,10 @@ export const LATER_MAX_BYTES = 64 * 1024 * 1024;
 // the storage quota, and re-scores the codes' shortlist from records read
 // back from there (models/search StoredPool). A repeat visit reuses the
 // stored copy. The whole file is fetched whatever the shopper searches,
-// and no record is ever requested over the network.
+// and no record is ever requested over the network. Not on a cellular
+// connection (navigator.connection.type, where the browser tells): a
+// quarter of a gigabyte in the background is not for a metered plan, and
+// the codes alone answer as the first search did.
 export const DISK_MAX_BYTES = 1024 * 1024 * 1024;
 // With codes, the vector file comes first: from then on every search
 // re-scores the codes' best RerankPool (models/search) exactly (recall of
@@ -61,11 +64,12 @@ export const LATER = [
  * [{file, sha256, size}], from[, disk]} in order (disk: a later file kept
  * on disk rather than in memory; see DISK_MAX_BYTES). node is the index's node layout
  * (INDEX_NODE in lookalike/gen_formats.js, from Go); saveData: the
- * browser asks for less data (navigator.connection.saveData); laterMaxBytes
+ * browser asks for less data (navigator.connection.saveData); cellular: it
+ * says the connection is cellular (no disk copy then); laterMaxBytes
  * replaces LATER_MAX_BYTES (a developer's test of the disk path). Throws an Error naming
  * what is wrong with the manifest.
  */
-export function planStages(manifest, node, { saveData = false, laterMaxBytes } = {}) {
+export function planStages(manifest, node, { saveData = false, cellular = false, laterMaxBytes } = {}) {
   const files = assetFiles(manifest);
   const plan = (list) => {
     const out = [];
@@ -82,7 +86,7 @@ export function planStages(manifest, node, { saveData = false, laterMaxBytes } =
       const maxBytes = st.maxBytes && (laterMaxBytes ?? st.maxBytes);
       if (maxBytes && total > maxBytes) {
         // Too big for memory: on disk when the kind may be, else not at all.
-        if (st.diskMaxBytes && total <= st.diskMaxBytes) out.push({ kind: st.kind, parts, from: 0, disk: true });
+        if (st.diskMaxBytes && total <= st.diskMaxBytes && !cellular) out.push({ kind: st.kind, parts, from: 0, disk: true });
         continue;
       }
       out.push({ kind: st.kind, ...(st.kind === 'index' && files.vectors ? indexTail(manifest, parts, node) : { parts, from: 0 }) });

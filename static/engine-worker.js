@@ -157,7 +157,8 @@ async function init(base, preMeta, { laterMaxBytes } = {}) {
   const [{ INDEX_NODE }, { planStages, FIRST }] = await Promise.all([formats, assetPlan]);
   let stages, later;
   try {
-    ({ stages, later } = planStages(manifest, INDEX_NODE, { saveData: !!self.navigator?.connection?.saveData, laterMaxBytes }));
+    const conn = self.navigator?.connection;
+    ({ stages, later } = planStages(manifest, INDEX_NODE, { saveData: !!conn?.saveData, cellular: conn?.type === 'cellular', laterMaxBytes }));
   } catch (err) {
     throw new EngineError('corrupt', err.message);
   }

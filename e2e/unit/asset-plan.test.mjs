@@ -30,6 +30,10 @@ test('with codes the page fetches neither the index nor the vectors first; the v
   assert.deepEqual(huge.later, [], 'past DISK_MAX_BYTES not even the disk copy');
   const bigSaving = planStages({ item_count: 1003550, model: { embedding: { dim: 268 } }, assets: [...base.filter((a) => a.kind !== 'vectors'), asset('vectors', 270e6, 11)] }, { base: 12, perDim: 4 }, { saveData: true });
   assert.deepEqual(bigSaving.later, [], 'Data Saver: no disk copy either');
+  const bigCellular = planStages({ item_count: 1003550, model: { embedding: { dim: 268 } }, assets: [...base.filter((a) => a.kind !== 'vectors'), asset('vectors', 270e6, 11)] }, { base: 12, perDim: 4 }, { cellular: true });
+  assert.deepEqual(bigCellular.later, [], 'a cellular connection: no quarter-gigabyte disk copy');
+  const smallCellular = planStages({ item_count: 40142, model: { embedding: { dim: 268 } }, assets: [...base, asset('neighbors', 11e6)] }, { base: 12, perDim: 4 }, { cellular: true });
+  assert.deepEqual(smallCellular.later.map((s) => s.kind), ['vectors', 'neighbors'], 'a cellular connection still gets the 40k vector file in memory');
 });
 
 test('without codes the vectors are part of the first stages, never later', () => {
