@@ -15,6 +15,7 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { buildFixture, readManifest } from './lib/fixture.mjs';
 import { startServe, startRecordingProxy } from './lib/server.mjs';
@@ -31,6 +32,7 @@ let pageErrors = [];
 let vectorParts = []; // the vector file's part names, from the manifest
 
 const STORED = /stored on this device/;
+const ARTIFACTS = path.join(repoRoot(), 'e2e', 'artifacts');
 
 before(async () => {
   fx = await buildFixture({ size: 3000, log: () => {} });
@@ -79,6 +81,8 @@ test('the vector file goes to the private file system, and searches then rank as
   }), 'no finished vector file in the origin-private file system');
   const res = await searchFile(page, q.imagePath);
   assert.equal(res.error, '');
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'stored-vectors-1280.png'), fullPage: true });
   const cli = JSON.parse(execFileSync('go', ['run', './builder', 'query', '--assets', fx.assets, '--stored-vectors', '--k', '24', q.imagePath],
     { cwd: repoRoot(), encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n').pop());
   assert.deepEqual(res.ids.slice(0, 10), cli.results.slice(0, 10).map((r) => r.id), 'top 10: page (records from its private file) vs builder query --stored-vectors');

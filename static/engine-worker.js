@@ -263,14 +263,13 @@ async function loadLater(later) {
 // kept on disk; each file is named after its content (the first part's
 // sha256) and has a `.done` sibling once every part is written and checked.
 const DISK_DIR = 'lookalike';
-let diskState = 'none'; // none | storing | stored (then an 'info' message with `stored`) | unavailable
 
 /**
  * A later file too big for memory (asset-plan.js DISK_MAX_BYTES: the
  * vector file at a million products): its parts are fetched one after the
- * other, each checked against its
- * sha256 and written into a file of the origin-private file system, never
- * held whole; a repeat visit reuses the finished file. Go then reads the
+ * other, each checked against its sha256 and written into a file of the
+ * origin-private file system, never held whole; a repeat visit reuses the
+ * finished file. Go then reads the
  * records of each search's shortlist from it synchronously (engine
  * attachStored): no request about a search ever leaves the device.
  * Needs a dedicated worker with FileSystemSyncAccessHandle and room in the
@@ -280,7 +279,6 @@ async function storeOnDisk(st) {
   const total = st.parts.reduce((n, p) => n + p.size, 0);
   const root = await self.navigator?.storage?.getDirectory?.().catch(() => null);
   if (!root || !engine?.attachStored || typeof FileSystemFileHandle === 'undefined' || !FileSystemFileHandle.prototype.createSyncAccessHandle) {
-    diskState = 'unavailable';
     return;
   }
   const dir = await root.getDirectoryHandle(DISK_DIR, { create: true });
@@ -288,12 +286,11 @@ async function storeOnDisk(st) {
   let handle = await openStored(dir, name, total);
   if (!handle) {
     const est = await self.navigator.storage.estimate?.().catch(() => null);
-    if (est && est.quota - est.usage < total) { diskState = 'unavailable'; return; }
+    if (est && est.quota - est.usage < total) return;
     // Files of other builds go first: one copy of each kind on disk.
     for await (const [other] of dir.entries()) {
       if (other.startsWith(`${st.kind}-`) && other !== name) await dir.removeEntry(other).catch(() => {});
     }
-    diskState = 'storing';
     const file = await dir.getFileHandle(name, { create: true });
     handle = await file.createSyncAccessHandle();
     try {
@@ -312,25 +309,26 @@ async function storeOnDisk(st) {
     } catch (err) {
       handle.close();
       await dir.removeEntry(name).catch(() => {});
-      diskState = 'unavailable';
       throw err;
     }
   }
-  const header = new Uint8Array(64);
+  const { VECTORS } = await formats; // record i is at VECTORS.header + i·size
+  const header = new Uint8Array(VECTORS.header);
   handle.read(header, { at: 0 });
   const read = (itemBytes, size) => {
     try {
       const items = new Int32Array(itemBytes.buffer, itemBytes.byteOffset, itemBytes.byteLength >> 2);
       const out = new Uint8Array(items.length * size);
       for (let j = 0; j < items.length; j++) {
-        if (handle.read(out.subarray(j * size, (j + 1) * size), { at: 32 + items[j] * size }) !== size) return null;
+        if (handle.read(out.subarray(j * size, (j + 1) * size), { at: VECTORS.header + items[j] * size }) !== size) return null;
       }
       return out;
     } catch { return null; } // the file was evicted or the handle closed: the codes answer
   };
-  await (chain = chain.then(() => checkGo(engine.attachStored(header, read), name)).catch(() => { diskState = 'unavailable'; }));
-  if (diskState === 'unavailable') return;
-  diskState = 'stored';
+  let attached = false;
+  await (chain = chain.then(() => { checkGo(engine.attachStored(header, read), name); attached = true; }).catch(() => {}));
+  if (!attached) return;
+  // The page's engine line says so (app.js).
   post({ type: 'info', stored: { kind: st.kind, bytes: total } });
 }
 
