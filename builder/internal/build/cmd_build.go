@@ -149,7 +149,7 @@ func ParseBuildFlags(args []string) (*BuildConfig, error) {
 	fs.IntVar(&cfg.HeadHidden, "head-hidden", 0, "hidden units (ReLU) in each head; 0 = none (a softmax over the features)")
 	fs.StringVar(&cfg.Heads, "heads", "", "label columns to learn type/colour heads from, comma-separated, or none (default: the type column and a colour column among the filters)")
 	fs.IntVar(&cfg.Objectness, "objectness", 0, "busy scenes of the catalogue's photos the product finder learns from, which finds the product in a shopper's photo; 0 = 600, -1 = none (the activation heuristic)")
-	fs.IntVar(&cfg.Augment, "augment", 0, "shopper-like variants (busy scene, crop, dim light, heavy JPEG) of the catalogue's photos that also teach the heads: one per product of a sample, several past the catalogue's size; 0 = one for each of up to 4,000 products, -1 = none")
+	fs.IntVar(&cfg.Augment, "augment", 0, "shopper-like variants (busy scene, crop, dim light, heavy JPEG) of the catalogue's photos that also teach the heads: one per product of a sample, several past the catalogue's size; 0 = four per product, at most 12,000, -1 = none")
 	headW := fs.String("head-weights", "", "blend weights of the heads, comma-separated in --heads order (default 1,0.5)")
 	fs.StringVar(&cfg.Interactions, "interactions", "", "interactions log (CSV: user/session, item, event, timestamp) for collaborative neighbours")
 	fs.Float64Var(&cfg.WCF, "w-cf", shortFloat(search.DefaultBlend.WCF), "blend weight of the collaborative term, written to the manifest (see docs/personal.md)")
