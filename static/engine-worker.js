@@ -269,9 +269,9 @@ const DISK_DIR = 'lookalike';
  * vector file at a million products): its parts are fetched one after the
  * other, each checked against its sha256 and written into a file of the
  * origin-private file system, never held whole; a repeat visit reuses the
- * finished file. Go then reads the
- * records of each search's shortlist from it synchronously (engine
- * attachStored): no request about a search ever leaves the device.
+ * finished file. Go then reads the records of each search's shortlist from
+ * it synchronously (engine attachStored): no request about a search ever
+ * leaves the device.
  * Needs a dedicated worker with FileSystemSyncAccessHandle and room in the
  * storage quota; without them the codes keep answering alone.
  */

@@ -80,31 +80,17 @@ func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit 
 		size = StoredPool
 	}
 	pool, hp := e.scanOnce(v, hp, max(k, size), f)
-	var exact []float32
-	if e.Vectors == nil {
-		buf := storedBufs.Get().(*storedBuf)
-		defer storedBufs.Put(buf)
-		buf.items = buf.items[:0]
-		for _, r := range pool {
-			buf.items = append(buf.items, r.Item)
-		}
-		var err error
-		if buf.scores, buf.bytes, err = e.Stored.Scores(v, buf.items, buf.scores, buf.bytes); err != nil {
-			// The file went away (storage cleared under the page) or was
-			// damaged: the codes' own order, as before it was attached.
-			return e.hitsOf(pool[:min(k, len(pool))], hp)
-		}
-		exact = buf.scores
+	buf := exactBufs.Get().(*exactBuf)
+	defer exactBufs.Put(buf)
+	if err := e.exactScores(v, pool, buf); err != nil {
+		// The file on disk went away (storage cleared under the page) or
+		// was damaged: the codes' own order, as before it was attached.
+		return e.hitsOf(pool[:min(k, len(pool))], hp)
 	}
 	withHeads := len(hp) != 0 && e.Heads != nil
 	top := topk.New(k)
 	for j, r := range pool {
-		var s float32
-		if exact != nil {
-			s = exact[j]
-		} else {
-			s = e.Vectors.Score(v, r.Item)
-		}
+		s := buf.scores[j]
 		if withHeads {
 			s += e.headTerm(hp, r.Item)
 		}
@@ -113,9 +99,29 @@ func (e *Engine) scan(v []float32, hp [][]float32, k int, f annoy.Filter) []Hit 
 	return e.hitsOf(top.Sorted(), hp)
 }
 
-var storedBufs = sync.Pool{New: func() any { return new(storedBuf) }}
+// exactScores sets buf.scores[j] to the exact cosine of v with pool[j]'s
+// stored vector: from the vector file in memory, else from the one on
+// disk.
+func (e *Engine) exactScores(v []float32, pool []topk.Entry, buf *exactBuf) error {
+	buf.scores = buf.scores[:0]
+	if e.Vectors != nil {
+		for _, r := range pool {
+			buf.scores = append(buf.scores, e.Vectors.Score(v, r.Item))
+		}
+		return nil
+	}
+	buf.items = buf.items[:0]
+	for _, r := range pool {
+		buf.items = append(buf.items, r.Item)
+	}
+	var err error
+	buf.scores, buf.bytes, err = e.Stored.Scores(v, buf.items, buf.scores, buf.bytes)
+	return err
+}
 
-type storedBuf struct {
+var exactBufs = sync.Pool{New: func() any { return new(exactBuf) }}
+
+type exactBuf struct {
 	items  []int
 	scores []float32
 	bytes  []byte

@@ -559,10 +559,19 @@ func parseVectors(b []byte, n, dim int) (*vecfile.Vectors, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v.Len() != n || v.Dim() != dim {
-		return nil, fmt.Errorf("search: vector file has %d×%d, catalogue %d×%d: assets from different builds", v.Len(), v.Dim(), n, dim)
+	if err := vectorsFit(v.Header(), n, dim); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// vectorsFit checks a vector file's header against the catalogue: n items
+// of dimension dim.
+func vectorsFit(h vecfile.VectorsHeader, n, dim int) error {
+	if h.Count != n || h.Dim != dim {
+		return fmt.Errorf("search: vector file has %d×%d, catalogue %d×%d: assets from different builds", h.Count, h.Dim, n, dim)
+	}
+	return nil
 }
 
 // AttachStored attaches the vector file kept out of memory: header is its
@@ -578,10 +587,8 @@ func (e *Engine) AttachStored(header []byte, r vecfile.RecordReader) error {
 	if err != nil {
 		return err
 	}
-	h := st.Header()
-	n, dim := e.Display.Len(), e.Manifest.Model.Embedding.Dim
-	if h.Count != n || h.Dim != dim {
-		return fmt.Errorf("search: stored vectors for %d×%d, catalogue %d×%d: assets from different builds", h.Count, h.Dim, n, dim)
+	if err := vectorsFit(st.Header(), e.Display.Len(), e.Manifest.Model.Embedding.Dim); err != nil {
+		return err
 	}
 	e.Stored = st
 	return nil

@@ -1,11 +1,9 @@
 package vecfile
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"unsafe"
 
@@ -77,13 +75,11 @@ func (s *Stored) Scores(q []float32, items []int, out []float32, buf []byte) ([]
 	}
 	out = append(out[:0], make([]float32, len(items))...)
 	q = q[:dim]
+	var y []float32 // a Float32 record, decoded
 	for j := range items {
 		rec := buf[j*rs : (j+1)*rs]
 		if s.h.Encoding == Float32 {
-			y := make([]float32, dim)
-			for k := range y {
-				y[k] = math.Float32frombits(binary.LittleEndian.Uint32(rec[4*k:]))
-			}
+			y = decodeRecord(s.h, rec, y)
 			out[j] = vec.Dot(q, y) * invNormFloat32(y)
 			continue
 		}
@@ -122,16 +118,5 @@ func (s *Stored) Vector(i int, dst []float32) ([]float32, error) {
 	if err := s.r.ReadRecords([]int{i}, len(rec), rec); err != nil {
 		return dst, fmt.Errorf("vecfile: read stored vector %d: %w", i, err)
 	}
-	dst = append(dst[:0], make([]float32, s.h.Dim)...)
-	if s.h.Encoding == Float32 {
-		for j := range dst {
-			dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(rec[4*j:]))
-		}
-		return dst, nil
-	}
-	scale := math.Float32frombits(binary.LittleEndian.Uint32(rec))
-	for j := range dst {
-		dst[j] = scale * float32(int8(rec[4+j]))
-	}
-	return dst, nil
+	return decodeRecord(s.h, rec, dst), nil
 }

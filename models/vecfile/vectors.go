@@ -261,9 +261,14 @@ func (v *Vectors) Dim() int { return v.h.Dim }
 
 // Vector decodes vector i into dst (grown if short) and returns it.
 func (v *Vectors) Vector(i int, dst []float32) []float32 {
-	dst = append(dst[:0], make([]float32, v.h.Dim)...)
-	rec := v.data[i*v.rs : (i+1)*v.rs]
-	switch v.h.Encoding {
+	return decodeRecord(v.h, v.data[i*v.rs:(i+1)*v.rs], dst)
+}
+
+// decodeRecord decodes one record of a file with header h into dst (grown
+// if short) and returns it.
+func decodeRecord(h VectorsHeader, rec []byte, dst []float32) []float32 {
+	dst = append(dst[:0], make([]float32, h.Dim)...)
+	switch h.Encoding {
 	case Float32:
 		for j := range dst {
 			dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(rec[4*j:]))
